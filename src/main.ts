@@ -1,0 +1,129 @@
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { pino, type Logger } from "pino";
+import type { Config } from "./config.js";
+import { callInterceptor, InFlightCalls } from "./server/call-interceptor.js";
+import { HealthRegistry } from "./server/health.js";
+import { listenDualProtocol } from "./server/listener.js";
+import { ReadinessMonitor } from "./server/readiness.js";
+import { API_SERVICES, routes } from "./server/routes.js";
+import { createDatabase } from "./store/create-database.js";
+import { startEmbeddedPostgres } from "./store/embedded-postgres.js";
+import { migrate } from "./store/migrate.js";
+import { createStorePool } from "./store/pool.js";
+
+/** A running service, as `serve` and the tests hold it. */
+export interface RunningService {
+  /** The bound port. */
+  port: number;
+  /** Base URL for clients, e.g. http://127.0.0.1:50051. */
+  url: string;
+  /** The database URL in use (the embedded one when none was configured); never logged. */
+  databaseUrl: string;
+  /** Graceful shutdown: NOT_SERVING, streams ended with UNAVAILABLE, in-flight calls finished, pool closed. */
+  stop(): Promise<void>;
+}
+
+/** Name of the database the service creates inside the embedded PostgreSQL. */
+const EMBEDDED_DATABASE = "agent_learning";
+
+/** Creates the process logger: JSON lines on stdout. */
+export function createLogger(level: Config["logLevel"]): Logger {
+  return pino({ level, base: { service: "agent-learning" }, redact: ["databaseUrl", "*.databaseUrl", "*.password", "*.token"] });
+}
+
+/** Resolves the database to use: the configured one, or an embedded PostgreSQL started now. */
+async function provideDatabase(config: Config, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+  if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => {} };
+  log.info({ dataDir: config.embeddedDataDir, port: config.embeddedPort }, "no DATABASE_URL: starting embedded PostgreSQL");
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.embeddedDataDir,
+    port: config.embeddedPort,
+    log: (message) => log.debug({ component: "embedded-postgres" }, message),
+  });
+  try {
+    const url = await createDatabase(embedded.url, EMBEDDED_DATABASE);
+    return { url, stop: () => embedded.stop() };
+  } catch (error) {
+    await embedded.stop();
+    throw error;
+  }
+}
+
+/** Applies the migrations with the given configuration, for `agent-learning migrate`. */
+export async function migrateOnly(config: Config, log: Logger): Promise<{ applied: number[]; current: number }> {
+  const database = await provideDatabase(config, log);
+  try {
+    return await migrate(database.url);
+  } finally {
+    await database.stop();
+  }
+}
+
+/**
+ * Starts the whole service: database (embedded when none is configured), migrations, readiness
+ * probing, and one port serving gRPC, gRPC-Web and Connect with health and reflection.
+ */
+export async function startService(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningService> {
+  const database = await provideDatabase(config, log);
+  const cleanup: (() => Promise<void>)[] = [() => database.stop()];
+  const unwind = async () => {
+    for (const step of cleanup.reverse()) await step().catch((error) => log.error({ err: error }, "cleanup failed"));
+  };
+  try {
+    const { applied, current } = await migrate(database.url);
+    if (applied.length > 0) log.info({ applied, current }, "migrations applied");
+    const pool = await createStorePool(database.url, { maximumPoolSize: config.poolSize, applicationName: "agent-learning" });
+    cleanup.push(() => pool.end());
+
+    const health = new HealthRegistry(API_SERVICES.map((s) => s.typeName));
+    const readiness = new ReadinessMonitor(pool, current, health, log);
+    await readiness.start(1_000);
+    cleanup.push(async () => readiness.stop());
+
+    const inFlight = new InFlightCalls();
+    const shutdown = new AbortController();
+    const startedAtMs = Date.now();
+    const handler = connectNodeAdapter({
+      routes: routes(
+        {
+          pool,
+          log,
+          bulkBatchSize: config.bulkBatchSize,
+          startedAtMs,
+          isDatabaseReady: () => readiness.ready,
+          schemaVersion: () => readiness.schemaVersion,
+        },
+        health,
+      ),
+      interceptors: [callInterceptor(log, inFlight)],
+      readMaxBytes: config.maxMessageBytes,
+      shutdownSignal: shutdown.signal,
+    });
+    const listener = await listenDualProtocol(config.host, config.port, handler);
+    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${listener.port}`;
+    log.info({ url, embeddedDatabase: !config.databaseUrl }, "agent-learning serving gRPC, gRPC-Web and Connect");
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        log.info({ inFlight: inFlight.size }, "shutting down");
+        health.shutdown();
+        // Long-lived streams end now with a status clients understand as "retry elsewhere".
+        shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+        listener.stopAccepting();
+        const drained = await inFlight.drained(config.shutdownGraceMs);
+        if (!drained) log.warn({ inFlight: inFlight.size }, "grace period over: cutting remaining calls");
+        listener.destroyAll();
+        await listener.closed();
+        await unwind();
+        log.info("stopped");
+      })();
+      return stopping;
+    };
+    return { port: listener.port, url, databaseUrl: database.url, stop };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+
+/** The HTTP/2 connection preface starts with these bytes; no HTTP/1.x request line does. */
+const H2_PREFACE_START = Buffer.from("PRI ");
+
+type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+/** A port that serves cleartext HTTP/2 (gRPC, gRPC-Web, Connect) and HTTP/1.1 (Connect, gRPC-Web). */
+export interface DualProtocolListener {
+  /** The bound port (useful when 0 was asked for). */
+  port: number;
+  /** Stops accepting connections and asks HTTP/2 clients to go away (GOAWAY); in-flight calls go on. */
+  stopAccepting(): void;
+  /** Destroys every remaining connection. */
+  destroyAll(): void;
+  /** Resolves once every connection has closed. */
+  closed(): Promise<void>;
+}
+
+/**
+ * Serves h2c and HTTP/1.1 on one port. Node's `allowHTTP1` only works with TLS (it relies on
+ * ALPN), so in cleartext we peek at the first bytes of each connection and hand the socket to the
+ * HTTP/2 or the HTTP/1.1 server, both running the same handler.
+ */
+export async function listenDualProtocol(host: string, port: number, handler: RequestHandler): Promise<DualProtocolListener> {
+  const h2 = http2.createServer({}, handler);
+  const h1 = http.createServer(handler);
+  // Connect unary over HTTP/1.1 keeps connections alive between calls; bound the idle time.
+  h1.keepAliveTimeout = 5_000;
+  const sessions = new Set<http2.Http2Session>();
+  const sockets = new Set<net.Socket>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < H2_PREFACE_START.length && H2_PREFACE_START.subarray(0, head.length).equals(head)) return;
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(head);
+      const target = head.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START) ? h2 : h1;
+      target.emit("connection", socket);
+      socket.resume();
+    };
+    socket.on("data", onData);
+    socket.on("error", () => socket.destroy());
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("listener has no TCP address");
+
+  return {
+    port: address.port,
+    stopAccepting() {
+      server.close();
+      for (const session of sessions) session.close();
+      h1.closeIdleConnections();
+    },
+    destroyAll() {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    },
+    async closed() {
+      while (sockets.size > 0) {
+        await new Promise((r) => setTimeout(r, 20));
+        h1.closeIdleConnections();
+      }
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { adminService } from "../service/admin-service.js";
+import type { ServiceDependencies } from "../service/dependencies.js";
+import { learningService } from "../service/learning-service.js";
+import { type HealthRegistry, registerHealth } from "./health.js";
+import { registerReflection } from "./reflection.js";
+
+/** The API services this server exposes, for health and reflection. */
+export const API_SERVICES = [LearningService, AdminService];
+
+/** Mounts every service on the router: the API, health and reflection. */
+export function routes(deps: ServiceDependencies, health: HealthRegistry): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(LearningService, learningService(deps));
+    router.service(AdminService, adminService(deps));
+    registerHealth(router, health);
+    registerReflection(router, API_SERVICES);
+  };
+}

@@ -1,0 +1,16 @@
+import type { Logger } from "pino";
+import type { DatabasePool } from "slonik";
+
+/** What the RPC handlers need from the process: wired once in main.ts. */
+export interface ServiceDependencies {
+  pool: DatabasePool;
+  log: Logger;
+  /** Executions committed per transaction by the bulk RPCs. */
+  bulkBatchSize: number;
+  /** When this process started serving, ms since the epoch. */
+  startedAtMs: number;
+  /** Whether the database answers and migrations are applied, as last observed. */
+  isDatabaseReady(): boolean;
+  /** The newest migration applied. */
+  schemaVersion(): number;
+}

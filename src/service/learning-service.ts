@@ -1,0 +1,60 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
+import {
+  type LearningService,
+  RecordExecutionResponseSchema,
+  RecordExecutionsResponseSchema,
+} from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { insertExecutions } from "../store/executions.js";
+import { ingestStream } from "./bulk-ingest.js";
+import type { ServiceDependencies } from "./dependencies.js";
+import { errorWithInfo, invalidArgument } from "./errors.js";
+import { validateExecution } from "./execution-input.js";
+import { executionToProto } from "./execution-mapping.js";
+import { notYetAvailable } from "./not-yet-available.js";
+import { violationsOf } from "./validation.js";
+
+/** The LearningService handlers: recording executions now; prediction and insights later. */
+export function learningService(deps: ServiceDependencies): ServiceImpl<typeof LearningService> {
+  return {
+    async recordExecution(request) {
+      if (!request.execution) {
+        throw invalidArgument([{ field: "execution", description: "is required", reason: "REQUIRED" }]);
+      }
+      const validation = validateExecution(request.execution);
+      if (!validation.ok) throw invalidArgument(violationsOf(validation.error, "execution"));
+      const [outcome] = await insertExecutions(deps.pool, [validation.record]);
+      if (!outcome || outcome.kind === "conflict") {
+        throw errorWithInfo(
+          Code.AlreadyExists,
+          `execution ${validation.record.executionId} is already stored with different content`,
+          "EXECUTION_CONFLICT",
+          { execution_id: validation.record.executionId },
+        );
+      }
+      return create(RecordExecutionResponseSchema, {
+        execution: executionToProto(outcome.execution),
+        duplicate: outcome.kind === "duplicate",
+      });
+    },
+
+    async recordExecutions(requests, context) {
+      const result = await ingestStream(deps.pool, requests, deps.bulkBatchSize, context.signal);
+      return create(RecordExecutionsResponseSchema, { result });
+    },
+
+    predictAgents() {
+      throw notYetAvailable("PredictAgents", "the learning loop (recommendations)");
+    },
+    predictOutcome() {
+      throw notYetAvailable("PredictOutcome", "the learning loop (recommendations)");
+    },
+    // eslint-disable-next-line require-yield
+    async *streamInsights() {
+      throw notYetAvailable("StreamInsights", "the learning loop (insights)");
+    },
+    listInsights() {
+      throw notYetAvailable("ListInsights", "the learning loop (insights)");
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { createPool, type DatabasePool, type Interceptor, type QueryResultRow, SchemaValidationError } from "slonik";
+
+/**
+ * slonik's `sql.type(schema)` only attaches a zod schema to a query; this interceptor is what
+ * actually validates (and transforms) every returned row against it, so a row type is a checked
+ * fact rather than a cast.
+ */
+const validateRows: Interceptor = {
+  name: "validate-rows",
+  transformRow(context, query, row, fields) {
+    const parser = context.resultParser;
+    if (!parser) return row;
+    const parsed = parser.safeParse(row);
+    if (!parsed.success) {
+      throw new SchemaValidationError(query, row, parsed.error.issues);
+    }
+    return parsed.data as QueryResultRow;
+  },
+};
+
+/** Options of the store's connection pool. */
+export interface StorePoolOptions {
+  /** Largest number of connections. */
+  maximumPoolSize: number;
+  /** application_name reported to PostgreSQL, to tell replicas and tools apart in pg_stat_activity. */
+  applicationName?: string;
+}
+
+/** Creates the one connection pool the service uses, with row validation on every query. */
+export async function createStorePool(databaseUrl: string, options: StorePoolOptions): Promise<DatabasePool> {
+  const url = new URL(databaseUrl);
+  if (options.applicationName && !url.searchParams.has("application_name")) {
+    url.searchParams.set("application_name", options.applicationName);
+  }
+  return createPool(url.toString(), {
+    interceptors: [validateRows],
+    maximumPoolSize: options.maximumPoolSize,
+    // Fail fast when PostgreSQL is gone so callers get UNAVAILABLE instead of hanging.
+    connectionTimeout: 5_000,
+    connectionRetryLimit: 1,
+    idleTimeout: 30_000,
+    // Deadlocks and serialization failures between concurrent ingest transactions are retried.
+    transactionRetryLimit: 5,
+    captureStackTrace: false,
+  });
+}
