@@ -75,6 +75,8 @@ export async function startService(config: Config, log: Logger = createLogger(co
     if (applied.length > 0) log.info({ applied, current }, "migrations applied");
     const pool = await createStorePool(database.url, { maximumPoolSize: config.poolSize, applicationName: "agent-learning" });
     cleanup.push(() => pool.end());
+    // An idle connection dropped by PostgreSQL surfaces here; the pool replaces it on next use.
+    pool.on("error", (error) => log.warn({ err: error }, "database connection lost"));
 
     const health = new HealthRegistry(API_SERVICES.map((s) => s.typeName));
     const readiness = new ReadinessMonitor(pool, current, health, log);

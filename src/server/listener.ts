@@ -46,9 +46,14 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
       socket.off("data", onData);
       socket.pause();
       socket.unshift(head);
-      const target = head.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START) ? h2 : h1;
-      target.emit("connection", socket);
-      socket.resume();
+      if (head.subarray(0, H2_PREFACE_START.length).equals(H2_PREFACE_START)) {
+        // The HTTP/2 session drains the unshifted bytes itself; resuming here would hand them
+        // to a 'data' event nobody reads and break the session.
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+        socket.resume();
+      }
     };
     socket.on("data", onData);
     socket.on("error", () => socket.destroy());
