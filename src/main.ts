@@ -91,6 +91,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
         {
           pool,
           log,
+          knownAgents: new Set(),
           bulkBatchSize: config.bulkBatchSize,
           startedAtMs,
           isDatabaseReady: () => readiness.ready,

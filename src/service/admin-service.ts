@@ -82,7 +82,7 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
     },
 
     async importData(requests, context) {
-      const result = await ingestStream(deps.pool, requests, deps.bulkBatchSize, context.signal);
+      const result = await ingestStream(deps.pool, deps.knownAgents, requests, deps.bulkBatchSize, context.signal);
       return create(ImportDataResponseSchema, { result });
     },
 

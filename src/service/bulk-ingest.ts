@@ -34,6 +34,7 @@ interface Repeat {
  */
 export async function ingestStream(
   pool: DatabasePool,
+  knownAgents: Set<string>,
   messages: AsyncIterable<{ executions: Execution[] }>,
   batchSize: number,
   signal: AbortSignal,
@@ -60,7 +61,7 @@ export async function ingestStream(
     batch = [];
     repeats = [];
     firstInBatch = new Map();
-    const outcomes = await insertExecutions(pool, current.map((p) => p.record));
+    const outcomes = await insertExecutions(pool, current.map((p) => p.record), knownAgents);
     outcomes.forEach((outcome, k) => {
       const item = current[k];
       if (!item) return;

@@ -5,6 +5,8 @@ import type { DatabasePool } from "slonik";
 export interface ServiceDependencies {
   pool: DatabasePool;
   log: Logger;
+  /** Agent names known to be in the catalog table (it only grows): saves a round trip per record. */
+  knownAgents: Set<string>;
   /** Executions committed per transaction by the bulk RPCs. */
   bulkBatchSize: number;
   /** When this process started serving, ms since the epoch. */

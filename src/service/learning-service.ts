@@ -23,7 +23,7 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
       }
       const validation = validateExecution(request.execution);
       if (!validation.ok) throw invalidArgument(violationsOf(validation.error, "execution"));
-      const [outcome] = await insertExecutions(deps.pool, [validation.record]);
+      const [outcome] = await insertExecutions(deps.pool, [validation.record], deps.knownAgents);
       if (!outcome || outcome.kind === "conflict") {
         throw errorWithInfo(
           Code.AlreadyExists,
@@ -39,7 +39,7 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
     },
 
     async recordExecutions(requests, context) {
-      const result = await ingestStream(deps.pool, requests, deps.bulkBatchSize, context.signal);
+      const result = await ingestStream(deps.pool, deps.knownAgents, requests, deps.bulkBatchSize, context.signal);
       return create(RecordExecutionsResponseSchema, { result });
     },
 

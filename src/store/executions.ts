@@ -97,17 +97,25 @@ const InsertedRow = z.object({ ord: z.number().int(), seq: z.bigint(), recorded_
  * execution (same id, same content) is recognised and counted nothing twice. Ids already stored
  * with other content come back as conflicts. Executions must have distinct ids.
  */
-export async function insertExecutions(db: CommonQueryMethods, records: readonly ExecutionRecord[]): Promise<InsertOutcome[]> {
+export async function insertExecutions(
+  db: CommonQueryMethods,
+  records: readonly ExecutionRecord[],
+  knownAgents: Set<string> = new Set(),
+): Promise<InsertOutcome[]> {
   if (records.length === 0) return [];
   const input = records.map((r, i) => toInputJson(r, i));
   // Agents seen for the first time join the catalog first (idempotent, ordered to avoid
-  // deadlocks between concurrent batches); the aggregates reference them.
-  const names = [...new Set(records.flatMap((r) => r.agents))].sort();
-  await db.query(sql.type(z.object({}))`
-    INSERT INTO agents (name)
-    SELECT name FROM unnest(${sql.array(names, "text")}::text[]) AS n(name)
-    ORDER BY name
-    ON CONFLICT (name) DO NOTHING`);
+  // deadlocks between concurrent batches); the aggregates reference them. Agents are never
+  // removed, so names this process has already registered skip the round trip.
+  const names = [...new Set(records.flatMap((r) => r.agents))].filter((name) => !knownAgents.has(name)).sort();
+  if (names.length > 0) {
+    await db.query(sql.type(z.object({}))`
+      INSERT INTO agents (name)
+      SELECT name FROM unnest(${sql.array(names, "text")}::text[]) AS n(name)
+      ORDER BY name
+      ON CONFLICT (name) DO NOTHING`);
+    for (const name of names) knownAgents.add(name);
+  }
   const inserted = await db.any(sql.type(InsertedRow)`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${sql.jsonb(input)}) AS r(
