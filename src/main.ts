@@ -115,10 +115,16 @@ export async function startService(config: Config, log: Logger = createLogger(co
         // Long-lived streams end now with a status clients understand as "retry elsewhere".
         shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
         listener.stopAccepting();
+        const deadline = Date.now() + config.shutdownGraceMs;
         const drained = await inFlight.drained(config.shutdownGraceMs);
-        if (!drained) log.warn({ inFlight: inFlight.size }, "grace period over: cutting remaining calls");
-        listener.destroyAll();
-        await listener.closed();
+        // A handler that has returned may still be writing its response: let connections close
+        // on their own (HTTP/2 sessions close once their last stream ends) before cutting them.
+        const closed = drained && (await withTimeout(listener.closed(), Math.max(250, deadline - Date.now())));
+        if (!closed) {
+          log.warn({ inFlight: inFlight.size }, "grace period over: cutting remaining connections");
+          listener.destroyAll();
+          await listener.closed();
+        }
         await unwind();
         log.info("stopped");
       })();
@@ -128,5 +134,18 @@ export async function startService(config: Config, log: Logger = createLogger(co
   } catch (error) {
     await unwind();
     throw error;
+  }
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -32,6 +32,8 @@ const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EH
  */
 export function describeFailure(error: unknown, address: string): CliFailure {
   if (error instanceof CliFailure) return error;
+  // A failure of our own request stream (e.g. reading the input) comes back wrapped by the client.
+  if (error instanceof ConnectError && error.cause instanceof CliFailure) return error.cause;
   if (error instanceof ConnectError) {
     if (error.code === Code.Unavailable && isUnreachable(error)) {
       return new CliFailure(`cannot reach agent-learning at ${address}: is it running?`);
@@ -42,6 +44,15 @@ export function describeFailure(error: unknown, address: string): CliFailure {
     return new CliFailure(`${codeName(error.code)}: ${error.rawMessage}`, violations);
   }
   return new CliFailure(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * The reason of a file-system error without Node's "ENOENT: ..., open '<path>'" wrapping, so the
+ * CLI can name the path the user gave (not a temporary one) in its own words.
+ */
+export function fileFailure(action: "read" | "write", file: string, error: unknown): CliFailure {
+  const reason = error instanceof Error ? error.message.replace(/^[A-Z0-9_]+: /, "").replace(/, \w+ '.*'$/, "") : String(error);
+  return new CliFailure(`cannot ${action} ${file}: ${reason}`);
 }
 
 /** The canonical gRPC name of a code, e.g. INVALID_ARGUMENT, as the API documents them. */

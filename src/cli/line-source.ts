@@ -1,6 +1,7 @@
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { CliFailure, fileFailure } from "./failure.js";
 
 /** The lines of a file or of stdin, read as they arrive, and a way to let go of the input early. */
 export interface LineSource {
@@ -18,13 +19,31 @@ export async function openLines(source: string): Promise<LineSource> {
   if (source === "-") {
     input = process.stdin;
   } else {
-    const handle = await open(source, "r");
+    const handle = await open(source, "r").catch((error: unknown) => {
+      throw fileFailure("read", source, error);
+    });
+    if ((await handle.stat()).isDirectory()) {
+      await handle.close();
+      throw new CliFailure(`cannot read ${source}: it is a directory`);
+    }
     input = handle.createReadStream();
   }
   // crlfDelay: a "\r\n" split across chunks is still one line break.
   const reader = createInterface({ input, crlfDelay: Infinity });
+  // readline emits lines as soon as the input flows; lines emitted before anyone iterates are
+  // lost. Taking the iterator now makes it buffer them until the RPC starts pulling.
+  const iterator = reader[Symbol.asyncIterator]();
+  const name = source === "-" ? "stdin" : source;
   return {
-    lines: reader,
+    lines: {
+      [Symbol.asyncIterator]: () => ({
+        // A read error surfaces inside the RPC's request stream; naming the file keeps it recognisable.
+        next: () =>
+          iterator.next().catch((error: unknown) => {
+            throw fileFailure("read", name, error);
+          }),
+      }),
+    },
     close() {
       reader.close();
       input.destroy();

@@ -18,8 +18,8 @@ export function text(max: number, min = 0) {
 export function finite(min: number, max: number) {
   return z
     .number()
-    .refine((n) => !Number.isNaN(n), { message: "must be a number, not NaN", params: { reason: "NOT_A_NUMBER" } })
-    .refine((n) => Number.isNaN(n) || Number.isFinite(n), { message: "must be finite", params: { reason: "NOT_FINITE" } })
+    // z.number() itself rejects NaN (reported as NOT_A_NUMBER by reasonOf).
+    .refine((n) => Number.isFinite(n), { message: "must be finite", params: { reason: "NOT_FINITE" } })
     .refine((n) => !Number.isFinite(n) || (n >= min && n <= max), {
       message: `must be between ${min} and ${max}`,
       params: { reason: "OUT_OF_RANGE" },
@@ -78,12 +78,22 @@ function snakeCase(segment: string): string {
   return segment.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-/** Renders a zod path with proto field names: ["resourceUsage", "cpuPercent"] → "resource_usage.cpu_percent". */
+/** Map fields of the API, whose keys are data (kept verbatim in paths), not field names. */
+const MAP_FIELDS = new Set(["metrics"]);
+
+/**
+ * Renders a zod path with proto field names: ["resourceUsage", "cpuPercent"] →
+ * "resource_usage.cpu_percent"; a map key stays as sent ("metrics.tokensIn"), an empty one is
+ * left out so the path names the map.
+ */
 export function fieldPath(prefix: string, path: readonly (string | number)[]): string {
   let out = prefix;
+  let previous: string | number | undefined;
   for (const segment of path) {
     if (typeof segment === "number") out += `[${segment}]`;
+    else if (typeof previous === "string" && MAP_FIELDS.has(previous)) out += segment === "" ? "" : `.${segment}`;
     else out += out === "" ? snakeCase(segment) : `.${snakeCase(segment)}`;
+    previous = segment;
   }
   return out;
 }
@@ -96,7 +106,7 @@ function reasonOf(issue: z.ZodIssue): string {
   if (issue.code === "too_small") return issue.minimum === 1 && issue.type !== "number" ? "EMPTY" : issue.type === "number" ? "OUT_OF_RANGE" : "TOO_SHORT";
   if (issue.code === "too_big") return issue.type === "array" ? "TOO_MANY" : issue.type === "number" ? "OUT_OF_RANGE" : "TOO_LONG";
   if (issue.code === "invalid_enum_value") return "UNKNOWN_ENUM_VALUE";
-  if (issue.code === "invalid_type") return "INVALID_TYPE";
+  if (issue.code === "invalid_type") return issue.received === "nan" ? "NOT_A_NUMBER" : "INVALID_TYPE";
   return "INVALID";
 }
 
@@ -104,7 +114,7 @@ function reasonOf(issue: z.ZodIssue): string {
 export function violationsOf(error: z.ZodError, prefix = ""): FieldViolation[] {
   return error.issues.map((issue) => ({
     field: fieldPath(prefix, issue.path),
-    description: issue.message,
+    description: issue.code === "invalid_type" && issue.received === "nan" ? "must be a number, not NaN" : issue.message,
     reason: reasonOf(issue),
   }));
 }

@@ -39,12 +39,16 @@ export function registerExport(program: Command): void {
           yield `${toJsonString(ExecutionSchema, response.execution)}\n`;
         }
       }
-      await writeLines(file, lines());
+      const outcome = await writeLines(file, lines());
+      const complete = outcome === "complete";
       // With `-` stdout carries the data, so the report goes to stderr either way there.
       printResult(
         options,
-        () => `exported ${plural(count, "execution")} to ${file === "-" ? "stdout" : file}`,
-        () => ({ file, exported: count }),
+        () =>
+          complete
+            ? `exported ${plural(count, "execution")} to ${file === "-" ? "stdout" : file}`
+            : `stopped after ${plural(count, "execution")}: the reader closed stdout`,
+        () => ({ file, exported: count, complete }),
         file === "-" || !options.json ? "stderr" : "stdout",
       );
     }),

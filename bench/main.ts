@@ -1,0 +1,142 @@
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { measureBulk } from "./bulk-ingest.js";
+import { measureCopy } from "./copy-baseline.js";
+import { type BenchPostgres, openBenchPostgres } from "./database.js";
+import { type BenchResults, ratiosOf, renderReport } from "./report.js";
+import { measureUnary, type UnaryPlan } from "./unary-ingest.js";
+import { worldExecutions } from "./world.js";
+
+/** What one run does: the full plan takes ~2-3 minutes here, --quick well under one. */
+interface Plan {
+  unary: UnaryPlan;
+  bulkRows: number;
+  messageSize: number;
+  rounds: number;
+}
+
+const SEED = 20_250_106;
+
+const FULL: Plan = {
+  unary: { concurrencies: [1, 8, 32], rounds: 3, noopMs: 1_500, recordMs: 2_500, warmupMs: 1_000, seed: SEED },
+  bulkRows: 50_000,
+  messageSize: 500,
+  rounds: 3,
+};
+
+const QUICK: Plan = {
+  unary: { concurrencies: [1, 8, 32], rounds: 3, noopMs: 400, recordMs: 700, warmupMs: 400, seed: SEED },
+  bulkRows: 10_000,
+  messageSize: 500,
+  rounds: 3,
+};
+
+const SECTIONS = ["unary", "bulk", "copy"] as const;
+type Section = (typeof SECTIONS)[number];
+
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy]
+  --quick   shorter rounds and 10,000 bulk rows (a smoke run; figures are noisier)
+  --json    the table goes to stderr, a JSON summary to stdout
+  --only    run only the named sections
+Database: BENCH_DATABASE_URL or DATABASE_URL (a role that may CREATE/DROP DATABASE), else an
+embedded PostgreSQL in a fresh temporary directory, removed at the end.`;
+
+function parseOptions(argv: string[]): { quick: boolean; json: boolean; sections: Set<Section> } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      only: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...SECTIONS];
+  for (const name of only) {
+    if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown section ${name}\n${USAGE}`);
+  }
+  return { quick: values.quick ?? false, json: values.json ?? false, sections: new Set(only as Section[]) };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const plan = options.quick ? QUICK : FULL;
+  const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+  const startedAt = new Date();
+  progress(`starting PostgreSQL (${process.env.BENCH_DATABASE_URL ? "BENCH_DATABASE_URL" : process.env.DATABASE_URL ? "DATABASE_URL" : "embedded"})`);
+  const postgres = await openBenchPostgres(process.env);
+  // Ctrl-C still removes the embedded server's temporary directory.
+  const interrupted = () => void postgres.close().finally(() => process.exit(130));
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  try {
+    const settings = await postgres.describe();
+    const results: Omit<BenchResults, "ratios"> = {
+      meta: {
+        startedAt: startedAt.toISOString(),
+        mode: options.quick ? "quick" : "full",
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+        database: postgres.source,
+        pgVersion: settings.server_version ?? "?",
+        fsync: settings.fsync ?? "?",
+        synchronousCommit: settings.synchronous_commit ?? "?",
+        sharedBuffers: settings.shared_buffers ?? "?",
+        rounds: plan.rounds,
+        noopMs: plan.unary.noopMs,
+        recordMs: plan.unary.recordMs,
+        bulkRows: plan.bulkRows,
+        seed: SEED,
+      },
+    };
+    await runSections(postgres, plan, options.sections, results, progress);
+    const full: BenchResults = { ...results, ratios: ratiosOf(results) };
+    full.meta.seconds = Math.round((Date.now() - startedAt.getTime()) / 100) / 10;
+    const report = renderReport(full);
+    if (options.json) {
+      process.stderr.write(`${report}\n`);
+      process.stdout.write(`${JSON.stringify(full, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${report}\n`);
+    }
+    progress(`done in ${full.meta.seconds} s`);
+  } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
+    await postgres.close();
+  }
+}
+
+async function runSections(
+  postgres: BenchPostgres,
+  plan: Plan,
+  sections: Set<Section>,
+  results: Omit<BenchResults, "ratios">,
+  progress: (message: string) => void,
+): Promise<void> {
+  if (sections.has("unary")) {
+    progress(`unary: no-op and RecordExecution at concurrencies ${plan.unary.concurrencies.join(", ")}`);
+    results.unary = await measureUnary(postgres, plan.unary);
+  }
+  if (!sections.has("bulk") && !sections.has("copy")) return;
+  // The same rows for the stream and for COPY, generated before any clock starts.
+  const executions = worldExecutions(SEED, "bulk", plan.bulkRows);
+  if (sections.has("bulk")) {
+    progress(`bulk: RecordExecutions of ${plan.bulkRows} executions, ${plan.rounds} rounds`);
+    results.bulk = await measureBulk(postgres, executions, { rounds: plan.rounds, messageSize: plan.messageSize });
+  }
+  if (sections.has("copy")) {
+    progress(`copy: COPY FROM STDIN of the same rows, ${plan.rounds} rounds`);
+    results.copy = await measureCopy(postgres, executions, plan.rounds);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,93 @@
+import type { BulkFigures } from "./bulk-ingest.js";
+import type { CopyFigures } from "./copy-baseline.js";
+import { formatMiB, formatMicros, formatNumber } from "./stats.js";
+import type { UnaryLevel } from "./unary-ingest.js";
+
+/** Everything one run measured, as printed and as the --json summary. */
+export interface BenchResults {
+  meta: Record<string, string | number | boolean>;
+  unary?: UnaryLevel[];
+  bulk?: BulkFigures;
+  copy?: CopyFigures[];
+  ratios: {
+    recordVsNoopThroughputC8?: number;
+    bulkVsCopyNoIndexes?: number;
+    bulkVsCopyPrimaryKey?: number;
+    bulkVsCopyAllIndexes?: number;
+  };
+}
+
+/** The ratios the closing lines state, computed from figures measured in this same run. */
+export function ratiosOf(results: Omit<BenchResults, "ratios">): BenchResults["ratios"] {
+  const c8 = results.unary?.find((l) => l.concurrency === 8);
+  const copy = (key: CopyFigures["key"]) => results.copy?.find((c) => c.key === key)?.rowsPerSecond;
+  const over = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
+  return {
+    recordVsNoopThroughputC8: c8?.throughputRatio,
+    bulkVsCopyNoIndexes: over(results.bulk?.rowsPerSecond, copy("no_indexes")),
+    bulkVsCopyPrimaryKey: over(results.bulk?.rowsPerSecond, copy("primary_key")),
+    bulkVsCopyAllIndexes: over(results.bulk?.rowsPerSecond, copy("all_indexes")),
+  };
+}
+
+/** Left-aligned first column, right-aligned figures, two spaces between columns. */
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ").trimEnd();
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function ratio(value: number | undefined, digits = 3): string {
+  return value === undefined || !Number.isFinite(value) ? "n/a" : value.toFixed(digits);
+}
+
+/** The human-readable report; its last lines state the headline ratios. */
+export function renderReport(results: BenchResults): string {
+  const out: string[] = [];
+  const m = results.meta;
+  out.push(`agent-learning bench  ${m.startedAt}`);
+  out.push(`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}; PostgreSQL ${m.pgVersion} (${m.database}; fsync=${m.fsync}, synchronous_commit=${m.synchronousCommit}, shared_buffers=${m.sharedBuffers})`);
+  out.push(`mode: ${m.mode}; server in-process (logLevel silent), clients over gRPC/h2c on one HTTP/2 connection; figures are medians of ${m.rounds} rounds`);
+
+  if (results.unary) {
+    out.push("", `1-2. Unary, closed loop (${m.noopMs} ms no-op / ${m.recordMs} ms RecordExecution per round, alternating; fresh database per concurrency)`);
+    const rows: string[][] = [];
+    for (const l of results.unary) {
+      const rss = `${formatMiB(l.rssBeforeBytes)} → ${formatMiB(l.rssAfterBytes)}`;
+      rows.push(["Health/Check (no-op)", String(l.concurrency), formatNumber(l.noop.callsPerSecond, 0), formatMicros(l.noop.p50Us), formatMicros(l.noop.p99Us), `${l.loopDelayNoop.p99Ms.toFixed(2)} ms`, "", ""]);
+      rows.push(["RecordExecution", String(l.concurrency), formatNumber(l.record.callsPerSecond, 0), formatMicros(l.record.p50Us), formatMicros(l.record.p99Us), `${l.loopDelayRecord.p99Ms.toFixed(2)} ms`, rss, String(l.executionsAcknowledged)]);
+    }
+    out.push(table(["RPC", "conc", "calls/s", "p50", "p99", "loop delay p99", "RSS before → after", "stored (checked)"], rows));
+    out.push("", table(
+      ["RecordExecution vs no-op", "conc", "throughput ratio", "p50 overhead", "loop delay max (record)"],
+      results.unary.map((l) => ["", String(l.concurrency), ratio(l.throughputRatio), `+${formatMicros(l.p50OverheadUs)}`, `${l.loopDelayRecord.maxMs.toFixed(1)} ms`]),
+    ));
+  }
+
+  if (results.bulk || results.copy) {
+    out.push("", `3-4. Bulk ingest of the same ${formatNumber(results.bulk?.rows ?? results.copy?.[0]?.rows ?? 0, 0)} executions (fresh database per round)`);
+    const rows: string[][] = [];
+    const b = results.bulk;
+    if (b) {
+      rows.push([`RecordExecutions (stream, ${b.messageSize}/message)`, formatNumber(b.rowsPerSecond, 0), `${b.medianSeconds.toFixed(2)} s`, b.roundRowsPerSecond.map((r) => formatNumber(r, 0)).join(" / "), "1.000"]);
+    }
+    for (const c of results.copy ?? []) {
+      rows.push([c.label, formatNumber(c.rowsPerSecond, 0), `${c.medianSeconds.toFixed(2)} s`, c.roundRowsPerSecond.map((r) => formatNumber(r, 0)).join(" / "), b ? ratio(b.rowsPerSecond / c.rowsPerSecond) : "n/a"]);
+    }
+    out.push(table(["path", "rows/s", "time", "rows/s per round", "bulk/this"], rows));
+    if (b) {
+      out.push(`RecordExecutions: loop delay p99 ${b.loopDelay.p99Ms.toFixed(2)} ms, max ${b.loopDelay.maxMs.toFixed(1)} ms; RSS ${formatMiB(b.rssBeforeBytes)} → ${formatMiB(b.rssAfterBytes)}; every round stored all rows and GetStatus agreed`);
+    }
+  }
+
+  out.push("");
+  out.push(`Sanity: GetStatus execution_count matched the acknowledged executions after every section.`);
+  const r = results.ratios;
+  out.push(`RecordExecution/no-op throughput at c=8: ${ratio(r.recordVsNoopThroughputC8)}`);
+  out.push(
+    `bulk/COPY rows/s: ${ratio(r.bulkVsCopyNoIndexes)} (against COPY into a table without indexes; ` +
+      `${ratio(r.bulkVsCopyPrimaryKey)} with the same primary key, ${ratio(r.bulkVsCopyAllIndexes)} with all of executions' indexes)`,
+  );
+  return out.join("\n");
+}

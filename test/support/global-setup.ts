@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { startEmbeddedPostgres } from "../../src/store/embedded-postgres.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Superuser URL of the run's one PostgreSQL; test files create their own databases on it. */
+    pgAdminUrl: string;
+  }
+}
+
+/** A PostgreSQL for the whole test run and the way to get rid of it. */
+interface TestPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts ONE PostgreSQL for the whole run, so no test file pays for a server of its own:
+ * TEST_DATABASE_URL when given, else a postgres:17 container, else (CI, no container runtime)
+ * the embedded PostgreSQL in a fresh temporary directory.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const postgres = await startTestPostgres();
+  project.provide("pgAdminUrl", postgres.url);
+  return () => postgres.stop();
+}
+
+async function startTestPostgres(): Promise<TestPostgres> {
+  const configured = process.env.TEST_DATABASE_URL;
+  if (configured) {
+    note("using TEST_DATABASE_URL");
+    return { url: configured, stop: async () => {} };
+  }
+  return (await startContainer()) ?? (await startEmbedded());
+}
+
+/** A postgres:17 container, or undefined when no container runtime is usable here. */
+async function startContainer(): Promise<TestPostgres | undefined> {
+  try {
+    // Imported here: it is heavy, and the embedded path must not depend on it loading at all.
+    const { GenericContainer, Wait } = await import("testcontainers");
+    const password = randomBytes(16).toString("hex");
+    const container = await new GenericContainer("postgres:17")
+      .withEnvironment({ POSTGRES_PASSWORD: password })
+      .withCommand(["postgres", "-c", "fsync=off", "-c", "max_connections=200"])
+      .withTmpFs({ "/var/lib/postgresql/data": "rw" })
+      .withExposedPorts(5432)
+      // The image's entrypoint starts a temporary server first; the second "ready" is the real one.
+      .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+      .start();
+    const url = `postgres://postgres:${password}@${container.getHost()}:${container.getMappedPort(5432)}/postgres`;
+    note("using a postgres:17 container");
+    return { url, stop: async () => void (await container.stop()) };
+  } catch (error) {
+    note(`no container (${error instanceof Error ? error.message : String(error)}); using embedded PostgreSQL`);
+    return undefined;
+  }
+}
+
+async function startEmbedded(): Promise<TestPostgres> {
+  const root = await mkdtemp(path.join(tmpdir(), "agent-learning-test-pg-"));
+  // PostgreSQL's chatter stays out of the test output unless asked for; failures carry its tail.
+  const log =
+    process.env.TEST_POSTGRES_LOG === "1"
+      ? (message: string) => void process.stderr.write(`[postgres] ${message}\n`)
+      : () => {};
+  const started = performance.now();
+  try {
+    const server = await startEmbeddedPostgres({
+      dataDir: path.join(root, "data"),
+      port: 0,
+      log,
+    });
+    note(`embedded PostgreSQL ready in ${Math.round(performance.now() - started)} ms`);
+    return {
+      url: server.url,
+      stop: async () => {
+        await server.stop();
+        await rm(root, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function note(message: string): void {
+  process.stderr.write(`[test postgres] ${message}\n`);
+}
