@@ -1,5 +1,5 @@
 import type { BulkFigures } from "./bulk-ingest.js";
-import type { CopyFigures } from "./copy-baseline.js";
+import type { CopyFigures, CsvEncoding } from "./copy-baseline.js";
 import { formatMiB, formatMicros, formatNumber } from "./stats.js";
 import type { UnaryLevel } from "./unary-ingest.js";
 
@@ -9,6 +9,7 @@ export interface BenchResults {
   unary?: UnaryLevel[];
   bulk?: BulkFigures;
   copy?: CopyFigures[];
+  csvEncoding?: CsvEncoding;
   ratios: {
     recordVsNoopThroughputC8?: number;
     bulkVsCopyNoIndexes?: number;
@@ -48,10 +49,10 @@ export function renderReport(results: BenchResults): string {
   const m = results.meta;
   out.push(`agent-learning bench  ${m.startedAt}`);
   out.push(`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}; PostgreSQL ${m.pgVersion} (${m.database}; fsync=${m.fsync}, synchronous_commit=${m.synchronousCommit}, shared_buffers=${m.sharedBuffers})`);
-  out.push(`mode: ${m.mode}; server in-process (logLevel silent), clients over gRPC/h2c on one HTTP/2 connection; figures are medians of ${m.rounds} rounds`);
+  out.push(`mode: ${m.mode}; server in-process (logLevel silent, pool ${m.poolSize} connections, bulk batch ${m.bulkBatchSize}); clients in the same process over gRPC/h2c, one HTTP/2 connection`);
 
   if (results.unary) {
-    out.push("", `1-2. Unary, closed loop (${m.noopMs} ms no-op / ${m.recordMs} ms RecordExecution per round, alternating; fresh database per concurrency)`);
+    out.push("", `1-2. Unary, closed loop: median of ${m.unaryRounds} rounds of ${m.noopMs} ms no-op then ${m.recordMs} ms RecordExecution (fresh database per concurrency)`);
     const rows: string[][] = [];
     for (const l of results.unary) {
       const rss = `${formatMiB(l.rssBeforeBytes)} → ${formatMiB(l.rssAfterBytes)}`;
@@ -60,13 +61,13 @@ export function renderReport(results: BenchResults): string {
     }
     out.push(table(["RPC", "conc", "calls/s", "p50", "p99", "loop delay p99", "RSS before → after", "stored (checked)"], rows));
     out.push("", table(
-      ["RecordExecution vs no-op", "conc", "throughput ratio", "p50 overhead", "loop delay max (record)"],
-      results.unary.map((l) => ["", String(l.concurrency), ratio(l.throughputRatio), `+${formatMicros(l.p50OverheadUs)}`, `${l.loopDelayRecord.maxMs.toFixed(1)} ms`]),
+      ["conc", "RecordExecution/no-op calls/s", "p50 overhead vs no-op", "worst loop stall (RecordExecution)"],
+      results.unary.map((l) => [String(l.concurrency), ratio(l.throughputRatio), `+${formatMicros(l.p50OverheadUs)}`, `${l.loopDelayRecord.maxMs.toFixed(1)} ms`]),
     ));
   }
 
   if (results.bulk || results.copy) {
-    out.push("", `3-4. Bulk ingest of the same ${formatNumber(results.bulk?.rows ?? results.copy?.[0]?.rows ?? 0, 0)} executions (fresh database per round)`);
+    out.push("", `3-4. Bulk ingest of the same ${formatNumber(results.bulk?.rows ?? results.copy?.[0]?.rows ?? 0, 0)} executions (stream: median of ${m.bulkRounds} rounds, fresh database each; COPY: median of ${m.copyRounds} rounds, new tables each)`);
     const rows: string[][] = [];
     const b = results.bulk;
     if (b) {
@@ -76,6 +77,10 @@ export function renderReport(results: BenchResults): string {
       rows.push([c.label, formatNumber(c.rowsPerSecond, 0), `${c.medianSeconds.toFixed(2)} s`, c.roundRowsPerSecond.map((r) => formatNumber(r, 0)).join(" / "), b ? ratio(b.rowsPerSecond / c.rowsPerSecond) : "n/a"]);
     }
     out.push(table(["path", "rows/s", "time", "rows/s per round", "bulk/this"], rows));
+    const enc = results.csvEncoding;
+    if (enc) {
+      out.push(`COPY figures exclude encoding the CSV (with the service's derived columns and SHA-256): ${formatNumber(enc.rowsPerSecond, 0)} rows/s in the client, ${formatMiB(enc.bytes)}`);
+    }
     if (b) {
       out.push(`RecordExecutions: loop delay p99 ${b.loopDelay.p99Ms.toFixed(2)} ms, max ${b.loopDelay.maxMs.toFixed(1)} ms; RSS ${formatMiB(b.rssBeforeBytes)} → ${formatMiB(b.rssAfterBytes)}; every round stored all rows and GetStatus agreed`);
     }

@@ -22,6 +22,14 @@ export const ConfigSchema = z.object({
   maxMessageBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   /** Executions committed per transaction by the bulk RPCs. */
   bulkBatchSize: z.coerce.number().int().min(1).max(5_000).default(500),
+  /** Automatic analysis once this many executions arrived since the last run (fleet-wide). */
+  analysisEveryExecutions: z.coerce.number().int().min(1).default(500),
+  /** Automatic analysis at least this often while anything new arrives, ms. */
+  analysisIntervalMs: z.coerce.number().int().min(1000).default(60_000),
+  /** Idle time after which an insight stream sends a heartbeat, ms. */
+  heartbeatMs: z.coerce.number().int().min(100).default(15_000),
+  /** How stale the per-task-type evidence behind predictions may get before a refresh, ms. */
+  evidenceCacheMs: z.coerce.number().int().min(0).default(1_000),
   /** pino log level. */
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -42,6 +50,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     bulkBatchSize: env.BULK_BATCH_SIZE,
+    analysisEveryExecutions: env.ANALYSIS_EVERY_EXECUTIONS,
+    analysisIntervalMs: env.ANALYSIS_INTERVAL_MS,
+    heartbeatMs: env.STREAM_HEARTBEAT_MS,
+    evidenceCacheMs: env.EVIDENCE_CACHE_MS,
     logLevel: env.LOG_LEVEL,
   };
   const merged = { ...dropUndefined(fromEnv), ...dropUndefined(overrides) };

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { pino, type Logger } from "pino";
@@ -10,6 +11,12 @@ import { API_SERVICES, routes } from "./server/routes.js";
 import { createDatabase } from "./store/create-database.js";
 import { startEmbeddedPostgres } from "./store/embedded-postgres.js";
 import { migrate } from "./store/migrate.js";
+import { INSIGHTS_CHANNEL } from "./store/insights.js";
+import { NotificationListener } from "./store/listener.js";
+import { SETTINGS_CHANNEL } from "./store/settings.js";
+import { AnalysisScheduler } from "./service/analysis-runner.js";
+import { EvidenceCache } from "./service/evidence-cache.js";
+import { SettingsCache } from "./service/settings-cache.js";
 import { createStorePool } from "./store/pool.js";
 
 /** A running service, as `serve` and the tests hold it. */
@@ -83,8 +90,23 @@ export async function startService(config: Config, log: Logger = createLogger(co
     await readiness.start(1_000);
     cleanup.push(async () => readiness.stop());
 
+    const notifications = new NotificationListener(database.url, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL], log);
+    await notifications.start();
+    cleanup.push(() => notifications.stop());
+    const settings = new SettingsCache(pool, notifications, 1_000);
+    const scheduler = new AnalysisScheduler(
+      pool,
+      { everyExecutions: config.analysisEveryExecutions, everyMs: config.analysisIntervalMs, checkMs: 2_000 },
+      async () => (await settings.get()).learning_enabled,
+      log,
+    );
+    scheduler.start();
+    cleanup.push(() => scheduler.stop());
+
     const inFlight = new InFlightCalls();
     const shutdown = new AbortController();
+    // connect-node adds one abort listener per call in flight: many is normal load, not a leak.
+    setMaxListeners(0, shutdown.signal);
     const startedAtMs = Date.now();
     const handler = connectNodeAdapter({
       routes: routes(
@@ -96,6 +118,11 @@ export async function startService(config: Config, log: Logger = createLogger(co
           startedAtMs,
           isDatabaseReady: () => readiness.ready,
           schemaVersion: () => readiness.schemaVersion,
+          listener: notifications,
+          settings,
+          evidence: new EvidenceCache(pool, config.evidenceCacheMs),
+          heartbeatMs: config.heartbeatMs,
+          random: Math.random,
         },
         health,
       ),

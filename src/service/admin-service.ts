@@ -1,69 +1,112 @@
 import { create } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { z } from "zod";
 import {
   type AdminService,
+  AgentRankingSchema,
+  AnalyzeResponseSchema,
   ExportDataResponseSchema,
-  GetStatusResponseSchema,
+  GetDashboardResponseSchema,
   ImportDataResponseSchema,
-  PredictionAccuracySchema,
+  SetLearningModeResponseSchema,
+  TaskTypeTrendSchema,
 } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { LearningMode } from "../../gen/agentlearning/v1/learning_pb.js";
+import { readAgentRanking, readTrends } from "../store/dashboard.js";
 import { readExecutionPage } from "../store/executions.js";
-import { readCounts, readSettings, type LearningSettings } from "../store/status.js";
+import { listInsights } from "../store/insights.js";
+import { updateSettings } from "../store/settings.js";
+import { runAnalysis } from "./analysis-runner.js";
 import { ingestStream } from "./bulk-ingest.js";
 import type { ServiceDependencies } from "./dependencies.js";
-import { executionToProto, microsFromTimestamp, timestampFromMicros } from "./execution-mapping.js";
-import { SERVICE_VERSION } from "../version.js";
+import { errorWithInfo } from "./errors.js";
+import { executionToProto, microsFromTimestamp } from "./execution-mapping.js";
+import { insightToProto } from "./insight-mapping.js";
+import { LEARNING_MODES, modeNameOf } from "./learning-mode.js";
 import { notYetAvailable } from "./not-yet-available.js";
-import { parseRequest, taskTypeSchema } from "./validation.js";
-import { z } from "zod";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { statusReport } from "./status-report.js";
+import { knownEnum, parseRequest, taskTypeSchema } from "./validation.js";
 
 /** Rows fetched per page while exporting. */
 const EXPORT_PAGE_SIZE = 500;
 
-const learningModes: Record<LearningSettings["learning_mode"], LearningMode> = {
-  observation: LearningMode.OBSERVATION,
-  advisory: LearningMode.ADVISORY,
-  adaptive: LearningMode.ADAPTIVE,
-  autonomous: LearningMode.AUTONOMOUS,
-};
+const optionalTaskType = z.union([z.literal(""), taskTypeSchema]).transform((t) => (t === "" ? undefined : t));
 
 const exportRequestSchema = z
   .object({
-    taskType: z.union([z.literal(""), taskTypeSchema]),
+    taskType: optionalTaskType,
     recordedAfter: z.custom<Timestamp | undefined>(),
     recordedBefore: z.custom<Timestamp | undefined>(),
   })
   .transform((r) => ({
-    taskType: r.taskType === "" ? undefined : r.taskType,
+    taskType: r.taskType,
     recordedAfterUs: r.recordedAfter ? microsFromTimestamp(r.recordedAfter) : undefined,
     recordedBeforeUs: r.recordedBefore ? microsFromTimestamp(r.recordedBefore) : undefined,
   }));
 
-/** The AdminService handlers: status and bulk data movement now; analysis and models later. */
+const dashboardRequestSchema = z.object({
+  trendPoints: z.number().int().refine((n) => n === 0 || (n >= 2 && n <= 100), { message: "must be 0 or between 2 and 100", params: { reason: "OUT_OF_RANGE" } }),
+  recentInsights: z.number().int().max(50, { message: "must be at most 50" }),
+});
+
+const setModeSchema = z.object({
+  mode: knownEnum(LearningMode, { allowUnspecified: true }),
+  learningEnabled: z.boolean().optional(),
+});
+
+/** The AdminService handlers: status, dashboard, analysis, mode, bulk data; models arrive later. */
 export function adminService(deps: ServiceDependencies): ServiceImpl<typeof AdminService> {
   return {
-    async getStatus() {
-      const [counts, settings] = await Promise.all([readCounts(deps.pool), readSettings(deps.pool)]);
-      return create(GetStatusResponseSchema, {
-        serviceVersion: SERVICE_VERSION,
-        databaseReady: deps.isDatabaseReady(),
-        schemaVersion: deps.schemaVersion(),
-        executionCount: counts.execution_count,
-        agentCount: counts.agent_count,
-        taskTypeCount: counts.task_type_count,
-        combinationCount: counts.combination_count,
-        successRate: counts.execution_count > 0n ? Number(counts.success_count) / Number(counts.execution_count) : 0,
-        learningMode: learningModes[settings.learning_mode],
-        learningEnabled: settings.learning_enabled,
-        insightCount: 0n,
-        activeModelVersion: "",
-        startedAt: timestampFromMicros(BigInt(deps.startedAtMs) * 1000n),
-        lastRecordedAt: counts.last_recorded_at_us === null ? undefined : timestampFromMicros(counts.last_recorded_at_us),
-        // No recommendation has been issued by this build, so none can have been evaluated yet.
-        predictionAccuracy: create(PredictionAccuracySchema, { evaluatedCount: 0n }),
+    getStatus() {
+      return statusReport(deps);
+    },
+
+    async getDashboard(request) {
+      const r = parseRequest(dashboardRequestSchema, request);
+      const [status, trends, agents, insights] = await Promise.all([
+        statusReport(deps),
+        readTrends(deps.pool, r.trendPoints || 20),
+        readAgentRanking(deps.pool, 40),
+        listInsights(deps.pool, { types: [], taskTypes: [], minConfidence: 0, status: "any" }, undefined, r.recentInsights || 10),
+      ]);
+      return create(GetDashboardResponseSchema, {
+        status,
+        trends: trends.map((t) => create(TaskTypeTrendSchema, { taskType: t.task_type, successRates: t.rates, executionCount: t.executions })),
+        agents: agents.map((a) =>
+          create(AgentRankingSchema, {
+            agent: a.agent,
+            category: a.category,
+            executionCount: a.executions,
+            successRate: a.success_rate,
+            meanDurationSeconds: a.mean_duration,
+          }),
+        ),
+        recentInsights: insights.map(insightToProto),
       });
+    },
+
+    async analyze(request) {
+      const { taskType } = parseRequest(z.object({ taskType: optionalTaskType }), request);
+      const settings = await deps.settings.get();
+      if (!settings.learning_enabled) {
+        throw errorWithInfo(Code.FailedPrecondition, "learning is disabled (SetLearningMode learning_enabled=false)", "LEARNING_DISABLED");
+      }
+      const outcome = await runAnalysis(deps.pool, { taskType, tryOnly: false });
+      return create(AnalyzeResponseSchema, {
+        createdCount: outcome.created,
+        updatedCount: outcome.updated,
+        retiredCount: outcome.retired,
+        executionCount: outcome.executions,
+      });
+    },
+
+    async setLearningMode(request) {
+      const r = parseRequest(setModeSchema, request);
+      const settings = await updateSettings(deps.pool, { mode: modeNameOf(r.mode), learningEnabled: r.learningEnabled });
+      deps.settings.set(settings);
+      deps.log.info({ mode: settings.learning_mode, learningEnabled: settings.learning_enabled }, "learning settings changed");
+      return create(SetLearningModeResponseSchema, { mode: LEARNING_MODES[settings.learning_mode], learningEnabled: settings.learning_enabled });
     },
 
     async *exportData(request, context) {
@@ -86,12 +129,6 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
       return create(ImportDataResponseSchema, { result });
     },
 
-    getDashboard() {
-      throw notYetAvailable("GetDashboard", "the learning loop (dashboard)");
-    },
-    analyze() {
-      throw notYetAvailable("Analyze", "the learning loop (pattern analysis)");
-    },
     retrain() {
       throw notYetAvailable("Retrain", "learned models");
     },
@@ -100,9 +137,6 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
     },
     activateModel() {
       throw notYetAvailable("ActivateModel", "learned models");
-    },
-    setLearningMode() {
-      throw notYetAvailable("SetLearningMode", "the learning loop (learning modes)");
     },
   };
 }

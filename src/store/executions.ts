@@ -197,6 +197,18 @@ export async function insertExecutions(
         satisfaction_count = c.satisfaction_count + excluded.satisfaction_count,
         last_recorded_at = greatest(c.last_recorded_at, excluded.last_recorded_at)
     ),
+    per_sequence AS (
+      INSERT INTO sequence_stats AS q (task_type, agent_sequence, agent_set, executions, successes,
+        duration_sum, last_recorded_at)
+      SELECT task_type, agents, min(agent_set), count(*), count(*) FILTER (WHERE success),
+        sum(duration_seconds), max(recorded_at)
+      FROM fresh GROUP BY task_type, agents ORDER BY task_type, agents
+      ON CONFLICT (task_type, agent_sequence) DO UPDATE SET
+        executions = q.executions + excluded.executions,
+        successes = q.successes + excluded.successes,
+        duration_sum = q.duration_sum + excluded.duration_sum,
+        last_recorded_at = greatest(q.last_recorded_at, excluded.last_recorded_at)
+    ),
     per_error AS (
       INSERT INTO combination_errors AS e (task_type, agent_set, error_message, occurrences)
       SELECT task_type, agent_set, left(error_message, 500), count(*)

@@ -1,0 +1,50 @@
+import type { DatabasePool } from "slonik";
+import type { TaskEvidence } from "../learning/evidence.js";
+import { readTaskEvidence } from "../store/evidence.js";
+
+/**
+ * Per-task-type evidence for the prediction hot path, read from the aggregates at most every
+ * `maxAgeMs` per task type: a prediction costs no SQL while its task type's entry is fresh, and a
+ * stale entry is served while one refresh runs behind it (so every replica converges on what
+ * PostgreSQL holds within about `maxAgeMs`).
+ */
+export class EvidenceCache {
+  readonly #entries = new Map<string, { evidence: TaskEvidence; loadedAt: number }>();
+  readonly #loading = new Map<string, Promise<TaskEvidence>>();
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly maxAgeMs: number,
+    /** Bound on cached task types; the least recently loaded is dropped first. */
+    private readonly maxEntries = 1000,
+  ) {}
+
+  /** Evidence of one task type. */
+  async get(taskType: string): Promise<TaskEvidence> {
+    const entry = this.#entries.get(taskType);
+    if (entry) {
+      if (Date.now() - entry.loadedAt >= this.maxAgeMs) void this.#load(taskType).catch(() => {});
+      return entry.evidence;
+    }
+    return this.#load(taskType);
+  }
+
+  #load(taskType: string): Promise<TaskEvidence> {
+    let loading = this.#loading.get(taskType);
+    if (!loading) {
+      loading = readTaskEvidence(this.pool, taskType)
+        .then((evidence) => {
+          this.#entries.delete(taskType);
+          this.#entries.set(taskType, { evidence, loadedAt: Date.now() });
+          if (this.#entries.size > this.maxEntries) {
+            const oldest = this.#entries.keys().next().value;
+            if (oldest !== undefined) this.#entries.delete(oldest);
+          }
+          return evidence;
+        })
+        .finally(() => this.#loading.delete(taskType));
+      this.#loading.set(taskType, loading);
+    }
+    return loading;
+  }
+}

@@ -1,0 +1,41 @@
+import { create } from "@bufbuild/protobuf";
+import { type GetStatusResponse, GetStatusResponseSchema, PredictionAccuracySchema } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import { readAccuracy } from "../store/accuracy.js";
+import { countActiveInsights } from "../store/insights.js";
+import { readCounts } from "../store/status.js";
+import { SERVICE_VERSION } from "../version.js";
+import type { ServiceDependencies } from "./dependencies.js";
+import { timestampFromMicros } from "./execution-mapping.js";
+import { LEARNING_MODES } from "./learning-mode.js";
+
+/** The figures of GetStatus (also the head of GetDashboard), read from aggregates, not history. */
+export async function statusReport(deps: ServiceDependencies): Promise<GetStatusResponse> {
+  const [counts, settings, insights, accuracy] = await Promise.all([
+    readCounts(deps.pool),
+    deps.settings.get(),
+    countActiveInsights(deps.pool),
+    readAccuracy(deps.pool),
+  ]);
+  return create(GetStatusResponseSchema, {
+    serviceVersion: SERVICE_VERSION,
+    databaseReady: deps.isDatabaseReady(),
+    schemaVersion: deps.schemaVersion(),
+    executionCount: counts.execution_count,
+    agentCount: counts.agent_count,
+    taskTypeCount: counts.task_type_count,
+    combinationCount: counts.combination_count,
+    successRate: counts.execution_count > 0n ? Number(counts.success_count) / Number(counts.execution_count) : 0,
+    learningMode: LEARNING_MODES[settings.learning_mode],
+    learningEnabled: settings.learning_enabled,
+    insightCount: insights,
+    activeModelVersion: "",
+    startedAt: timestampFromMicros(BigInt(deps.startedAtMs) * 1000n),
+    lastRecordedAt: counts.last_recorded_at_us === null ? undefined : timestampFromMicros(counts.last_recorded_at_us),
+    predictionAccuracy: create(PredictionAccuracySchema, {
+      evaluatedCount: accuracy.evaluated,
+      brierScore: accuracy.brier ?? 0,
+      observedSuccessRate: accuracy.observed ?? 0,
+      meanPredictedSuccess: accuracy.predicted ?? 0,
+    }),
+  });
+}
