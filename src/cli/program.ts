@@ -1,9 +1,14 @@
 import { Command } from "commander";
 import { SERVICE_VERSION } from "../version.js";
+import { registerAnalyze } from "./commands/analyze.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { registerExport } from "./commands/export.js";
 import { registerImport } from "./commands/import.js";
+import { registerInsights } from "./commands/insights.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerPredict } from "./commands/predict.js";
 import { registerServe } from "./commands/serve.js";
+import { registerSimulate } from "./commands/simulate.js";
 import { registerStatus } from "./commands/status.js";
 
 /** Each command lives in its own module under commands/ and adds itself here with one line. */
@@ -13,6 +18,11 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerStatus,
   registerExport,
   registerImport,
+  registerSimulate,
+  registerPredict,
+  registerAnalyze,
+  registerInsights,
+  registerDashboard,
 ];
 
 /** Builds the `agent-learning` command line: the service's own server, and a client of its API. */

@@ -8,8 +8,10 @@
 // - avoid_pattern: confidence = P(p_X < p_T) for a pair of agents X (summed over every team that
 //                 contains both) or a whole team; published when ≥ 0.95 and p_T − mean ≥ 0.20; a pair
 //                 is reported only if it also fails ≥ 0.20 more than teams with either agent alone
-//                 (an interaction, not one bad agent); teams explained by a reported pair are not
-//                 repeated. Carries the dominant error message and its share of the failures.
+//                 (an interaction, not one bad agent). Pairs are taken worst first and each one
+//                 reported explains away the teams containing it, so a partner that only shares
+//                 those teams is not blamed; such teams are not reported again as whole teams.
+//                 Carries the dominant error message and its share of the failures.
 // - underperforming_agent: confidence = P(p_agent < p_without) over teams not containing a
 //                 reported avoid pair; published when ≥ 0.95 and the gap ≥ 0.15.
 // - bottleneck:   on ln(1 + duration), normal approximation: confidence = Φ((m_X − m_T − ln 1.5)
@@ -139,44 +141,54 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
   // avoid_pattern: pairs first, then whole teams not explained by a reported pair.
   const agentsSeen = [...new Set(combinations.flatMap((c) => c.agents))].sort();
   const badPairs: string[][] = [];
+  const containsBadPair = (c: CombinationEvidence) => badPairs.some((pair) => pair.every((a) => c.agents.includes(a)));
+  // Worst pairs first; each accepted pair explains away the teams containing it, so a partner
+  // that only looked bad by sharing those teams (A+C inside a failing A+B+C) is not reported.
+  const pairs: string[][] = [];
   for (let i = 0; i < agentsSeen.length; i++) {
-    for (let j = i + 1; j < agentsSeen.length; j++) {
-      const pair = [agentsSeen[i]!, agentsSeen[j]!];
-      const s = sumsOver(combinations, pair);
-      if (s.executions < RULES.minSamples) continue;
-      const mean = betaMeanOf(s.successes, s.executions);
-      const conf = probBelow(s.successes, s.executions, pT);
-      if (conf < RULES.publishConfidence || pT - mean < RULES.avoidMargin) continue;
-      const aAlone = sumsOver(combinations, [pair[0]!], [pair[1]!]);
-      const bAlone = sumsOver(combinations, [pair[1]!], [pair[0]!]);
-      const aRate = betaMeanOf(aAlone.successes, aAlone.executions);
-      const bRate = betaMeanOf(bAlone.successes, bAlone.executions);
-      if (aRate - mean < RULES.avoidMargin || bRate - mean < RULES.avoidMargin) continue;
-      badPairs.push(pair);
-      const error = dominantError(combinations, pair);
-      findings.push({
-        key: `avoid_pattern|${taskType}|${pair.join(",")}`,
-        type: "avoid_pattern",
-        taskType,
-        agents: pair,
-        confidence: conf,
-        confidenceMethod: "posterior P(p_pair < p_task), Beta(1+s, 1+f) over every team containing the pair",
-        sampleSize: s.executions,
-        description: `${teamName(pair)} together succeed only ${pct(s.successes / s.executions)} (${s.successes}/${s.executions}) on ${taskType}, vs ${pct(pT)} typical${error ? `; ${pct(error.share)} of failures: "${error.message}"` : ""}`,
-        data: {
-          scope: "pair",
-          success_rate: s.successes / s.executions,
-          task_success_rate: pT,
-          success_rate_without_partner: { [pair[0]!]: aRate, [pair[1]!]: bRate },
-          dominant_error: error?.message ?? "",
-          dominant_error_share: error?.share ?? 0,
-        },
-      });
-    }
+    for (let j = i + 1; j < agentsSeen.length; j++) pairs.push([agentsSeen[i]!, agentsSeen[j]!]);
+  }
+  const rateOf = (pair: string[]) => {
+    const s = sumsOver(combinations, pair);
+    return s.executions < RULES.minSamples ? 1 : betaMeanOf(s.successes, s.executions);
+  };
+  const ordered = pairs.map((pair) => ({ pair, rate: rateOf(pair) })).filter((p) => p.rate < 1).sort((x, y) => x.rate - y.rate);
+  for (const { pair } of ordered) {
+    const unexplained = combinations.filter((c) => !containsBadPair(c));
+    const s = sumsOver(unexplained, pair);
+    if (s.executions < RULES.minSamples) continue;
+    const mean = betaMeanOf(s.successes, s.executions);
+    const conf = probBelow(s.successes, s.executions, pT);
+    if (conf < RULES.publishConfidence || pT - mean < RULES.avoidMargin) continue;
+    const aAlone = sumsOver(unexplained, [pair[0]!], [pair[1]!]);
+    const bAlone = sumsOver(unexplained, [pair[1]!], [pair[0]!]);
+    const aRate = betaMeanOf(aAlone.successes, aAlone.executions);
+    const bRate = betaMeanOf(bAlone.successes, bAlone.executions);
+    if (aRate - mean < RULES.avoidMargin || bRate - mean < RULES.avoidMargin) continue;
+    badPairs.push(pair);
+    const error = dominantError(combinations, pair);
+    findings.push({
+      key: `avoid_pattern|${taskType}|${pair.join(",")}`,
+      type: "avoid_pattern",
+      taskType,
+      agents: pair,
+      confidence: conf,
+      confidenceMethod: "posterior P(p_pair < p_task), Beta(1+s, 1+f) over every team containing the pair",
+      sampleSize: s.executions,
+      description: `${teamName(pair)} together succeed only ${pct(s.successes / s.executions)} (${s.successes}/${s.executions}) on ${taskType}, vs ${pct(pT)} typical${error ? `; ${pct(error.share)} of failures: "${error.message}"` : ""}`,
+      data: {
+        scope: "pair",
+        success_rate: s.successes / s.executions,
+        task_success_rate: pT,
+        success_rate_without_partner: { [pair[0]!]: aRate, [pair[1]!]: bRate },
+        dominant_error: error?.message ?? "",
+        dominant_error_share: error?.share ?? 0,
+      },
+    });
   }
   for (const c of combinations) {
     if (c.executions < RULES.minSamples || c.agents.length < 2) continue;
-    if (badPairs.some((pair) => pair.every((a) => c.agents.includes(a)))) continue;
+    if (containsBadPair(c)) continue;
     const mean = betaMeanOf(c.successes, c.executions);
     const conf = probBelow(c.successes, c.executions, pT);
     if (conf < RULES.publishConfidence || pT - mean < RULES.avoidMargin) continue;
@@ -195,7 +207,7 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
   }
 
   // underperforming_agent, over teams free of reported bad pairs.
-  const clean = combinations.filter((c) => !badPairs.some((pair) => pair.every((a) => c.agents.includes(a))));
+  const clean = combinations.filter((c) => !containsBadPair(c));
   const cleanTotal = clean.reduce(add, zero);
   for (const agent of agentsSeen) {
     const withAgent = sumsOver(clean, [agent]);

@@ -149,6 +149,17 @@ describe("graceful shutdown", () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
+  it("stops promptly when a client keeps an idle HTTP/1.1 keep-alive connection open", async () => {
+    const server = await serverOn();
+    // fetch (undici) keeps the connection alive for a few seconds after the call.
+    expect((await server.connectJson("agentlearning.v1.AdminService/GetStatus", {})).status).toBe(200);
+
+    const started = Date.now();
+    await server.stop();
+
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it("refuses connections on its port once stopped", async () => {
     const server = await serverOn();
     await server.stop();

@@ -209,22 +209,14 @@ describe("grpc.health.v1.Health", () => {
 });
 
 describe("RPCs this build does not serve yet", () => {
-  const drain = async (stream: AsyncIterable<unknown>) => {
-    for await (const _ of stream) {
-      // an answer would be a defect: these RPCs have nothing to say yet
-    }
-  };
+  // Shrinks as the RPCs arrive: ListInsights, StreamInsights, GetDashboard, Analyze and
+  // SetLearningMode came with the learning loop and are tested with it.
   const calls: [string, () => Promise<unknown>][] = [
     ["PredictAgents", () => server.learning.predictAgents({ taskType: "web_development" })],
     ["PredictOutcome", () => server.learning.predictOutcome({ taskType: "web_development", agents: ["ARCHITECT"] })],
-    ["ListInsights", () => server.learning.listInsights({})],
-    ["StreamInsights", () => drain(server.learning.streamInsights({}))],
-    ["GetDashboard", () => server.admin.getDashboard({})],
-    ["Analyze", () => server.admin.analyze({})],
     ["Retrain", () => server.admin.retrain({})],
     ["ListModels", () => server.admin.listModels({})],
     ["ActivateModel", () => server.admin.activateModel({ version: "v1" })],
-    ["SetLearningMode", () => server.admin.setLearningMode({})],
   ];
 
   it.each(calls)("answers %s with UNIMPLEMENTED and a message saying so", async (method, call) => {

@@ -100,14 +100,19 @@ export type Insight = Message<"agentlearning.v1.Insight"> & {
   agents: string[];
 
   /**
-   * Confidence in [0, 1]; confidence_method says how it was computed.
+   * Confidence in [0, 1]: a probability computed from the data, never a fixed number; per type:
+   * best_combo P(p_team > p_task) and avoid_pattern P(p_pair < p_task) under Beta(1 + successes,
+   * 1 + failures) posteriors; underperforming_agent P(p_with < p_without); bottleneck the normal
+   * approximation of P(typical duration > 1.5 × the task type's); anomaly one minus the exact
+   * binomial tail of the failure burst (or Φ(z) of a slow outlier); trend one minus the two-sided
+   * p-value of a two-proportion z-test between the recent window and the one before.
    *
    * @generated from field: double confidence = 7;
    */
   confidence: number;
 
   /**
-   * How confidence was computed, e.g. "posterior P(p_combo > p_task) under Beta(1,1) priors".
+   * How confidence was computed, in words, e.g. "posterior P(p_team > p_task), Beta(1+s, 1+f)".
    *
    * @generated from field: string confidence_method = 8;
    */
@@ -178,35 +183,40 @@ export type Recommendation = Message<"agentlearning.v1.Recommendation"> & {
   agents: string[];
 
   /**
-   * Estimated probability of success in [0, 1].
+   * Estimated probability of success in [0, 1]: the posterior mean of a Beta distribution whose
+   * prior comes from the agents' own records in this task type (each shrunk toward the task type's
+   * rate, and pulled down by any known failing pair inside the team) and whose evidence is this
+   * exact team's record, so a team seen twice cannot outrank one seen two hundred times.
    *
    * @generated from field: double success_probability = 3;
    */
   successProbability: number;
 
   /**
-   * Credible interval of the success probability.
+   * 90% central credible interval of the success probability.
    *
    * @generated from field: agentlearning.v1.Interval success_interval = 4;
    */
   successInterval?: Interval | undefined;
 
   /**
-   * Expected duration in seconds.
+   * Expected duration in seconds, from a log-normal fit of ln(1 + duration) for this team, shrunk
+   * toward its agents' and the task type's durations when it has few executions.
    *
    * @generated from field: double expected_duration_seconds = 5;
    */
   expectedDurationSeconds: number;
 
   /**
-   * Interval of the duration in seconds.
+   * 90% interval of the duration in seconds under that fit.
    *
    * @generated from field: agentlearning.v1.Interval duration_interval = 6;
    */
   durationInterval?: Interval | undefined;
 
   /**
-   * Confidence in the estimate in [0, 1], growing with evidence.
+   * Confidence in the estimate in [0, 1], growing with evidence: 1 − the width of the 90% credible
+   * interval of the success probability.
    *
    * @generated from field: double confidence = 7;
    */
@@ -220,8 +230,11 @@ export type Recommendation = Message<"agentlearning.v1.Recommendation"> & {
   rationale: string;
 
   /**
-   * Probability with which the service chose this combination for this slot (its propensity), as
-   * logged for offline evaluation of other strategies.
+   * The propensity logged for offline evaluation of other strategies: the probability that the
+   * service's policy, for this request, would have put this combination FIRST — (1 − ε) when it is
+   * the greedy best, plus ε times its probability of winning a Thompson-sampling draw (estimated
+   * with 200 draws), ε being the exploration share. In observation mode the returned team is the
+   * caller's own choice and is logged with propensity 1.
    *
    * @generated from field: double propensity = 9;
    */

@@ -628,7 +628,14 @@ export const LearningService: GenService<{
     output: typeof RecordExecutionsResponseSchema;
   },
   /**
-   * Ranks teams of agents for a new task.
+   * Ranks teams of agents for a new task. What is returned depends on the learning mode:
+   * observation returns the caller's own team (not applied) with an ObservationReport; advisory
+   * returns only recommendations with confidence ≥ 0.8 + g, never exploring; adaptive drops those
+   * below g and explores 10% by default; autonomous always answers and explores 20% by default;
+   * g is the calibration gap |mean predicted − observed success| of past recommendations whose
+   * outcomes were recorded (0 until 30 exist), so thresholds rise when predictions prove off.
+   * With learning disabled, nothing is recommended. Every returned recommendation is logged with
+   * its propensity before the answer is sent.
    *
    * @generated from rpc agentlearning.v1.LearningService.PredictAgents
    */

@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { agentListSchema, agentNameSchema, finite, taskTypeSchema, text } from "./validation.js";
+
+const agentSet = z
+  .array(agentNameSchema)
+  .max(64, { message: "must name at most 64 agents" })
+  .transform((list) => [...new Set(list)]);
+
+/** PredictAgentsRequest, validated and with defaults applied. */
+export const predictAgentsSchema = z
+  .object({
+    taskType: taskTypeSchema,
+    complexity: finite(0, 10),
+    taskDescription: text(8192),
+    maxRecommendations: z.number().int().max(20, { message: "must be at most 20" }),
+    requiredAgents: agentSet,
+    excludedAgents: agentSet,
+    maxAgents: z.number().int().max(64, { message: "must be at most 64" }),
+    successWeight: finite(0, 1).optional(),
+    explorationRate: finite(0, 1).optional(),
+    callerDefaultAgents: z.union([z.array(z.never()).length(0), agentListSchema]),
+  })
+  .superRefine((r, ctx) => {
+    const clash = r.requiredAgents.find((a) => r.excludedAgents.includes(a));
+    if (clash) ctx.addIssue({ code: "custom", path: ["excludedAgents"], message: `${clash} is both required and excluded`, params: { reason: "CONFLICT" } });
+    if (r.maxAgents > 0 && r.requiredAgents.length > r.maxAgents) {
+      ctx.addIssue({ code: "custom", path: ["maxAgents"], message: "is smaller than the number of required agents", params: { reason: "CONFLICT" } });
+    }
+  })
+  .transform((r) => ({
+    ...r,
+    maxRecommendations: r.maxRecommendations === 0 ? 3 : r.maxRecommendations,
+    successWeight: r.successWeight ?? 0.8,
+  }));
+
+/** PredictOutcomeRequest, validated. */
+export const predictOutcomeSchema = z.object({
+  taskType: taskTypeSchema,
+  complexity: finite(0, 10),
+  agents: agentListSchema,
+});
