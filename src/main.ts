@@ -27,7 +27,10 @@ export interface RunningService {
   url: string;
   /** The database URL in use (the embedded one when none was configured); never logged. */
   databaseUrl: string;
-  /** Graceful shutdown: NOT_SERVING, streams ended with UNAVAILABLE, in-flight calls finished, pool closed. */
+  /**
+   * Graceful shutdown: health NOT_SERVING (Watch streams get it, then end), other streams end with
+   * UNAVAILABLE, in-flight calls finish, then connections and the pool close.
+   */
   stop(): Promise<void>;
 }
 

@@ -31,6 +31,28 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
   h1.keepAliveTimeout = 5_000;
   const sessions = new Set<http2.Http2Session>();
   const sockets = new Set<net.Socket>();
+  // Node only tracks an http.Server's connections when that server listens itself, so
+  // closeIdleConnections() cannot see sockets handed over by emit("connection"): track HTTP/1.1
+  // requests in progress per socket ourselves, to close idle keep-alive sockets at shutdown.
+  const h1Active = new Map<net.Socket, number>();
+  let stopping = false;
+  h1.on("connection", (socket: net.Socket) => {
+    h1Active.set(socket, 0);
+    socket.once("close", () => h1Active.delete(socket));
+  });
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
+    if (stopping) res.shouldKeepAlive = false;
+    res.once("close", () => {
+      const left = (h1Active.get(socket) ?? 1) - 1;
+      h1Active.set(socket, left);
+      if (stopping && left === 0) socket.end();
+    });
+  });
+  const closeIdleH1 = () => {
+    for (const [socket, active] of h1Active) if (active === 0) socket.end();
+  };
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -72,9 +94,10 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
   return {
     port: address.port,
     stopAccepting() {
+      stopping = true;
       server.close();
       for (const session of sessions) session.close();
-      h1.closeIdleConnections();
+      closeIdleH1();
     },
     destroyAll() {
       for (const session of sessions) session.destroy();
@@ -83,7 +106,7 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
     async closed() {
       while (sockets.size > 0) {
         await new Promise((r) => setTimeout(r, 20));
-        h1.closeIdleConnections();
+        if (stopping) closeIdleH1();
       }
     },
   };

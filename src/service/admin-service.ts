@@ -116,6 +116,7 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
         context.signal.throwIfAborted();
         const page = await readExecutionPage(deps.pool, filter, after, EXPORT_PAGE_SIZE);
         for (const execution of page) {
+          context.signal.throwIfAborted();
           yield create(ExportDataResponseSchema, { execution: executionToProto(execution) });
         }
         const last = page.at(-1);

@@ -181,7 +181,6 @@ describe("sampling executions", () => {
     const team = world.bestCombination("data_pipeline");
     let total = 0;
     for (let i = 0; i < DRAWS; i++) total += world.sampleExecution("data_pipeline", team, 2.5, rng).durationSeconds;
-    expect(total / DRAWS / world.expectedDuration("data_pipeline", team, 2.5)).toBeCloseTo(1, 1);
     expect(Math.abs(total / DRAWS / world.expectedDuration("data_pipeline", team, 2.5) - 1)).toBeLessThan(0.03);
   });
 
