@@ -21,31 +21,34 @@ const MIN_FLEX = 10;
  * prints. `width` (e.g. the terminal's columns) shrinks the flex column so lines do not wrap;
  * without it nothing is cut but by maxWidth, which suits output piped to other tools.
  */
-export function formatTable(columns: readonly Column[], rows: readonly (readonly string[])[], options: { indent?: string; width?: number } = {}): string {
+export function formatTable(
+  columns: readonly Column[],
+  rows: readonly (readonly string[])[],
+  options: { indent?: string; width?: number } = {},
+): string {
   const indent = options.indent ?? "";
   const limits = columns.map((column) => column.maxWidth ?? Number.POSITIVE_INFINITY);
-  const natural = () => columns.map((column, i) => Math.max(textWidth(column.header), ...rows.map((row) => Math.min(textWidth(row[i] ?? ""), limits[i] ?? Infinity))));
-  let widths = natural();
+  // Each column is as wide as its widest (possibly cut) cell or its header.
+  const measure = () =>
+    columns.map((column, i) => Math.max(textWidth(column.header), ...rows.map((row) => Math.min(textWidth(row[i] ?? ""), limits[i] ?? Infinity))));
+  let widths = measure();
   const flex = columns.findIndex((column) => column.flex === true);
   if (options.width !== undefined && flex >= 0) {
     const total = textWidth(indent) + widths.reduce((sum, w) => sum + w, 0) + GAP.length * (columns.length - 1);
     const excess = total - options.width;
     if (excess > 0) {
       limits[flex] = Math.max(MIN_FLEX, (widths[flex] ?? 0) - excess);
-      widths = natural();
+      widths = measure();
     }
   }
-  const line = (cells: readonly string[]) =>
-    (
-      indent +
-      columns
-        .map((column, i) => {
-          const cell = truncate(cells[i] ?? "", limits[i] ?? Infinity);
-          const width = widths[i] ?? 0;
-          return column.align === "right" ? padStart(cell, width) : padEnd(cell, width);
-        })
-        .join(GAP)
-    ).trimEnd();
+  const line = (cells: readonly string[]) => {
+    const text = columns.map((column, i) => {
+      const cell = truncate(cells[i] ?? "", limits[i] ?? Infinity);
+      const width = widths[i] ?? 0;
+      return column.align === "right" ? padStart(cell, width) : padEnd(cell, width);
+    });
+    return (indent + text.join(GAP)).trimEnd();
+  };
   return [line(columns.map((column) => column.header)), ...rows.map(line)].join("\n");
 }
 

@@ -8,12 +8,15 @@
 // - avoid_pattern: confidence = P(p_X < p_T) for a pair of agents X (summed over every team that
 //                 contains both) or a whole team; published when ≥ 0.95 and p_T − mean ≥ 0.20; a pair
 //                 is reported only if it also fails ≥ 0.20 more than teams with either agent alone
-//                 (an interaction, not one bad agent). Pairs are taken worst first and each one
+//                 (an interaction, not one bad agent). Pairs are taken in order of the failures
+//                 they would explain (n·p_T − successes), most first, and each one
 //                 reported explains away the teams containing it, so a partner that only shares
 //                 those teams is not blamed; such teams are not reported again as whole teams.
 //                 Carries the dominant error message and its share of the failures.
-// - underperforming_agent: confidence = P(p_agent < p_without) over teams not containing a
-//                 reported avoid pair; published when ≥ 0.95 and the gap ≥ 0.15.
+// - underperforming_agent: confidence = P(p_with < p_without), comparing every observed team with
+//                 the agent against the same team without it (matched, so the agent is not blamed
+//                 for its company), over teams free of reported pairs; published when ≥ 0.95 and
+//                 the gap ≥ 0.15.
 // - bottleneck:   on ln(1 + duration), normal approximation: confidence = Φ((m_X − m_T − ln 1.5)
 //                 / (s_T / √n_X)), i.e. P(typical duration more than 1.5× the task's); ≥ 0.95.
 // - anomaly:      failure burst: confidence = 1 − P(≥ k failures in the recent window | history's
@@ -148,11 +151,15 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
   for (let i = 0; i < agentsSeen.length; i++) {
     for (let j = i + 1; j < agentsSeen.length; j++) pairs.push([agentsSeen[i]!, agentsSeen[j]!]);
   }
-  const rateOf = (pair: string[]) => {
+  // Failures beyond what the task's rate predicts, over the teams containing the pair.
+  const excessFailures = (pair: string[]) => {
     const s = sumsOver(combinations, pair);
-    return s.executions < RULES.minSamples ? 1 : betaMeanOf(s.successes, s.executions);
+    return s.executions < RULES.minSamples ? 0 : s.executions * pT - s.successes;
   };
-  const ordered = pairs.map((pair) => ({ pair, rate: rateOf(pair) })).filter((p) => p.rate < 1).sort((x, y) => x.rate - y.rate);
+  const ordered = pairs
+    .map((pair) => ({ pair, excess: excessFailures(pair) }))
+    .filter((p) => p.excess > 0)
+    .sort((x, y) => y.excess - x.excess || (x.pair.join() < y.pair.join() ? -1 : 1));
   for (const { pair } of ordered) {
     const unexplained = combinations.filter((c) => !containsBadPair(c));
     const s = sumsOver(unexplained, pair);
@@ -206,12 +213,21 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
     });
   }
 
-  // underperforming_agent, over teams free of reported bad pairs.
+  // underperforming_agent: matched comparison, every team with the agent against the same team
+  // without it (when both were observed), over teams free of reported bad pairs — so an agent is
+  // not blamed for the company it keeps.
   const clean = combinations.filter((c) => !containsBadPair(c));
-  const cleanTotal = clean.reduce(add, zero);
+  const byKey = new Map(clean.map((c) => [c.agents.join(","), c]));
   for (const agent of agentsSeen) {
-    const withAgent = sumsOver(clean, [agent]);
-    const without = { executions: cleanTotal.executions - withAgent.executions, successes: cleanTotal.successes - withAgent.successes };
+    let withAgent = zero;
+    let without = zero;
+    for (const c of clean) {
+      if (c.agents.length < 2 || !c.agents.includes(agent)) continue;
+      const partner = byKey.get(c.agents.filter((a) => a !== agent).join(","));
+      if (!partner || partner.executions < RULES.minSamples || c.executions < RULES.minSamples) continue;
+      withAgent = add(withAgent, c);
+      without = add(without, partner);
+    }
     if (withAgent.executions < RULES.minAgentSamples || without.executions < RULES.minAgentSamples) continue;
     const pWithout = betaMeanOf(without.successes, without.executions);
     const mean = betaMeanOf(withAgent.successes, withAgent.executions);
@@ -223,7 +239,7 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
       taskType,
       agents: [agent],
       confidence: conf,
-      confidenceMethod: "posterior P(p_with_agent < p_without_agent), Beta(1+s, 1+f)",
+      confidenceMethod: "posterior P(p_with_agent < p_same_teams_without_it), Beta(1+s, 1+f), matched teams",
       sampleSize: withAgent.executions,
       description: `${agent} lowers success on ${taskType}: ${pct(withAgent.successes / withAgent.executions)} with it vs ${pct(pWithout)} without`,
       data: { success_rate_with: withAgent.successes / withAgent.executions, success_rate_without: pWithout, executions_with: withAgent.executions },

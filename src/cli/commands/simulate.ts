@@ -28,7 +28,7 @@ export function registerSimulate(program: Command): void {
   withClientOptions(
     program
       .command("simulate")
-      .description("record N executions of a synthetic world whose best teams and clashing pairs are known (see README)")
+      .description("record COUNT executions of a synthetic world whose best teams and clashing pairs are known (see README)")
       .argument("<task-type>", `one of ${taskTypes.join(", ")}`, (value: string) => {
         if (!taskTypes.includes(value)) throw new InvalidArgumentError(`expected one of ${taskTypes.join(", ")}`);
         return value;

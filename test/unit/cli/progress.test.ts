@@ -10,7 +10,7 @@ describe("progressBar", () => {
   it("fills the bar in proportion and shows the percentage and the counts", () => {
     expect(progressBar(5, 10, 10)).toBe("[█████░░░░░]  50% 5/10");
     expect(progressBar(10, 10, 4)).toBe("[████] 100% 10/10");
-    expect(progressBar(0, 3, 3)).toBe("[░░░] 0% 0/3".replace("] 0%", "]   0%"));
+    expect(progressBar(0, 3, 3)).toBe("[░░░]   0% 0/3");
   });
 });
 

@@ -12,8 +12,9 @@ describe("sparkline", () => {
   });
 
   it("rounds to the nearest height", () => {
-    // 0.5 × 7 = 3.5 rounds up to the fifth glyph; 0.2 × 7 = 1.4 rounds down to the second.
-    expect(sparkline([0.5, 0.2, 0.93])).toBe("▅▂▇");
+    // 0.5 × 7 = 3.5 rounds up to the fifth glyph; 0.2 × 7 = 1.4 down to the second; 0.9 × 7 = 6.3
+    // to the seventh, and 0.93 × 7 = 6.51 up to the full block.
+    expect(sparkline([0.5, 0.2, 0.9, 0.93])).toBe("▅▂▇█");
   });
 
   it("uses a fixed scale, so a flat series at 60% stays at the same middle height", () => {

@@ -81,6 +81,20 @@ describe("aggregate insight rules", () => {
     expect(of("underperforming_agent").map((f) => f.agents[0])).not.toContain("PATCHER");
   });
 
+  it("blames an agent only against the same teams without it", () => {
+    const withLaggard = evidence([
+      team(["ARCHITECT", "CONSTRUCTOR"], 200, 150),
+      team(["ARCHITECT", "CONSTRUCTOR", "LAGGARD"], 200, 90),
+      team(["DEBUGGER", "TESTBED"], 200, 140),
+      team(["DEBUGGER", "LAGGARD", "TESTBED"], 200, 70),
+      team(["DOCGEN"], 200, 60),
+    ]);
+    const blamed = aggregateFindings(withLaggard).filter((f) => f.type === "underperforming_agent");
+    expect(blamed.map((f) => f.agents[0])).toEqual(["LAGGARD"]);
+    // DOCGEN's teams do badly, but there is no same-team comparison to blame DOCGEN for it.
+    expect(blamed.map((f) => f.agents[0])).not.toContain("DOCGEN");
+  });
+
   it("reports a team much slower than the task type as a bottleneck", () => {
     expect(of("bottleneck").map((f) => f.agents.join("+"))).toContain("DEBUGGER+OPTIMIZER");
   });

@@ -1,0 +1,133 @@
+// Ranks candidate teams for a PredictAgents request and chooses the first slot, exploring with
+// Thompson sampling a share ε of the time, and reports each answer's propensity.
+//
+// Method:
+// - Score = w · success probability + (1 − w) · speed, w = successWeight, speed = d_ref / (d_ref + E)
+//   with E the team's expected duration and d_ref the task type's median duration exp(m_T) − 1: in
+//   (0, 1), 0.5 for a team of typical duration (0.5 for all when no duration is known).
+// - Greedy order: by score, best first; ties keep candidate order (history first; on cold start
+//   best catalog match first).
+// - First slot: with probability ε (explorationRate) Thompson sampling: one success probability is
+//   drawn from each candidate's Beta posterior, candidates are scored with the drawn value and the
+//   best wins; otherwise the greedy best. The slot is marked exploratory when the Thompson winner
+//   is not the greedy best. The other slots follow greedy order.
+// - Propensity: the probability that this policy puts a team first for this request,
+//   (1 − ε) · [it is the greedy best] + ε · P_TS(it wins a Thompson draw), P_TS estimated from
+//   M = 200 Monte-Carlo draws with the injected random source (so it is an estimate with a standard
+//   error of at most 0.5 / √200 ≈ 0.035). Over all candidates the propensities sum to 1.
+// - ε = 0 draws nothing: the answer is deterministic.
+// The request's complexity is not used by this statistical ranking (no per-complexity evidence is
+// kept per team); it is for the trained model.
+import { sampleBeta } from "./beta.js";
+import { candidateTeams } from "./candidates.js";
+import { DEFAULT_LEVEL, type Estimate, estimateTeam } from "./estimate.js";
+import type { TaskEvidence } from "./evidence.js";
+import { suggestedOrder } from "./execution-order.js";
+import { typicalDuration } from "./team-duration.js";
+import { indexEvidence, teamKey } from "./team-prior.js";
+
+/** Thompson draws behind each propensity. */
+export const PROPENSITY_DRAWS = 200;
+
+/** A PredictAgents request as learning needs it (validated, defaults applied). */
+export interface RecommendRequest {
+  /** Task complexity; unused by the statistical ranking. */
+  complexity: number;
+  maxRecommendations: number;
+  requiredAgents: string[];
+  excludedAgents: string[];
+  /** Largest team size; 0 = no limit. */
+  maxAgents: number;
+  /** Weight of success against speed, in [0, 1]. */
+  successWeight: number;
+  /** Share ε of answers whose first slot explores, in [0, 1]. */
+  explorationRate: number;
+}
+
+/** One ranked team: its estimate, its agents in suggested execution order, and what the policy logged. */
+export interface Recommended extends Estimate {
+  agents: string[];
+  score: number;
+  /** Probability that this policy puts this team first for this request. */
+  propensity: number;
+  /** True when the first slot went to a Thompson draw's winner other than the greedy best. */
+  exploratory: boolean;
+}
+
+/** The ranked answer, and whether it came from the catalog because the task type has no history. */
+export interface RecommendResult {
+  recommendations: Recommended[];
+  coldStart: boolean;
+}
+
+interface Scored {
+  team: string[];
+  estimate: Estimate;
+  speed: number;
+  score: number;
+}
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+
+/** Ranks teams for a task type, explores with Thompson sampling at rate ε, and logs each answer's propensity. */
+export function recommend(evidence: TaskEvidence, request: RecommendRequest, random: () => number): RecommendResult {
+  const coldStart = evidence.task.executions === 0;
+  const index = indexEvidence(evidence);
+  const w = clamp01(request.successWeight);
+  const epsilon = clamp01(request.explorationRate);
+  const reference = typicalDuration(evidence.task);
+  const scored: Scored[] = candidateTeams(evidence, request).map((team) => {
+    const estimate = estimateTeam(index, team, DEFAULT_LEVEL);
+    const speed = speedOf(estimate.expectedDurationSeconds, reference);
+    return { team, estimate, speed, score: w * estimate.successProbability + (1 - w) * speed };
+  });
+  // Stable sort: equal scores keep candidate order.
+  const greedy = [...scored].sort((a, b) => b.score - a.score);
+  const best = greedy[0];
+  if (!best) return { recommendations: [], coldStart };
+
+  const first = epsilon > 0 && random() < epsilon ? thompsonWinner(greedy, w, random) : best;
+  const wins = epsilon > 0 ? thompsonWins(greedy, w, random) : new Map<Scored, number>();
+  const ranked = [first, ...greedy.filter((s) => s !== first)].slice(0, Math.max(0, request.maxRecommendations));
+  return {
+    coldStart,
+    recommendations: ranked.map((s, slot) => ({
+      ...s.estimate,
+      agents: suggestedOrder(s.team, index.combinations.get(teamKey(s.team)), index.catalog),
+      score: s.score,
+      propensity: clamp01((1 - epsilon) * (s === best ? 1 : 0) + epsilon * ((wins.get(s) ?? 0) / PROPENSITY_DRAWS)),
+      exploratory: slot === 0 && s !== best,
+    })),
+  };
+}
+
+/** Speed relative to the task type's typical duration: d_ref / (d_ref + E). */
+function speedOf(expected: number, reference: number): number {
+  return reference + expected > 0 ? reference / (reference + expected) : 0.5;
+}
+
+// One Thompson draw: each candidate scored with a success probability drawn from its posterior.
+// Candidates are visited in greedy order and only a strictly higher score wins, so with w = 0 (no
+// draw matters) the greedy best wins, as it should.
+function thompsonWinner(greedy: readonly Scored[], w: number, random: () => number): Scored {
+  let winner = greedy[0]!;
+  let top = Number.NEGATIVE_INFINITY;
+  for (const s of greedy) {
+    const drawn = w * sampleBeta(s.estimate.posterior, random) + (1 - w) * s.speed;
+    if (drawn > top) {
+      top = drawn;
+      winner = s;
+    }
+  }
+  return winner;
+}
+
+// How often each candidate wins out of PROPENSITY_DRAWS Thompson draws.
+function thompsonWins(greedy: readonly Scored[], w: number, random: () => number): Map<Scored, number> {
+  const wins = new Map<Scored, number>();
+  for (let i = 0; i < PROPENSITY_DRAWS; i++) {
+    const winner = thompsonWinner(greedy, w, random);
+    wins.set(winner, (wins.get(winner) ?? 0) + 1);
+  }
+  return wins;
+}
