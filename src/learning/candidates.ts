@@ -56,7 +56,7 @@ export function candidateTeams(evidence: TaskEvidence, constraints: TeamConstrai
     .filter(fits);
   let teams = distinct([...history.slice(0, Math.max(0, MAX_CANDIDATES - explore.length)), ...explore]);
   if (evidence.task.executions === 0 || teams.length === 0) {
-    teams = distinct([...teams, ...catalogTeams(evidence, required, free, cap)]);
+    teams = distinct([...teams, ...catalogTeams(evidence, required, free, cap).filter(fits)]);
   }
   return teams.slice(0, MAX_CANDIDATES);
 }
@@ -82,7 +82,8 @@ function historicalTeams(evidence: TaskEvidence, excluded: ReadonlySet<string>):
 }
 
 // The free agents' subsets of up to three among the best by shrunk rate in this task type; the
-// empty subset stands for "the required agents alone".
+// empty subset stands for "the required agents alone". Nothing without agents to choose from, so
+// on cold start the catalog's teams lead.
 function exploreTeams(evidence: TaskEvidence, free: (agent: string) => boolean): string[][] {
   const target = taskRate(evidence.task);
   const best = evidence.agents
@@ -91,6 +92,7 @@ function exploreTeams(evidence: TaskEvidence, free: (agent: string) => boolean):
     .sort((a, b) => b.rate - a.rate || (a.agent < b.agent ? -1 : 1))
     .slice(0, EXPLORE_POOL)
     .map((a) => a.agent);
+  if (best.length === 0) return [];
   const teams: string[][] = [];
   for (let k = 0; k <= EXPLORE_MAX_EXTRA; k++) teams.push(...subsets(best, k));
   return teams;

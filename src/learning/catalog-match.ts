@@ -5,7 +5,7 @@ import type { CatalogAgent } from "./evidence.js";
 import { categoryStage } from "./execution-order.js";
 
 /** The lower-case words of a task type, category or capability, split on _ - . and spaces. */
-export function words(text: string): string[] {
+function words(text: string): string[] {
   return text
     .toLowerCase()
     .split(/[\s_.-]+/)
@@ -26,7 +26,7 @@ function sameStem(a: string, b: string): boolean {
 }
 
 /** How well an agent fits a task type's words: per word, 2 if its category matches, 1 if a capability does, 1 if its name contains it. */
-export function catalogMatch(agent: CatalogAgent, taskWords: readonly string[]): number {
+function catalogMatch(agent: CatalogAgent, taskWords: readonly string[]): number {
   const category = words(agent.category);
   const capabilities = agent.capabilities.flatMap(words);
   const name = agent.name.toLowerCase();

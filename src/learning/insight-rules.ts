@@ -2,21 +2,23 @@
 // confidence that is a probability computed from the data, and the method that computed it.
 //
 // Methods (success probabilities use Beta(1 + successes, 1 + failures) posteriors; p_T is the
-// posterior mean of the task type as a whole, or of the executions without the agent in question):
+// success rate of a typical team of the task type: the median posterior mean of its teams with at
+// least 5 executions, see typicalTeamRate):
 // - best_combo:   confidence = P(p_combo > p_T); published when ≥ 0.95 and the posterior mean
 //                 beats p_T by ≥ 0.10, for the 3 best such teams of a task type.
 // - avoid_pattern: confidence = P(p_X < p_T) for a pair of agents X (summed over every team that
-//                 contains both) or a whole team; published when ≥ 0.95 and p_T − mean ≥ 0.20; a pair
-//                 is reported only if it also fails ≥ 0.20 more than teams with either agent alone
-//                 (an interaction, not one bad agent). Pairs are taken in order of the failures
+//                 contains both) or a whole team; published when ≥ 0.95 and p_T − mean ≥ 0.15; a pair
+//                 is reported only if it also fails more than teams with either agent alone (by
+//                 ≥ 0.10 with P ≥ 0.9: an interaction, not one bad agent) and no well-observed team
+//                 holding it does well (≥ p_T − 0.075). Pairs are taken in order of the failures
 //                 they would explain (n·p_T − successes), most first, and each one
 //                 reported explains away the teams containing it, so a partner that only shares
 //                 those teams is not blamed; such teams are not reported again as whole teams.
 //                 Carries the dominant error message and its share of the failures.
 // - underperforming_agent: confidence = P(p_with < p_without), comparing every observed team with
 //                 the agent against the same team without it (matched, so the agent is not blamed
-//                 for its company), over teams free of reported pairs; published when ≥ 0.95 and
-//                 the gap ≥ 0.15.
+//                 for its company), over teams free of reported pairs; published when ≥ 0.95, the
+//                 gap ≥ 0.15, and at least two different teams are each worse with the agent.
 // - bottleneck:   on ln(1 + duration), normal approximation: confidence = Φ((m_X − m_T − ln 1.5)
 //                 / (s_T / √n_X)), i.e. P(typical duration more than 1.5× the task's); ≥ 0.95.
 // - anomaly:      failure burst: confidence = 1 − P(≥ k failures in the recent window | history's
@@ -60,7 +62,9 @@ export const RULES = {
   publishConfidence: 0.95,
   bestMargin: 0.1,
   bestPerTask: 3,
-  avoidMargin: 0.2,
+  avoidMargin: 0.15,
+  interactionMargin: 0.1,
+  interactionConfidence: 0.9,
   underperformMargin: 0.15,
   slowFactor: 1.5,
   anomalyWindow: 50,
@@ -113,12 +117,28 @@ function dominantError(combinations: readonly CombinationEvidence[], agents: rea
   return top && failures > 0 ? { message: top[0], share: top[1] / failures } : undefined;
 }
 
+/**
+ * The success rate of a typical team of the task type: the median posterior mean of its
+ * well-observed teams (or the task's overall rate with fewer than three). Not the execution-weighted
+ * rate: once recommendations are followed, the best team dominates the history and would make
+ * every ordinary team look like one to avoid.
+ */
+export function typicalTeamRate(evidence: TaskEvidence): number {
+  const rates = evidence.combinations
+    .filter((c) => c.executions >= RULES.minSamples)
+    .map((c) => betaMeanOf(c.successes, c.executions))
+    .sort((a, b) => a - b);
+  if (rates.length < 3) return betaMeanOf(evidence.task.successes, evidence.task.executions);
+  const mid = rates.length >> 1;
+  return rates.length % 2 === 1 ? rates[mid]! : (rates[mid - 1]! + rates[mid]!) / 2;
+}
+
 /** Finds best teams, failing pairs and teams, underperforming agents and bottlenecks of a task type. */
 export function aggregateFindings(evidence: TaskEvidence): Finding[] {
   const { taskType, task, combinations } = evidence;
   if (task.executions < RULES.minSamples) return [];
   const findings: Finding[] = [];
-  const pT = betaMeanOf(task.successes, task.executions);
+  const pT = typicalTeamRate(evidence);
 
   // best_combo
   const best = combinations
@@ -167,11 +187,17 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
     const mean = betaMeanOf(s.successes, s.executions);
     const conf = probBelow(s.successes, s.executions, pT);
     if (conf < RULES.publishConfidence || pT - mean < RULES.avoidMargin) continue;
+    // An interaction: the pair fails clearly more than each of its agents without the other…
     const aAlone = sumsOver(unexplained, [pair[0]!], [pair[1]!]);
     const bAlone = sumsOver(unexplained, [pair[1]!], [pair[0]!]);
     const aRate = betaMeanOf(aAlone.successes, aAlone.executions);
     const bRate = betaMeanOf(bAlone.successes, bAlone.executions);
-    if (aRate - mean < RULES.avoidMargin || bRate - mean < RULES.avoidMargin) continue;
+    const worseThan = (rate: number) =>
+      rate - mean >= RULES.interactionMargin && probBelow(s.successes, s.executions, rate) >= RULES.interactionConfidence;
+    if (!worseThan(aRate) || !worseThan(bRate)) continue;
+    // …and consistently: no well-observed team holding it does fine (else other agents explain it).
+    const teamsWithPair = unexplained.filter((c) => c.executions >= RULES.minSamples && pair.every((a) => c.agents.includes(a)));
+    if (teamsWithPair.some((c) => betaMeanOf(c.successes, c.executions) > pT - RULES.avoidMargin / 2)) continue;
     badPairs.push(pair);
     const error = dominantError(combinations, pair);
     findings.push({
@@ -221,13 +247,19 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
   for (const agent of agentsSeen) {
     let withAgent = zero;
     let without = zero;
+    let matched = 0;
+    let everywhereWorse = true;
     for (const c of clean) {
       if (c.agents.length < 2 || !c.agents.includes(agent)) continue;
       const partner = byKey.get(c.agents.filter((a) => a !== agent).join(","));
       if (!partner || partner.executions < RULES.minSamples || c.executions < RULES.minSamples) continue;
       withAgent = add(withAgent, c);
       without = add(without, partner);
+      matched++;
+      if (betaMeanOf(c.successes, c.executions) >= betaMeanOf(partner.successes, partner.executions)) everywhereWorse = false;
     }
+    // "Wherever it appears": at least two different teams, each worse with the agent.
+    if (matched < 2 || !everywhereWorse) continue;
     if (withAgent.executions < RULES.minAgentSamples || without.executions < RULES.minAgentSamples) continue;
     const pWithout = betaMeanOf(without.successes, without.executions);
     const mean = betaMeanOf(withAgent.successes, withAgent.executions);

@@ -27,8 +27,8 @@ export const AGENT_PRIOR_STRENGTH = 10;
 /** Pseudo-executions of the team prior once the task type has enough history to back them. */
 export const TEAM_PRIOR_STRENGTH = 8;
 
-/** Sums of no executions. */
-export const NO_SUMS: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
+// Sums of no executions.
+const NO_SUMS: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
 
 // A character no agent name contains, so joined keys cannot collide.
 const SEPARATOR = "\u001f";
@@ -73,13 +73,13 @@ function without(whole: OutcomeSums | undefined, part: OutcomeSums | undefined):
 const EPSILON = 1e-9;
 
 /** log(p / (1 − p)), clamped away from ±∞. */
-export function logit(p: number): number {
+function logit(p: number): number {
   const q = Math.min(1 - EPSILON, Math.max(EPSILON, p));
   return Math.log(q / (1 - q));
 }
 
 /** The inverse of logit. */
-export function sigmoid(x: number): number {
+function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 

@@ -3,6 +3,7 @@ import { Code, type ServiceImpl } from "@connectrpc/connect";
 import {
   type LearningService,
   ListInsightsResponseSchema,
+  PredictOutcomeResponseSchema,
   RecordExecutionResponseSchema,
   RecordExecutionsResponseSchema,
 } from "../../gen/agentlearning/v1/learning_service_pb.js";
@@ -12,15 +13,21 @@ import type { ServiceDependencies } from "./dependencies.js";
 import { errorWithInfo, invalidArgument } from "./errors.js";
 import { validateExecution } from "./execution-input.js";
 import { executionToProto } from "./execution-mapping.js";
-import { notYetAvailable } from "./not-yet-available.js";
+import { EstimateSource } from "../../gen/agentlearning/v1/learning_pb.js";
+import { estimateCombination } from "../learning/estimate.js";
+import { AccuracyCache } from "./accuracy-cache.js";
+import { predictAgents } from "./predict-agents.js";
+import { predictOutcomeSchema } from "./predict-request.js";
 import { parseRequest, violationsOf } from "./validation.js";
 import { listInsights } from "../store/insights.js";
 import { insightToProto } from "./insight-mapping.js";
 import { encodePageToken, listInsightsSchema, streamInsightsSchema } from "./insight-requests.js";
 import { streamInsights } from "./insight-stream.js";
 
-/** The LearningService handlers: recording executions now; prediction and insights later. */
+/** The LearningService handlers: recording, prediction and the insight feed. */
 export function learningService(deps: ServiceDependencies): ServiceImpl<typeof LearningService> {
+  // Calibration moves thresholds slowly; recompute it at most every 10 s.
+  const accuracy = new AccuracyCache(deps.pool, 10_000);
   return {
     async recordExecution(request) {
       if (!request.execution) {
@@ -48,11 +55,22 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
       return create(RecordExecutionsResponseSchema, { result });
     },
 
-    predictAgents() {
-      throw notYetAvailable("PredictAgents", "the learning loop (recommendations)");
+    predictAgents(request) {
+      return predictAgents(deps, accuracy, request);
     },
-    predictOutcome() {
-      throw notYetAvailable("PredictOutcome", "the learning loop (recommendations)");
+
+    async predictOutcome(request) {
+      const r = parseRequest(predictOutcomeSchema, request);
+      const estimate = estimateCombination(await deps.evidence.get(r.taskType), r.agents);
+      return create(PredictOutcomeResponseSchema, {
+        successProbability: estimate.successProbability,
+        successInterval: estimate.successInterval,
+        expectedDurationSeconds: estimate.expectedDurationSeconds,
+        durationInterval: estimate.durationInterval,
+        sampleSize: BigInt(estimate.sampleSize),
+        source: estimate.source === "catalog" ? EstimateSource.CATALOG : EstimateSource.STATISTICAL,
+        confidence: estimate.confidence,
+      });
     },
     streamInsights(request, context) {
       const parsed = parseRequest(streamInsightsSchema, request);

@@ -74,6 +74,9 @@ export function createRecorder(learning: RecordingClient, chunkSize = RECORD_CHU
 
   return {
     async recordNow(execution) {
+      // Queued executions happened before this one: send them first, so the service sees the
+      // history in the order it happened (its recent-window rules read that order).
+      await flush();
       try {
         const response = await learning.recordExecution({ execution });
         if (response.duplicate) totals.duplicates++;

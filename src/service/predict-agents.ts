@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import {
+  ObservationReportSchema,
+  type PredictAgentsRequest,
+  type PredictAgentsResponse,
+  PredictAgentsResponseSchema,
+} from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { EstimateSource, type Recommendation, RecommendationSchema } from "../../gen/agentlearning/v1/learning_pb.js";
+import type { Estimate } from "../learning/estimate.js";
+import { estimateCombination } from "../learning/estimate.js";
+import { MODE_POLICIES } from "../learning/mode-policy.js";
+import { recommend } from "../learning/recommend.js";
+import { readObservationStats } from "../store/accuracy.js";
+import { agentSetKey } from "../store/execution-record.js";
+import { insertRecommendations, type RecommendationLog } from "../store/recommendations.js";
+import type { AccuracyCache } from "./accuracy-cache.js";
+import type { ServiceDependencies } from "./dependencies.js";
+import { LEARNING_MODES } from "./learning-mode.js";
+import { predictAgentsSchema } from "./predict-request.js";
+import { parseRequest } from "./validation.js";
+
+const sources: Record<Estimate["source"], EstimateSource> = {
+  statistical: EstimateSource.STATISTICAL,
+  catalog: EstimateSource.CATALOG,
+};
+
+function toProto(id: string, agents: string[], e: Estimate, extra: { propensity: number; exploratory: boolean }): Recommendation {
+  return create(RecommendationSchema, {
+    recommendationId: id,
+    agents,
+    successProbability: e.successProbability,
+    successInterval: e.successInterval,
+    expectedDurationSeconds: e.expectedDurationSeconds,
+    durationInterval: e.durationInterval,
+    confidence: e.confidence,
+    rationale: e.rationale,
+    propensity: extra.propensity,
+    exploratory: extra.exploratory,
+    source: sources[e.source],
+    sampleSize: BigInt(e.sampleSize),
+  });
+}
+
+/**
+ * PredictAgents: ranks teams for a task from the cached evidence, applies the learning mode, logs
+ * every returned recommendation with its propensity (committed before the answer, so any id a
+ * client holds can be credited), and answers.
+ */
+export async function predictAgents(deps: ServiceDependencies, accuracy: AccuracyCache, request: PredictAgentsRequest): Promise<PredictAgentsResponse> {
+  const r = parseRequest(predictAgentsSchema, request);
+  const settings = await deps.settings.get();
+  const mode = LEARNING_MODES[settings.learning_mode];
+  if (!settings.learning_enabled) {
+    return create(PredictAgentsResponseSchema, { applied: false, mode, explanation: "learning is disabled: no recommendation is made" });
+  }
+  const policy = MODE_POLICIES[settings.learning_mode];
+  const [evidence, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
+  const exploration = policy.explorationAllowed ? (r.explorationRate ?? policy.defaultExploration) : 0;
+  const ranked = recommend(
+    evidence,
+    {
+      complexity: r.complexity,
+      maxRecommendations: settings.learning_mode === "observation" ? 1 : r.maxRecommendations,
+      requiredAgents: r.requiredAgents,
+      excludedAgents: r.excludedAgents,
+      maxAgents: r.maxAgents,
+      successWeight: r.successWeight,
+      explorationRate: exploration,
+    },
+    deps.random,
+  );
+  const requestId = randomUUID();
+  const base = { requestId, taskType: r.taskType, complexity: r.complexity, modelVersion: null, mode: settings.learning_mode };
+
+  if (settings.learning_mode === "observation") {
+    const pick = ranked.recommendations[0];
+    const stats = await readObservationStats(deps.pool);
+    const observation = create(ObservationReportSchema, {
+      servicePick: pick?.agents ?? [],
+      comparedCount: stats.compared,
+      agreementRate: stats.agreement ?? 0,
+      callerSuccessRate: stats.caller_success ?? 0,
+      serviceEstimatedSuccessRate: stats.service_estimated ?? 0,
+    });
+    if (r.callerDefaultAgents.length === 0) {
+      return create(PredictAgentsResponseSchema, {
+        applied: false,
+        mode,
+        coldStart: ranked.coldStart,
+        observation,
+        explanation: "observation mode: pass caller_default_agents to have the service compare its pick with yours",
+      });
+    }
+    const caller = estimateCombination(evidence, r.callerDefaultAgents);
+    const id = randomUUID();
+    await insertRecommendations(deps.pool, [
+      {
+        ...base,
+        recommendationId: id,
+        rank: 1,
+        agents: r.callerDefaultAgents,
+        agentSet: agentSetKey(r.callerDefaultAgents),
+        successProbability: caller.successProbability,
+        expectedDurationSeconds: caller.expectedDurationSeconds,
+        confidence: caller.confidence,
+        // The caller chose this team, not the service's policy: logged as a certain choice.
+        propensity: 1,
+        exploratory: false,
+        source: "caller",
+        applied: false,
+        callerAgentSet: agentSetKey(r.callerDefaultAgents),
+        serviceAgentSet: pick ? agentSetKey(pick.agents) : null,
+        serviceSuccessProbability: pick?.successProbability ?? null,
+      },
+    ]);
+    return create(PredictAgentsResponseSchema, {
+      recommendations: [toProto(id, r.callerDefaultAgents, caller, { propensity: 1, exploratory: false })],
+      applied: false,
+      mode,
+      coldStart: ranked.coldStart,
+      observation,
+      explanation: "observation mode: your own team is returned unchanged; the service's pick is in observation.service_pick",
+    });
+  }
+
+  const threshold = policy.threshold(gap);
+  const kept = ranked.recommendations.filter((rec) => rec.confidence >= threshold);
+  const logs: RecommendationLog[] = kept.map((rec, i) => ({
+    ...base,
+    recommendationId: randomUUID(),
+    rank: i + 1,
+    agents: rec.agents,
+    agentSet: agentSetKey(rec.agents),
+    successProbability: rec.successProbability,
+    expectedDurationSeconds: rec.expectedDurationSeconds,
+    confidence: rec.confidence,
+    propensity: rec.propensity,
+    exploratory: rec.exploratory,
+    source: rec.source,
+    applied: policy.applied,
+    callerAgentSet: r.callerDefaultAgents.length > 0 ? agentSetKey(r.callerDefaultAgents) : null,
+    serviceAgentSet: null,
+    serviceSuccessProbability: null,
+  }));
+  await insertRecommendations(deps.pool, logs);
+  const dropped = ranked.recommendations.length - kept.length;
+  const explanation = [
+    ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",
+    dropped > 0 ? `${dropped} below the ${settings.learning_mode} confidence threshold ${threshold.toFixed(2)}` : "",
+    exploration > 0 ? `exploration share ${exploration}` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
+  return create(PredictAgentsResponseSchema, {
+    recommendations: kept.map((rec, i) => toProto(logs[i]!.recommendationId, rec.agents, rec, rec)),
+    applied: policy.applied && kept.length > 0,
+    mode,
+    coldStart: ranked.coldStart,
+    explanation,
+  });
+}
