@@ -85,6 +85,13 @@ export async function startService(config: Config, log: Logger = createLogger(co
     if (applied.length > 0) log.info({ applied, current }, "migrations applied");
     const pool = await createStorePool(database.url, { maximumPoolSize: config.poolSize, applicationName: "agent-learning" });
     cleanup.push(() => pool.end());
+    const logPool = await createStorePool(database.url, {
+      maximumPoolSize: 2,
+      applicationName: "agent-learning-log",
+      synchronousCommit: false,
+    });
+    cleanup.push(() => logPool.end());
+    logPool.on("error", (error) => log.warn({ err: error }, "database connection lost"));
     // An idle connection dropped by PostgreSQL surfaces here; the pool replaces it on next use.
     pool.on("error", (error) => log.warn({ err: error }, "database connection lost"));
 
@@ -115,6 +122,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
       routes: routes(
         {
           pool,
+          logPool,
           log,
           knownAgents: new Set(),
           bulkBatchSize: config.bulkBatchSize,

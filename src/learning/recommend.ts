@@ -75,19 +75,14 @@ export function recommend(evidence: TaskEvidence, request: RecommendRequest, ran
   const index = indexEvidence(evidence);
   const w = clamp01(request.successWeight);
   const epsilon = clamp01(request.explorationRate);
-  const reference = typicalDuration(evidence.task);
-  const scored: Scored[] = candidateTeams(evidence, request).map((team) => {
-    const estimate = estimateTeam(index, team, DEFAULT_LEVEL);
-    const speed = speedOf(estimate.expectedDurationSeconds, reference);
-    return { team, estimate, speed, score: w * estimate.successProbability + (1 - w) * speed };
-  });
-  // Stable sort: equal scores keep candidate order.
-  const greedy = [...scored].sort((a, b) => b.score - a.score);
+  const ranking = rankingFor(evidence, request, w);
+  const greedy = ranking.greedy;
   const best = greedy[0];
   if (!best) return { recommendations: [], coldStart };
 
-  const first = epsilon > 0 && random() < epsilon ? thompsonWinner(greedy, w, random) : best;
-  const wins = epsilon > 0 ? thompsonWins(greedy, w, random) : new Map<Scored, number>();
+  if (epsilon > 0) ranking.wins ??= thompsonWins(ranking.contenders, w, random);
+  const wins = ranking.wins ?? new Map<Scored, number>();
+  const first = epsilon > 0 && random() < epsilon ? thompsonWinner(ranking.contenders, w, random) : best;
   const ranked = [first, ...greedy.filter((s) => s !== first)].slice(0, Math.max(0, request.maxRecommendations));
   return {
     coldStart,
@@ -101,9 +96,66 @@ export function recommend(evidence: TaskEvidence, request: RecommendRequest, ran
   };
 }
 
+/** The greedy ranking of one request shape over one evidence snapshot, and its Thompson statistics. */
+interface Ranking {
+  greedy: Scored[];
+  contenders: Scored[];
+  /** Thompson wins per contender; estimated once per ranking, on first use. */
+  wins?: Map<Scored, number>;
+}
+
+// Evidence snapshots are immutable and shared (the service refreshes each about once a second),
+// and the ranking and the Monte-Carlo propensities depend only on the snapshot and the request's
+// weight and constraints: computed once per snapshot and shape, a prediction costs microseconds.
+const rankings = new WeakMap<TaskEvidence, Map<string, Ranking>>();
+const MAX_SHAPES_PER_SNAPSHOT = 64;
+
+function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number): Ranking {
+  const shape = JSON.stringify([w, [...request.requiredAgents].sort(), [...request.excludedAgents].sort(), request.maxAgents]);
+  let shapes = rankings.get(evidence);
+  if (!shapes) {
+    shapes = new Map();
+    rankings.set(evidence, shapes);
+  }
+  let ranking = shapes.get(shape);
+  if (!ranking) {
+    const index = indexEvidence(evidence);
+    const reference = typicalDuration(evidence.task);
+    const scored: Scored[] = candidateTeams(evidence, request).map((team) => {
+      const estimate = estimateTeam(index, team, DEFAULT_LEVEL);
+      const speed = speedOf(estimate.expectedDurationSeconds, reference);
+      return { team, estimate, speed, score: w * estimate.successProbability + (1 - w) * speed };
+    });
+    // Stable sort: equal scores keep candidate order.
+    const greedy = [...scored].sort((a, b) => b.score - a.score);
+    ranking = { greedy, contenders: greedy.length > 0 ? thompsonContenders(greedy, w) : [] };
+    if (shapes.size >= MAX_SHAPES_PER_SNAPSHOT) shapes.clear();
+    shapes.set(shape, ranking);
+  }
+  return ranking;
+}
+
 /** Speed relative to the task type's typical duration: d_ref / (d_ref + E). */
 function speedOf(expected: number, reference: number): number {
   return reference + expected > 0 ? reference / (reference + expected) : 0.5;
+}
+
+/** Standard deviations beyond which a Thompson draw is treated as impossible. */
+const CONTENDER_SIGMAS = 5;
+
+/**
+ * The candidates that can win a Thompson draw: those whose score at mean + 5 sd of their success
+ * posterior reaches the greedy best's score at mean − 5 sd. The others would win with negligible
+ * probability (their logged propensity is 0); skipping them keeps a prediction's cost independent
+ * of how many hopeless teams the history holds.
+ */
+function thompsonContenders(greedy: readonly Scored[], w: number): Scored[] {
+  const sd = ({ alpha, beta }: { alpha: number; beta: number }) => Math.sqrt((alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1)));
+  const best = greedy[0]!;
+  const floor = w * (best.estimate.successProbability - CONTENDER_SIGMAS * sd(best.estimate.posterior)) + (1 - w) * best.speed;
+  return greedy.filter(
+    (s) => s === best || w * (s.estimate.successProbability + CONTENDER_SIGMAS * sd(s.estimate.posterior)) + (1 - w) * s.speed >= floor,
+  );
 }
 
 // One Thompson draw: each candidate scored with a success probability drawn from its posterior.

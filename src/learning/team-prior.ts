@@ -105,8 +105,21 @@ export interface EvidenceIndex {
   catalog: Map<string, CatalogAgent>;
 }
 
+// Evidence objects are shared, immutable snapshots (the service caches one per task type), so
+// their index is built once per snapshot rather than once per prediction.
+const indexes = new WeakMap<TaskEvidence, EvidenceIndex>();
+
 /** Indexes a task type's evidence once, so ranking hundreds of candidates stays cheap. */
 export function indexEvidence(evidence: TaskEvidence): EvidenceIndex {
+  let index = indexes.get(evidence);
+  if (!index) {
+    index = buildIndex(evidence);
+    indexes.set(evidence, index);
+  }
+  return index;
+}
+
+function buildIndex(evidence: TaskEvidence): EvidenceIndex {
   const combinations = new Map<string, CombinationEvidence>();
   const pairs = new Map<string, OutcomeSums>();
   for (const combination of evidence.combinations) {

@@ -7,6 +7,8 @@ import type { SettingsCache } from "./settings-cache.js";
 /** What the RPC handlers need from the process: wired once in main.ts. */
 export interface ServiceDependencies {
   pool: DatabasePool;
+  /** A small pool whose commits do not wait for the WAL flush: recommendation logs only. */
+  logPool: DatabasePool;
   log: Logger;
   /** Agent names known to be in the catalog table (it only grows): saves a round trip per record. */
   knownAgents: Set<string>;

@@ -94,7 +94,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
     }
     const caller = estimateCombination(evidence, r.callerDefaultAgents);
     const id = randomUUID();
-    await insertRecommendations(deps.pool, [
+    await insertRecommendations(deps.logPool, [
       {
         ...base,
         recommendationId: id,
@@ -143,7 +143,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
     serviceAgentSet: null,
     serviceSuccessProbability: null,
   }));
-  await insertRecommendations(deps.pool, logs);
+  await insertRecommendations(deps.logPool, logs);
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",

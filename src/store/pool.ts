@@ -24,6 +24,12 @@ export interface StorePoolOptions {
   maximumPoolSize: number;
   /** application_name reported to PostgreSQL, to tell replicas and tools apart in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * false: commits return before the WAL is flushed (synchronous_commit=off). Only for writes whose
+   * loss in a PostgreSQL crash is tolerable (the last few hundred ms of recommendation logs),
+   * never for executions.
+   */
+  synchronousCommit?: boolean;
 }
 
 /** Creates the one connection pool the service uses, with row validation on every query. */
@@ -31,6 +37,10 @@ export async function createStorePool(databaseUrl: string, options: StorePoolOpt
   const url = new URL(databaseUrl);
   if (options.applicationName && !url.searchParams.has("application_name")) {
     url.searchParams.set("application_name", options.applicationName);
+  }
+  if (options.synchronousCommit === false) {
+    const existing = url.searchParams.get("options");
+    url.searchParams.set("options", `${existing ? `${existing} ` : ""}-c synchronous_commit=off`);
   }
   return createPool(url.toString(), {
     interceptors: [validateRows],
