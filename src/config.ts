@@ -26,6 +26,12 @@ export const ConfigSchema = z.object({
   analysisEveryExecutions: z.coerce.number().int().min(1).default(500),
   /** Automatic analysis at least this often while anything new arrives, ms. */
   analysisIntervalMs: z.coerce.number().int().min(1000).default(60_000),
+  /** Automatic retraining once this many executions arrived since the last one (fleet-wide). */
+  retrainEveryExecutions: z.coerce.number().int().min(1).default(2_000),
+  /** Automatic retraining at least this often while anything new arrives, ms. */
+  retrainIntervalMs: z.coerce.number().int().min(1000).default(30 * 60_000),
+  /** Most recent executions a retraining learns from. */
+  retrainMaxRows: z.coerce.number().int().min(100).default(200_000),
   /** Idle time after which an insight stream sends a heartbeat, ms. */
   heartbeatMs: z.coerce.number().int().min(100).default(15_000),
   /** How stale the per-task-type evidence behind predictions may get before a refresh, ms. */
@@ -52,6 +58,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     bulkBatchSize: env.BULK_BATCH_SIZE,
     analysisEveryExecutions: env.ANALYSIS_EVERY_EXECUTIONS,
     analysisIntervalMs: env.ANALYSIS_INTERVAL_MS,
+    retrainEveryExecutions: env.RETRAIN_EVERY_EXECUTIONS,
+    retrainIntervalMs: env.RETRAIN_INTERVAL_MS,
+    retrainMaxRows: env.RETRAIN_MAX_ROWS,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
     evidenceCacheMs: env.EVIDENCE_CACHE_MS,
     logLevel: env.LOG_LEVEL,

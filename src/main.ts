@@ -14,7 +14,12 @@ import { migrate } from "./store/migrate.js";
 import { INSIGHTS_CHANNEL } from "./store/insights.js";
 import { NotificationListener } from "./store/listener.js";
 import { SETTINGS_CHANNEL } from "./store/settings.js";
-import { AnalysisScheduler } from "./service/analysis-runner.js";
+import { analysisJob } from "./service/analysis-runner.js";
+import { DueScheduler } from "./service/due-scheduler.js";
+import { ModelRuntime } from "./ml/model-runtime.js";
+import { ModelSync } from "./service/model-loader.js";
+import { Retrainer, retrainJob } from "./service/retrainer.js";
+import { MODELS_CHANNEL } from "./store/models.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
 import { SettingsCache } from "./service/settings-cache.js";
 import { createStorePool } from "./store/pool.js";
@@ -100,18 +105,30 @@ export async function startService(config: Config, log: Logger = createLogger(co
     await readiness.start(1_000);
     cleanup.push(async () => readiness.stop());
 
-    const notifications = new NotificationListener(database.url, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL], log);
+    const notifications = new NotificationListener(database.url, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL, MODELS_CHANNEL], log);
     await notifications.start();
     cleanup.push(() => notifications.stop());
     const settings = new SettingsCache(pool, notifications, 1_000);
-    const scheduler = new AnalysisScheduler(
-      pool,
-      { everyExecutions: config.analysisEveryExecutions, everyMs: config.analysisIntervalMs, checkMs: 2_000 },
-      async () => (await settings.get()).learning_enabled,
+    const learningEnabled = async () => (await settings.get()).learning_enabled;
+    const scheduler = new DueScheduler(
+      analysisJob(pool, learningEnabled),
+      { everyExecutions: config.analysisEveryExecutions, everyMs: config.analysisIntervalMs, checkMs: 2_000, dueWhenNeverRun: true },
       log,
     );
     scheduler.start();
     cleanup.push(() => scheduler.stop());
+
+    const runtime = new ModelRuntime();
+    cleanup.push(async () => runtime.close());
+    await new ModelSync(pool, runtime, notifications, log).start();
+    const retrainer = new Retrainer(pool, database.url, runtime, log, config.retrainMaxRows);
+    const retrainScheduler = new DueScheduler(
+      retrainJob(pool, retrainer, learningEnabled),
+      { everyExecutions: config.retrainEveryExecutions, everyMs: config.retrainIntervalMs, checkMs: 5_000, dueWhenNeverRun: false },
+      log,
+    );
+    retrainScheduler.start();
+    cleanup.push(() => retrainScheduler.stop());
 
     const inFlight = new InFlightCalls();
     const shutdown = new AbortController();
@@ -133,6 +150,8 @@ export async function startService(config: Config, log: Logger = createLogger(co
           settings,
           evidence: new EvidenceCache(pool, config.evidenceCacheMs),
           heartbeatMs: config.heartbeatMs,
+          runtime,
+          retrainer,
           random: Math.random,
         },
         health,

@@ -41,7 +41,9 @@ export interface Estimate {
   sampleSize: number;
   /** The success posterior, for Thompson sampling. */
   posterior: BetaPosterior;
-  source: "statistical" | "catalog";
+  source: "statistical" | "catalog" | "model";
+  /** The model version behind a "model" estimate. */
+  modelVersion?: string;
   rationale: string;
 }
 

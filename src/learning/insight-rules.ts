@@ -1,6 +1,10 @@
 // Pattern analysis: turns the evidence of one task type into findings (insights), each with a
 // confidence that is a probability computed from the data, and the method that computed it.
 //
+// Every "≥ 0.95" below is the floor of a Bonferroni-corrected threshold, 1 − 0.05 / (number of
+// candidates the rule tested in the task type), so testing many teams does not publish chance
+// findings (see publishThreshold).
+//
 // Methods (success probabilities use Beta(1 + successes, 1 + failures) posteriors; p_T is the
 // success rate of a typical team of the task type: the median posterior mean of its teams with at
 // least 5 executions, see typicalTeamRate):
@@ -133,6 +137,15 @@ export function typicalTeamRate(evidence: TaskEvidence): number {
   return rates.length % 2 === 1 ? rates[mid]! : (rates[mid - 1]! + rates[mid]!) / 2;
 }
 
+/**
+ * The confidence a finding needs when `tests` candidates were tested by the same rule in the same
+ * task type: 1 − 0.05 / tests (Bonferroni; at least 0.95), so the chance that a rule publishes
+ * any false finding for a task type stays near 5% however many teams it looked at.
+ */
+export function publishThreshold(tests: number): number {
+  return Math.max(RULES.publishConfidence, 1 - (1 - RULES.publishConfidence) / Math.max(1, tests));
+}
+
 /** Finds best teams, failing pairs and teams, underperforming agents and bottlenecks of a task type. */
 export function aggregateFindings(evidence: TaskEvidence): Finding[] {
   const { taskType, task, combinations } = evidence;
@@ -140,11 +153,14 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
   const findings: Finding[] = [];
   const pT = typicalTeamRate(evidence);
 
+  const testedTeams = combinations.filter((c) => c.executions >= RULES.minSamples).length;
+  const teamThreshold = publishThreshold(testedTeams);
+
   // best_combo
   const best = combinations
     .filter((c) => c.executions >= RULES.minSamples)
     .map((c) => ({ c, mean: betaMeanOf(c.successes, c.executions), conf: 1 - probBelow(c.successes, c.executions, pT) }))
-    .filter((x) => x.conf >= RULES.publishConfidence && x.mean - pT >= RULES.bestMargin)
+    .filter((x) => x.conf >= teamThreshold && x.mean - pT >= RULES.bestMargin)
     .sort((a, b) => b.mean - a.mean)
     .slice(0, RULES.bestPerTask);
   for (const { c, mean, conf } of best) {
@@ -180,13 +196,14 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
     .map((pair) => ({ pair, excess: excessFailures(pair) }))
     .filter((p) => p.excess > 0)
     .sort((x, y) => y.excess - x.excess || (x.pair.join() < y.pair.join() ? -1 : 1));
+  const pairThreshold = publishThreshold(pairs.filter((pair) => sumsOver(combinations, pair).executions >= RULES.minSamples).length);
   for (const { pair } of ordered) {
     const unexplained = combinations.filter((c) => !containsBadPair(c));
     const s = sumsOver(unexplained, pair);
     if (s.executions < RULES.minSamples) continue;
     const mean = betaMeanOf(s.successes, s.executions);
     const conf = probBelow(s.successes, s.executions, pT);
-    if (conf < RULES.publishConfidence || pT - mean < RULES.avoidMargin) continue;
+    if (conf < pairThreshold || pT - mean < RULES.avoidMargin) continue;
     // An interaction: the pair fails clearly more than each of its agents without the other…
     const aAlone = sumsOver(unexplained, [pair[0]!], [pair[1]!]);
     const bAlone = sumsOver(unexplained, [pair[1]!], [pair[0]!]);
@@ -224,7 +241,7 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
     if (containsBadPair(c)) continue;
     const mean = betaMeanOf(c.successes, c.executions);
     const conf = probBelow(c.successes, c.executions, pT);
-    if (conf < RULES.publishConfidence || pT - mean < RULES.avoidMargin) continue;
+    if (conf < teamThreshold || pT - mean < RULES.avoidMargin) continue;
     const error = dominantError([c], c.agents);
     findings.push({
       key: `avoid_pattern|${taskType}|${c.agents.join(",")}|team`,
@@ -264,7 +281,7 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
     const pWithout = betaMeanOf(without.successes, without.executions);
     const mean = betaMeanOf(withAgent.successes, withAgent.executions);
     const conf = probBelow(withAgent.successes, withAgent.executions, pWithout);
-    if (conf < RULES.publishConfidence || pWithout - mean < RULES.underperformMargin) continue;
+    if (conf < publishThreshold(agentsSeen.length) || pWithout - mean < RULES.underperformMargin) continue;
     findings.push({
       key: `underperforming_agent|${taskType}|${agent}`,
       type: "underperforming_agent",
@@ -291,7 +308,7 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
       const m = logDurationMoments(sums).mean;
       const z = (m - taskMoments.mean - Math.log(RULES.slowFactor)) / (sd / Math.sqrt(sums.executions));
       const conf = normalCdf(z);
-      if (conf < RULES.publishConfidence) continue;
+      if (conf < publishThreshold(slowCandidates.length)) continue;
       const factor = Math.exp(m - taskMoments.mean);
       findings.push({
         key: `bottleneck|${taskType}|${agents.join(",")}|${scope}`,

@@ -69,13 +69,29 @@ interface Scored {
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
+/**
+ * Replaces the statistical estimates of the candidates by another estimator's (a trained model's),
+ * keeping the same ranking, exploration and propensity machinery. `key` names what the estimates
+ * depend on beyond the evidence and the request's shape (model version, complexity), for reuse.
+ */
+export interface EstimateOverride {
+  key: string;
+  /** The estimate of candidate `i` (in `candidatesFor` order), given its statistical one. */
+  estimate(i: number, team: string[], statistical: Estimate): Estimate;
+}
+
+/** The candidate teams of a request, in the order `EstimateOverride.estimate` is called with. */
+export function candidatesFor(evidence: TaskEvidence, request: RecommendRequest): string[][] {
+  return rankingFor(evidence, request, clamp01(request.successWeight)).candidates;
+}
+
 /** Ranks teams for a task type, explores with Thompson sampling at rate ε, and logs each answer's propensity. */
-export function recommend(evidence: TaskEvidence, request: RecommendRequest, random: () => number): RecommendResult {
+export function recommend(evidence: TaskEvidence, request: RecommendRequest, random: () => number, override?: EstimateOverride): RecommendResult {
   const coldStart = evidence.task.executions === 0;
   const index = indexEvidence(evidence);
   const w = clamp01(request.successWeight);
   const epsilon = clamp01(request.explorationRate);
-  const ranking = rankingFor(evidence, request, w);
+  const ranking = rankingFor(evidence, request, w, override);
   const greedy = ranking.greedy;
   const best = greedy[0];
   if (!best) return { recommendations: [], coldStart };
@@ -98,6 +114,7 @@ export function recommend(evidence: TaskEvidence, request: RecommendRequest, ran
 
 /** The greedy ranking of one request shape over one evidence snapshot, and its Thompson statistics. */
 interface Ranking {
+  candidates: string[][];
   greedy: Scored[];
   contenders: Scored[];
   /** Thompson wins per contender; estimated once per ranking, on first use. */
@@ -110,27 +127,32 @@ interface Ranking {
 const rankings = new WeakMap<TaskEvidence, Map<string, Ranking>>();
 const MAX_SHAPES_PER_SNAPSHOT = 64;
 
-function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number): Ranking {
+function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number, override?: EstimateOverride): Ranking {
   const shape = JSON.stringify([w, [...request.requiredAgents].sort(), [...request.excludedAgents].sort(), request.maxAgents]);
   let shapes = rankings.get(evidence);
   if (!shapes) {
     shapes = new Map();
     rankings.set(evidence, shapes);
   }
-  let ranking = shapes.get(shape);
+  const key = override ? `${shape}|${override.key}` : shape;
+  let ranking = shapes.get(key);
   if (!ranking) {
     const index = indexEvidence(evidence);
     const reference = typicalDuration(evidence.task);
-    const scored: Scored[] = candidateTeams(evidence, request).map((team) => {
-      const estimate = estimateTeam(index, team, DEFAULT_LEVEL);
+    // The candidate list is the same with or without an override, so the override's estimates
+    // (computed for `candidatesFor`) line up with it.
+    const candidates = shapes.get(shape)?.candidates ?? candidateTeams(evidence, request);
+    const scored: Scored[] = candidates.map((team, i) => {
+      const statistical = estimateTeam(index, team, DEFAULT_LEVEL);
+      const estimate = override ? override.estimate(i, team, statistical) : statistical;
       const speed = speedOf(estimate.expectedDurationSeconds, reference);
       return { team, estimate, speed, score: w * estimate.successProbability + (1 - w) * speed };
     });
     // Stable sort: equal scores keep candidate order.
     const greedy = [...scored].sort((a, b) => b.score - a.score);
-    ranking = { greedy, contenders: greedy.length > 0 ? thompsonContenders(greedy, w) : [] };
+    ranking = { candidates, greedy, contenders: greedy.length > 0 ? thompsonContenders(greedy, w) : [] };
     if (shapes.size >= MAX_SHAPES_PER_SNAPSHOT) shapes.clear();
-    shapes.set(shape, ranking);
+    shapes.set(key, ranking);
   }
   return ranking;
 }

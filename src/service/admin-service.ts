@@ -24,7 +24,7 @@ import { errorWithInfo } from "./errors.js";
 import { executionToProto, microsFromTimestamp } from "./execution-mapping.js";
 import { insightToProto } from "./insight-mapping.js";
 import { LEARNING_MODES, modeNameOf } from "./learning-mode.js";
-import { notYetAvailable } from "./not-yet-available.js";
+import { activateModel, listModels, retrain } from "./model-service.js";
 import { statusReport } from "./status-report.js";
 import { knownEnum, parseRequest, taskTypeSchema } from "./validation.js";
 
@@ -55,7 +55,7 @@ const setModeSchema = z.object({
   learningEnabled: z.boolean().optional(),
 });
 
-/** The AdminService handlers: status, dashboard, analysis, mode, bulk data; models arrive later. */
+/** The AdminService handlers: status, dashboard, analysis, mode, models, bulk data. */
 export function adminService(deps: ServiceDependencies): ServiceImpl<typeof AdminService> {
   return {
     getStatus() {
@@ -130,14 +130,14 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
       return create(ImportDataResponseSchema, { result });
     },
 
-    retrain() {
-      throw notYetAvailable("Retrain", "learned models");
+    retrain(request) {
+      return retrain(deps, request);
     },
-    listModels() {
-      throw notYetAvailable("ListModels", "learned models");
+    listModels(request) {
+      return listModels(deps, request);
     },
-    activateModel() {
-      throw notYetAvailable("ActivateModel", "learned models");
+    activateModel(request) {
+      return activateModel(deps, request);
     },
   };
 }

@@ -1,9 +1,9 @@
-import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import { aggregateFindings, type Finding, recentFindings, RULES } from "../learning/insight-rules.js";
 import { lockAnalysis, markAnalysed, readAnalysisDue } from "../store/analysis-state.js";
 import { readCatalog, readTaskEvidence, readTaskTypes } from "../store/evidence.js";
 import { applyFindings, readRecentExecutions } from "../store/insights.js";
+import type { DueJob } from "./due-scheduler.js";
 
 /** The outcome of one analysis run. */
 export interface AnalysisOutcome {
@@ -26,71 +26,29 @@ export async function runAnalysis(pool: DatabasePool, options: { taskType?: stri
     const taskTypes = options.taskType ? [options.taskType] : await readTaskTypes(tx);
     const catalog = await readCatalog(tx);
     const findings: Finding[] = [];
+    let covered = 0n;
     for (const taskType of taskTypes) {
       const evidence = await readTaskEvidence(tx, taskType, catalog);
+      covered += BigInt(evidence.task.executions);
       const recent = await readRecentExecutions(tx, taskType, 2 * RULES.trendWindow);
       findings.push(...aggregateFindings(evidence), ...recentFindings(evidence, recent));
     }
     const applied = await applyFindings(tx, taskTypes, findings);
-    const executions = await markAnalysed(tx);
-    return { ran: true, created: applied.created, updated: applied.updated, retired: applied.retired, executions };
+    // Only a run over every task type resets the automatic schedule.
+    if (!options.taskType) await markAnalysed(tx);
+    return { ran: true, created: applied.created, updated: applied.updated, retired: applied.retired, executions: covered };
   });
 }
 
-/** When automatic analysis runs. */
-export interface AnalysisSchedule {
-  /** Run once this many executions arrived since the last run (fleet-wide). */
-  everyExecutions: number;
-  /** Run at least this often when anything new arrived, ms. */
-  everyMs: number;
-  /** How often to check, ms. */
-  checkMs: number;
-}
-
-/**
- * Runs analysis automatically every N executions or T ms, whichever comes first. Every replica
- * checks; the advisory lock lets one of them run it, the others skip.
- */
-export class AnalysisScheduler {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-
-  constructor(
-    private readonly pool: DatabasePool,
-    private readonly schedule: AnalysisSchedule,
-    private readonly learningEnabled: () => Promise<boolean>,
-    private readonly log: Logger,
-  ) {}
-
-  /** Starts checking. */
-  start(): void {
-    this.#timer = setInterval(() => {
-      this.#running ??= this.#check().finally(() => {
-        this.#running = undefined;
-      });
-    }, this.schedule.checkMs);
-    this.#timer.unref();
-  }
-
-  /** Stops checking and waits for a run in progress. */
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#running;
-  }
-
-  async #check(): Promise<void> {
-    try {
-      const due = await readAnalysisDue(this.pool);
-      if (due.newExecutions <= 0n) return;
-      const byCount = due.newExecutions >= BigInt(this.schedule.everyExecutions);
-      const byTime = due.sinceLastRunMs === null || due.sinceLastRunMs >= this.schedule.everyMs;
-      if (!byCount && !byTime) return;
-      if (!(await this.learningEnabled())) return;
-      const outcome = await runAnalysis(this.pool, { tryOnly: true });
-      if (outcome.ran) this.log.info({ ...outcome, executions: outcome.executions.toString() }, "automatic analysis");
-    } catch (error) {
-      // The next tick retries; a database outage is already reported by the readiness probe.
-      this.log.warn({ err: error }, "automatic analysis failed");
-    }
-  }
+/** Automatic analysis, for the DueScheduler. */
+export function analysisJob(pool: DatabasePool, learningEnabled: () => Promise<boolean>): DueJob {
+  return {
+    name: "analysis",
+    due: () => readAnalysisDue(pool),
+    enabled: learningEnabled,
+    async run() {
+      const outcome = await runAnalysis(pool, { tryOnly: true });
+      return outcome.ran ? { ...outcome, executions: outcome.executions.toString() } : undefined;
+    },
+  };
 }

@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import type { NotificationListener } from "../store/listener.js";
+import type { ModelRuntime } from "../ml/model-runtime.js";
 import type { EvidenceCache } from "./evidence-cache.js";
+import type { Retrainer } from "./retrainer.js";
 import type { SettingsCache } from "./settings-cache.js";
 
 /** What the RPC handlers need from the process: wired once in main.ts. */
@@ -28,6 +30,10 @@ export interface ServiceDependencies {
   evidence: EvidenceCache;
   /** Idle time after which an insight stream sends a heartbeat, ms. */
   heartbeatMs: number;
+  /** The models serving now (swapped atomically). */
+  runtime: ModelRuntime;
+  /** Trains new versions (one replica at a time). */
+  retrainer: Retrainer;
   /** Uniform random numbers in [0, 1): exploration draws (injectable for reproducible tests). */
   random(): number;
 }

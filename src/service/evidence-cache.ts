@@ -3,10 +3,10 @@ import type { TaskEvidence } from "../learning/evidence.js";
 import { readTaskEvidence } from "../store/evidence.js";
 
 /**
- * Per-task-type evidence for the prediction hot path, read from the aggregates at most every
- * `maxAgeMs` per task type: a prediction costs no SQL while its task type's entry is fresh, and a
- * stale entry is served while one refresh runs behind it (so every replica converges on what
- * PostgreSQL holds within about `maxAgeMs`).
+ * Per-task-type evidence for the prediction hot path, read from the aggregates at most once every
+ * `maxAgeMs` per task type: a prediction costs no SQL while its task type's entry is younger than
+ * that, and waits for one shared refresh when it is older, so no answer rests on evidence more
+ * than `maxAgeMs` old (0: always read).
  */
 export class EvidenceCache {
   readonly #entries = new Map<string, { evidence: TaskEvidence; loadedAt: number }>();
@@ -22,10 +22,7 @@ export class EvidenceCache {
   /** Evidence of one task type. */
   async get(taskType: string): Promise<TaskEvidence> {
     const entry = this.#entries.get(taskType);
-    if (entry) {
-      if (Date.now() - entry.loadedAt >= this.maxAgeMs) void this.#load(taskType).catch(() => {});
-      return entry.evidence;
-    }
+    if (entry && Date.now() - entry.loadedAt < this.maxAgeMs) return entry.evidence;
     return this.#load(taskType);
   }
 

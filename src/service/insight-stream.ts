@@ -3,6 +3,7 @@ import type { DatabasePool } from "slonik";
 import { type StreamInsightsResponse, StreamInsightsResponseSchema } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { INSIGHTS_CHANNEL, type InsightFilter, latestInsightSeq, readInsightEvents } from "../store/insights.js";
 import type { NotificationListener } from "../store/listener.js";
+import { invalidArgument } from "./errors.js";
 import { insightToProto } from "./insight-mapping.js";
 
 /** Feed versions read per query while catching up. */
@@ -36,7 +37,11 @@ export async function* streamInsights(
   listener.on("reconnected", poke);
   signal.addEventListener("abort", poke);
   try {
-    let cursor = request.after ?? (await latestInsightSeq(pool));
+    const latest = await latestInsightSeq(pool);
+    if (request.after !== undefined && request.after > latest) {
+      throw invalidArgument([{ field: "after_cursor", description: `is ahead of the feed (latest cursor ${latest})`, reason: "INVALID_CURSOR" }]);
+    }
+    let cursor = request.after ?? latest;
     for (;;) {
       signal.throwIfAborted();
       pending = false;

@@ -13,10 +13,10 @@ import type { ServiceDependencies } from "./dependencies.js";
 import { errorWithInfo, invalidArgument } from "./errors.js";
 import { validateExecution } from "./execution-input.js";
 import { executionToProto } from "./execution-mapping.js";
-import { EstimateSource } from "../../gen/agentlearning/v1/learning_pb.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { AccuracyCache } from "./accuracy-cache.js";
-import { predictAgents } from "./predict-agents.js";
+import { ESTIMATE_SOURCES, predictAgents } from "./predict-agents.js";
+import { modelOverride } from "./model-estimates.js";
 import { predictOutcomeSchema } from "./predict-request.js";
 import { parseRequest, violationsOf } from "./validation.js";
 import { listInsights } from "../store/insights.js";
@@ -61,14 +61,18 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
 
     async predictOutcome(request) {
       const r = parseRequest(predictOutcomeSchema, request);
-      const estimate = estimateCombination(await deps.evidence.get(r.taskType), r.agents);
+      const evidence = await deps.evidence.get(r.taskType);
+      const statistical = estimateCombination(evidence, r.agents);
+      const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, [r.agents]);
+      const estimate = override ? override.estimate(0, r.agents, statistical) : statistical;
       return create(PredictOutcomeResponseSchema, {
         successProbability: estimate.successProbability,
         successInterval: estimate.successInterval,
         expectedDurationSeconds: estimate.expectedDurationSeconds,
         durationInterval: estimate.durationInterval,
         sampleSize: BigInt(estimate.sampleSize),
-        source: estimate.source === "catalog" ? EstimateSource.CATALOG : EstimateSource.STATISTICAL,
+        source: ESTIMATE_SOURCES[estimate.source],
+        modelVersion: estimate.modelVersion ?? "",
         confidence: estimate.confidence,
       });
     },

@@ -10,7 +10,8 @@ import { EstimateSource, type Recommendation, RecommendationSchema } from "../..
 import type { Estimate } from "../learning/estimate.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { MODE_POLICIES } from "../learning/mode-policy.js";
-import { recommend } from "../learning/recommend.js";
+import { candidatesFor, recommend } from "../learning/recommend.js";
+import { modelOverride } from "./model-estimates.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
 import { insertRecommendations, type RecommendationLog } from "../store/recommendations.js";
@@ -20,9 +21,11 @@ import { LEARNING_MODES } from "./learning-mode.js";
 import { predictAgentsSchema } from "./predict-request.js";
 import { parseRequest } from "./validation.js";
 
-const sources: Record<Estimate["source"], EstimateSource> = {
+/** Estimate sources as the API names them. */
+export const ESTIMATE_SOURCES: Record<Estimate["source"], EstimateSource> = {
   statistical: EstimateSource.STATISTICAL,
   catalog: EstimateSource.CATALOG,
+  model: EstimateSource.MODEL,
 };
 
 function toProto(id: string, agents: string[], e: Estimate, extra: { propensity: number; exploratory: boolean }): Recommendation {
@@ -37,7 +40,8 @@ function toProto(id: string, agents: string[], e: Estimate, extra: { propensity:
     rationale: e.rationale,
     propensity: extra.propensity,
     exploratory: extra.exploratory,
-    source: sources[e.source],
+    source: ESTIMATE_SOURCES[e.source],
+    modelVersion: e.modelVersion ?? "",
     sampleSize: BigInt(e.sampleSize),
   });
 }
@@ -57,24 +61,26 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   const policy = MODE_POLICIES[settings.learning_mode];
   const [evidence, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
   const exploration = policy.explorationAllowed ? (r.explorationRate ?? policy.defaultExploration) : 0;
-  const ranked = recommend(
-    evidence,
-    {
-      complexity: r.complexity,
-      maxRecommendations: settings.learning_mode === "observation" ? 1 : r.maxRecommendations,
-      requiredAgents: r.requiredAgents,
-      excludedAgents: r.excludedAgents,
-      maxAgents: r.maxAgents,
-      successWeight: r.successWeight,
-      explorationRate: exploration,
-    },
-    deps.random,
-  );
+  const recommendRequest = {
+    complexity: r.complexity,
+    maxRecommendations: settings.learning_mode === "observation" ? 1 : r.maxRecommendations,
+    requiredAgents: r.requiredAgents,
+    excludedAgents: r.excludedAgents,
+    maxAgents: r.maxAgents,
+    successWeight: r.successWeight,
+    explorationRate: exploration,
+  };
+  // One snapshot for the whole request: a model swap mid-request cannot mix versions.
+  const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, candidatesFor(evidence, recommendRequest));
+  const ranked = recommend(evidence, recommendRequest, deps.random, override);
   const requestId = randomUUID();
-  const base = { requestId, taskType: r.taskType, complexity: r.complexity, modelVersion: null, mode: settings.learning_mode };
+  const modelVersion = ranked.recommendations[0]?.modelVersion ?? null;
+  const base = { requestId, taskType: r.taskType, complexity: r.complexity, modelVersion, mode: settings.learning_mode };
 
   if (settings.learning_mode === "observation") {
     const pick = ranked.recommendations[0];
+    // Read fresh on every call: the report is the evidence for promoting the service, and each
+    // observation-mode call logs a decision anyway (a write per call, so one read adds little).
     const stats = await readObservationStats(deps.pool);
     const observation = create(ObservationReportSchema, {
       servicePick: pick?.agents ?? [],
@@ -147,6 +153,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",
+    override ? `scored by model ${modelVersion ?? ""}` : deps.runtime.snapshot.success ? "statistical estimates: the model has too little data for this task type" : "",
     dropped > 0 ? `${dropped} below the ${settings.learning_mode} confidence threshold ${threshold.toFixed(2)}` : "",
     exploration > 0 ? `exploration share ${exploration}` : "",
   ]

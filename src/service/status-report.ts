@@ -2,7 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { type GetStatusResponse, GetStatusResponseSchema, PredictionAccuracySchema } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { readAccuracy } from "../store/accuracy.js";
 import { countActiveInsights } from "../store/insights.js";
+import { listModelVersions } from "../store/models.js";
 import { readCounts } from "../store/status.js";
+import { modelToProto } from "./model-service.js";
 import { SERVICE_VERSION } from "../version.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { timestampFromMicros } from "./execution-mapping.js";
@@ -10,11 +12,12 @@ import { LEARNING_MODES } from "./learning-mode.js";
 
 /** The figures of GetStatus (also the head of GetDashboard), read from aggregates, not history. */
 export async function statusReport(deps: ServiceDependencies): Promise<GetStatusResponse> {
-  const [counts, settings, insights, accuracy] = await Promise.all([
+  const [counts, settings, insights, accuracy, activeModels] = await Promise.all([
     readCounts(deps.pool),
     deps.settings.get(),
     countActiveInsights(deps.pool),
     readAccuracy(deps.pool),
+    listModelVersions(deps.pool, { status: "active" }),
   ]);
   return create(GetStatusResponseSchema, {
     serviceVersion: SERVICE_VERSION,
@@ -28,9 +31,10 @@ export async function statusReport(deps: ServiceDependencies): Promise<GetStatus
     learningMode: LEARNING_MODES[settings.learning_mode],
     learningEnabled: settings.learning_enabled,
     insightCount: insights,
-    activeModelVersion: "",
+    activeModelVersion: [deps.runtime.snapshot.success?.version, deps.runtime.snapshot.duration?.version].filter(Boolean).join(","),
     startedAt: timestampFromMicros(BigInt(deps.startedAtMs) * 1000n),
     lastRecordedAt: counts.last_recorded_at_us === null ? undefined : timestampFromMicros(counts.last_recorded_at_us),
+    activeModels: activeModels.map(modelToProto),
     predictionAccuracy: create(PredictionAccuracySchema, {
       evaluatedCount: accuracy.evaluated,
       brierScore: accuracy.brier ?? 0,

@@ -208,21 +208,3 @@ describe("grpc.health.v1.Health", () => {
   });
 });
 
-describe("RPCs this build does not serve yet", () => {
-  // Shrinks as the RPCs arrive: ListInsights, StreamInsights, GetDashboard, Analyze and
-  // SetLearningMode came with the learning loop and are tested with it.
-  const calls: [string, () => Promise<unknown>][] = [
-    ["PredictAgents", () => server.learning.predictAgents({ taskType: "web_development" })],
-    ["PredictOutcome", () => server.learning.predictOutcome({ taskType: "web_development", agents: ["ARCHITECT"] })],
-    ["Retrain", () => server.admin.retrain({})],
-    ["ListModels", () => server.admin.listModels({})],
-    ["ActivateModel", () => server.admin.activateModel({ version: "v1" })],
-  ];
-
-  it.each(calls)("answers %s with UNIMPLEMENTED and a message saying so", async (method, call) => {
-    const error = await failure(call());
-
-    expect(error.code).toBe(Code.Unimplemented);
-    expect(error.rawMessage).toMatch(new RegExp(`^${method} is not implemented yet`));
-  });
-});

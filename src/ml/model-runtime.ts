@@ -1,0 +1,84 @@
+import { type FeatureEncoder, encodeRow } from "./features.js";
+import type { OnnxModel } from "./onnx-session.js";
+
+/** A loaded model, ready to score rows. */
+export interface ServingModel {
+  version: string;
+  kind: "success" | "duration";
+  encoder: FeatureEncoder;
+  session: OnnxModel;
+  /** duration only: quantiles of validation residuals of ln(1 + seconds), for intervals. */
+  residualInterval?: { lower: number; upper: number; level: number };
+}
+
+/** The models serving now. A request reads the snapshot once, so it never mixes versions. */
+export interface ModelSnapshot {
+  success?: ServingModel;
+  duration?: ServingModel;
+}
+
+/** Training rows of a task type below which the model is not trusted for it (statistics answer). */
+export const MIN_TASK_TYPE_ROWS = 50;
+
+/** How long a replaced session is kept for runs that started on it. */
+const RETIRE_AFTER_MS = 30_000;
+
+/**
+ * Holds the serving models and swaps them atomically: a new version is loaded completely (and was
+ * checked against its trees when it was trained) before one assignment makes it current; a
+ * failed load leaves the old one serving; the replaced session is released only after runs that
+ * may still hold it have had time to finish.
+ */
+export class ModelRuntime {
+  #snapshot: ModelSnapshot = {};
+  readonly #retiring = new Set<NodeJS.Timeout>();
+
+  /** The models serving now. */
+  get snapshot(): ModelSnapshot {
+    return this.#snapshot;
+  }
+
+  /** Makes `model` the serving model of its kind. */
+  install(model: ServingModel): void {
+    const previous = this.#snapshot[model.kind];
+    if (previous?.version === model.version) {
+      model.session.release();
+      return;
+    }
+    this.#snapshot = { ...this.#snapshot, [model.kind]: model };
+    if (previous) {
+      const timer = setTimeout(() => {
+        this.#retiring.delete(timer);
+        previous.session.release();
+      }, RETIRE_AFTER_MS);
+      timer.unref();
+      this.#retiring.add(timer);
+    }
+  }
+
+  /** Releases every session (shutdown). */
+  close(): void {
+    for (const timer of this.#retiring) clearTimeout(timer);
+    this.#retiring.clear();
+    this.#snapshot.success?.session.release();
+    this.#snapshot.duration?.session.release();
+    this.#snapshot = {};
+  }
+}
+
+/** Whether a model knows a task type well enough to answer for it. */
+export function knowsTaskType(model: ServingModel, taskType: string): boolean {
+  return (model.encoder.map.taskTypeRows[taskType] ?? 0) >= MIN_TASK_TYPE_ROWS;
+}
+
+/** Scores several teams for one task in ONE batched run of a model. */
+export async function scoreTeams(
+  model: ServingModel,
+  taskType: string,
+  complexity: number,
+  teams: readonly (readonly string[])[],
+): Promise<Float32Array> {
+  const features = new Float32Array(teams.length * model.encoder.width);
+  teams.forEach((team, row) => encodeRow(model.encoder, features, row, taskType, team, complexity));
+  return model.session.run(features, teams.length);
+}

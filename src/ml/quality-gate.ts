@@ -1,0 +1,48 @@
+// The quality gate a new model must pass before it serves. Judged on the held-out validation rows
+// (the most recent executions, later than every training row):
+// - success model: log loss below the base rate's (predicting the training success rate for
+//   every row) AND AUC above 0.5 + margin; and, when a model is active, log loss not worse than
+//   the active model's on the same rows (small tolerance for noise) and AUC not lower by more
+//   than the same tolerance;
+// - duration model: mean absolute error of ln(1 + seconds) below the base's (predicting the
+//   training mean) and not worse than the active model's.
+
+/** Figures of one candidate on the validation rows. */
+export interface GateFigures {
+  kind: "success" | "duration";
+  /** success: log loss; duration: MAE of ln(1 + seconds). Lower is better. */
+  loss: number;
+  /** The constant base predictor's loss on the same rows. */
+  baseLoss: number;
+  /** success only. */
+  auc?: number;
+  /** The active model's figures on the same rows, when one is active. */
+  active?: { loss: number; auc?: number };
+}
+
+/** Tolerances of the gate. */
+export const GATE = {
+  /** Relative loss increase over the active model still accepted (noise between runs). */
+  lossTolerance: 0.01,
+  aucTolerance: 0.01,
+  minAucMargin: 0.02,
+} as const;
+
+/** The gate's verdict: undefined when accepted, else the reason. */
+export function gateVerdict(f: GateFigures): string | undefined {
+  if (!(f.loss < f.baseLoss)) {
+    return `${f.kind === "success" ? "log loss" : "MAE"} ${f.loss.toFixed(4)} does not beat the base rate's ${f.baseLoss.toFixed(4)}`;
+  }
+  if (f.kind === "success" && f.auc !== undefined && f.auc < 0.5 + GATE.minAucMargin) {
+    return `AUC ${f.auc.toFixed(4)} is not better than chance`;
+  }
+  if (f.active) {
+    if (f.loss > f.active.loss * (1 + GATE.lossTolerance)) {
+      return `${f.kind === "success" ? "log loss" : "MAE"} ${f.loss.toFixed(4)} is worse than the active model's ${f.active.loss.toFixed(4)}`;
+    }
+    if (f.kind === "success" && f.auc !== undefined && f.active.auc !== undefined && f.auc < f.active.auc - GATE.aucTolerance) {
+      return `AUC ${f.auc.toFixed(4)} is worse than the active model's ${f.active.auc.toFixed(4)}`;
+    }
+  }
+  return undefined;
+}

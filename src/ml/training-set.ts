@@ -1,0 +1,76 @@
+import { encodeRow, type FeatureMap, featureEncoder } from "./features.js";
+
+/** One execution as training sees it. */
+export interface TrainingExample {
+  taskType: string;
+  agents: readonly string[];
+  complexity: number;
+  success: boolean;
+  durationSeconds: number;
+  recordedAtUs: bigint;
+}
+
+/** A matrix of examples with both targets. */
+export interface EncodedSet {
+  features: Float32Array;
+  rows: number;
+  featureCount: number;
+  /** 1 for success, 0 for failure. */
+  success: Float64Array;
+  /** ln(1 + duration_seconds). */
+  logDuration: Float64Array;
+}
+
+/** Train and validation sets, the validation rows being later in time than every training row. */
+export interface TrainingSplit {
+  featureMap: FeatureMap;
+  train: EncodedSet;
+  validation: EncodedSet;
+  windowStartUs: bigint;
+  windowEndUs: bigint;
+}
+
+/** Share of the (chronologically ordered) examples held out for validation and the quality gate. */
+export const VALIDATION_SHARE = 0.2;
+
+/** Builds the feature map from the examples a model is trained on. */
+export function buildFeatureMap(examples: readonly TrainingExample[]): FeatureMap {
+  const taskTypeRows: Record<string, number> = {};
+  const agents = new Set<string>();
+  for (const e of examples) {
+    taskTypeRows[e.taskType] = (taskTypeRows[e.taskType] ?? 0) + 1;
+    for (const a of e.agents) agents.add(a);
+  }
+  return { version: 1, taskTypes: Object.keys(taskTypeRows).sort(), agents: [...agents].sort(), taskTypeRows };
+}
+
+/** Encodes examples with a map (any map: the active model's, to evaluate it on the same rows). */
+export function encodeExamples(map: FeatureMap, examples: readonly TrainingExample[]): EncodedSet {
+  const encoder = featureEncoder(map);
+  const features = new Float32Array(examples.length * encoder.width);
+  const success = new Float64Array(examples.length);
+  const logDuration = new Float64Array(examples.length);
+  examples.forEach((e, row) => {
+    encodeRow(encoder, features, row, e.taskType, e.agents, e.complexity);
+    success[row] = e.success ? 1 : 0;
+    logDuration[row] = Math.log1p(e.durationSeconds);
+  });
+  return { features, rows: examples.length, featureCount: encoder.width, success, logDuration };
+}
+
+/**
+ * Splits examples (oldest first) into training rows and LATER validation rows, so early stopping
+ * and the quality gate judge a model on executions that happened after everything it learned from.
+ */
+export function splitChronologically(examples: readonly TrainingExample[]): TrainingSplit {
+  const cut = Math.floor(examples.length * (1 - VALIDATION_SHARE));
+  const trainExamples = examples.slice(0, cut);
+  const featureMap = buildFeatureMap(trainExamples);
+  return {
+    featureMap,
+    train: encodeExamples(featureMap, trainExamples),
+    validation: encodeExamples(featureMap, examples.slice(cut)),
+    windowStartUs: examples[0]?.recordedAtUs ?? 0n,
+    windowEndUs: examples.at(-1)?.recordedAtUs ?? 0n,
+  };
+}

@@ -1,0 +1,68 @@
+import { betaInterval, betaMean } from "../learning/beta.js";
+import type { TaskEvidence } from "../learning/evidence.js";
+import { indexEvidence, TEAM_PRIOR_STRENGTH, teamKey } from "../learning/team-prior.js";
+import type { Estimate } from "../learning/estimate.js";
+import type { EstimateOverride } from "../learning/recommend.js";
+import { knowsTaskType, type ModelSnapshot, scoreTeams } from "../ml/model-runtime.js";
+
+/**
+ * Estimates from the trained models for a batch of teams — ONE onnxruntime run per model over all
+ * of them — or undefined when no success model is active or it has too little data for the task
+ * type (the statistical estimates answer then, and say so).
+ *
+ * The model's probability p_m replaces the hand-built prior of the statistical estimate: the
+ * team's posterior is Beta(8·p_m + s, 8·(1 − p_m) + f) with s and f the team's own record in the
+ * task type, so the model judges teams with little history (it has seen how complexity, team size
+ * and agents interact) while a team's own long record still dominates its estimate.
+ * Duration: exp(prediction) − 1, with the 90% interval from the quantiles of the model's
+ * validation residuals.
+ */
+export async function modelOverride(
+  snapshot: ModelSnapshot,
+  evidence: TaskEvidence,
+  complexity: number,
+  teams: string[][],
+): Promise<EstimateOverride | undefined> {
+  const taskType = evidence.taskType;
+  const success = snapshot.success;
+  if (!success || !knowsTaskType(success, taskType) || teams.length === 0) return undefined;
+  const duration = snapshot.duration && knowsTaskType(snapshot.duration, taskType) ? snapshot.duration : undefined;
+  const [p, d] = await Promise.all([
+    scoreTeams(success, taskType, complexity, teams),
+    duration ? scoreTeams(duration, taskType, complexity, teams) : Promise.resolve(undefined),
+  ]);
+  const version = [success.version, duration?.version].filter(Boolean).join(",");
+  const index = indexEvidence(evidence);
+  return {
+    key: `${version}|${complexity}`,
+    estimate(i: number, team: string[], statistical: Estimate): Estimate {
+      const prior = Math.min(1 - 1e-6, Math.max(1e-6, p[i] ?? statistical.successProbability));
+      const own = index.combinations.get(teamKey(team));
+      const successes = own?.successes ?? 0;
+      const failures = (own?.executions ?? 0) - successes;
+      const posterior = { alpha: TEAM_PRIOR_STRENGTH * prior + successes, beta: TEAM_PRIOR_STRENGTH * (1 - prior) + failures };
+      const probability = betaMean(posterior);
+      const successInterval = betaInterval(posterior, 0.9);
+      let durationPart = { expectedDurationSeconds: statistical.expectedDurationSeconds, durationInterval: statistical.durationInterval };
+      const logDuration = d?.[i];
+      if (duration && logDuration !== undefined) {
+        const r = duration.residualInterval ?? { lower: 0, upper: 0, level: 0.9 };
+        durationPart = {
+          expectedDurationSeconds: Math.max(0, Math.expm1(logDuration)),
+          durationInterval: { lower: Math.max(0, Math.expm1(logDuration + r.lower)), upper: Math.max(0, Math.expm1(logDuration + r.upper)), level: r.level },
+        };
+      }
+      return {
+        ...statistical,
+        ...durationPart,
+        successProbability: probability,
+        successInterval,
+        posterior,
+        confidence: Math.min(1, Math.max(0, 1 - (successInterval.upper - successInterval.lower))),
+        source: "model",
+        modelVersion: version,
+        rationale: `model ${version}: prior ${Math.round(prior * 100)}% for this team and complexity, with its own record ${successes}/${successes + failures}`,
+      };
+    },
+  };
+}

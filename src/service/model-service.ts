@@ -1,0 +1,95 @@
+import { create } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { z } from "zod";
+import {
+  ActivateModelResponseSchema,
+  type ActivateModelRequest,
+  type ActivateModelResponse,
+  type ListModelsRequest,
+  type ListModelsResponse,
+  ListModelsResponseSchema,
+  ModelKind,
+  ModelStatus,
+  type ModelVersion,
+  ModelVersionSchema,
+  type RetrainRequest,
+  type RetrainResponse,
+  RetrainResponseSchema,
+} from "../../gen/agentlearning/v1/admin_service_pb.js";
+import { activateModelVersion, listModelVersions, type ModelSummary, readModelVersion, RejectedModelError } from "../store/models.js";
+import type { ServiceDependencies } from "./dependencies.js";
+import { errorWithInfo } from "./errors.js";
+import { timestampFromMicros } from "./execution-mapping.js";
+import { loadServingModel } from "./model-loader.js";
+import { knownEnum, parseRequest, text } from "./validation.js";
+
+const kinds = { success: ModelKind.SUCCESS, duration: ModelKind.DURATION } as const;
+const statuses = { active: ModelStatus.ACTIVE, inactive: ModelStatus.INACTIVE, rejected: ModelStatus.REJECTED } as const;
+
+/** Renders a stored version as the API message. */
+export function modelToProto(m: ModelSummary): ModelVersion {
+  return create(ModelVersionSchema, {
+    version: m.version,
+    kind: kinds[m.kind],
+    status: statuses[m.status],
+    metrics: m.metrics,
+    trainingRows: m.training_rows,
+    windowStart: m.window_start_us === null ? undefined : timestampFromMicros(m.window_start_us),
+    windowEnd: m.window_end_us === null ? undefined : timestampFromMicros(m.window_end_us),
+    createdAt: timestampFromMicros(m.created_at_us),
+    rejectionReason: m.rejection_reason ?? "",
+  });
+}
+
+/** Retrain: trains now (in a worker thread) unless another replica is training. */
+export async function retrain(deps: ServiceDependencies, request: RetrainRequest): Promise<RetrainResponse> {
+  parseRequest(z.object({ force: z.boolean() }), request);
+  if (!(await deps.settings.get()).learning_enabled) {
+    throw errorWithInfo(Code.FailedPrecondition, "learning is disabled (SetLearningMode learning_enabled=false)", "LEARNING_DISABLED");
+  }
+  const outcome = await deps.retrainer.retrain("requested");
+  if (!outcome.ran) throw errorWithInfo(Code.Aborted, "another replica is retraining now; retry later", "RETRAIN_IN_PROGRESS");
+  if (outcome.models.length === 0) {
+    throw errorWithInfo(Code.FailedPrecondition, `too little history to train on (${outcome.examples} executions)`, "NOT_ENOUGH_DATA");
+  }
+  const versions = await listModelVersions(deps.pool, {});
+  const trained = new Set(outcome.models.map((m) => m.version));
+  return create(RetrainResponseSchema, { models: versions.filter((v) => trained.has(v.version)).map(modelToProto) });
+}
+
+const listSchema = z.object({
+  kind: knownEnum(ModelKind, { allowUnspecified: true }),
+  status: knownEnum(ModelStatus, { allowUnspecified: true }),
+});
+
+/** ListModels: versions, newest first. */
+export async function listModels(deps: ServiceDependencies, request: ListModelsRequest): Promise<ListModelsResponse> {
+  const r = parseRequest(listSchema, request);
+  const kind = (Object.entries(kinds) as [keyof typeof kinds, ModelKind][]).find(([, k]) => k === r.kind)?.[0];
+  const status = (Object.entries(statuses) as [keyof typeof statuses, ModelStatus][]).find(([, s]) => s === r.status)?.[0];
+  const rows = await listModelVersions(deps.pool, { kind, status });
+  return create(ListModelsResponseSchema, { models: rows.map(modelToProto) });
+}
+
+/** ActivateModel: roll back or forward to a version that passed the gate; every replica follows. */
+export async function activateModel(deps: ServiceDependencies, request: ActivateModelRequest): Promise<ActivateModelResponse> {
+  const { version } = parseRequest(z.object({ version: text(128, 1) }), request);
+  const record = await readModelVersion(deps.pool, version);
+  if (!record) throw errorWithInfo(Code.NotFound, `no model version ${version}`, "MODEL_NOT_FOUND", { version });
+  if (record.status === "rejected") {
+    throw errorWithInfo(Code.FailedPrecondition, `model ${version} was rejected by the quality gate: ${record.rejection_reason ?? ""}`, "MODEL_REJECTED", { version });
+  }
+  // Load before announcing: a version that cannot load here must not become the fleet's.
+  const model = await loadServingModel(record);
+  let summary: ModelSummary | null;
+  try {
+    summary = await activateModelVersion(deps.pool, version, "requested");
+  } catch (error) {
+    model.session.release();
+    if (error instanceof RejectedModelError) throw errorWithInfo(Code.FailedPrecondition, error.message, "MODEL_REJECTED", { version });
+    throw error;
+  }
+  if (!summary) throw errorWithInfo(Code.NotFound, `no model version ${version}`, "MODEL_NOT_FOUND", { version });
+  deps.runtime.install(model);
+  return create(ActivateModelResponseSchema, { model: modelToProto(summary) });
+}

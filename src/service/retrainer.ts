@@ -1,0 +1,140 @@
+import type { Logger } from "pino";
+import { type DatabasePool, sql } from "slonik";
+import { z } from "zod";
+import type { ModelRuntime } from "../ml/model-runtime.js";
+import { FeatureMapSchema, TreeEnsembleSchema } from "../ml/model-schemas.js";
+import { checkParity } from "../ml/parity.js";
+import type { ActiveModel, TrainedModel } from "../ml/train-models.js";
+import {
+  activateModelVersion,
+  insertModelVersion,
+  markTrained,
+  readActiveModels,
+  readRetrainDue,
+  RETRAIN_LOCK_KEY,
+} from "../store/models.js";
+import type { DueJob } from "./due-scheduler.js";
+import { loadServingModel } from "./model-loader.js";
+import type { RetrainJob, RetrainReply } from "./retrain-worker.js";
+import { spawnWorker } from "./spawn-worker.js";
+
+/** What one retraining produced. */
+export interface RetrainOutcome {
+  /** False when another replica holds the retrain lock. */
+  ran: boolean;
+  models: { version: string; kind: "success" | "duration"; accepted: boolean; reason?: string }[];
+  examples: number;
+}
+
+const LockRow = z.object({ locked: z.boolean() });
+
+function versionStamp(): string {
+  const now = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `${now}-${Math.random().toString(16).slice(2, 8)}`;
+}
+
+/**
+ * Retrains the models: one replica at a time (a session advisory lock held for the run), the
+ * heavy work in a worker thread, then in this thread the ONNX parity check (onnxruntime's output
+ * on validation rows must equal our own evaluation of the trees within 1e-5), storage of every
+ * version with its figures, and activation of the versions that passed the quality gate —
+ * announced to every replica, and installed here at once.
+ */
+export class Retrainer {
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly databaseUrl: string,
+    private readonly runtime: ModelRuntime,
+    private readonly log: Logger,
+    private readonly maxRows: number,
+  ) {}
+
+  /** Runs one retraining now (or reports that another replica is training). */
+  async retrain(reason: string): Promise<RetrainOutcome> {
+    return this.pool.connect(async (connection) => {
+      const { locked } = await connection.one(sql.type(LockRow)`SELECT pg_try_advisory_lock(${RETRAIN_LOCK_KEY}) AS locked`);
+      if (!locked) return { ran: false, models: [], examples: 0 };
+      try {
+        return await this.#run(reason);
+      } finally {
+        await connection.query(sql.type(z.object({}))`SELECT pg_advisory_unlock(${RETRAIN_LOCK_KEY})`);
+      }
+    });
+  }
+
+  async #run(reason: string): Promise<RetrainOutcome> {
+    const active: RetrainJob["active"] = {};
+    for (const record of await readActiveModels(this.pool)) {
+      const model: ActiveModel = {
+        version: record.version,
+        ensemble: TreeEnsembleSchema.parse(record.ensemble),
+        featureMap: FeatureMapSchema.parse(record.feature_map),
+      };
+      active[record.kind] = model;
+    }
+    const started = Date.now();
+    const reply = await this.#inWorker({ databaseUrl: this.databaseUrl, maxRows: this.maxRows, versionStamp: versionStamp(), active });
+    if (!reply.ok) throw new Error(`training failed: ${reply.error}`);
+    const outcome: RetrainOutcome = { ran: true, models: [], examples: reply.examples };
+    for (const model of reply.models) outcome.models.push(await this.#publish(model, reason));
+    await markTrained(this.pool);
+    this.log.info({ examples: reply.examples, ms: Date.now() - started, models: outcome.models }, "retrained");
+    return outcome;
+  }
+
+  async #publish(model: TrainedModel, reason: string): Promise<RetrainOutcome["models"][number]> {
+    let rejection = model.rejection;
+    if (!rejection && model.parityRows > 0) {
+      const parity = await checkParity(model.ensemble, model.onnx, model.parityFeatures, model.parityRows);
+      model.metrics.onnx_parity_max_abs_diff = parity.maxAbsDiff;
+      if (!parity.ok) rejection = `ONNX output differs from the trees by ${parity.maxAbsDiff} (> 1e-5)`;
+    }
+    await insertModelVersion(this.pool, {
+      version: model.version,
+      kind: model.kind,
+      status: rejection ? "rejected" : "inactive",
+      onnx: model.onnx,
+      ensemble: model.ensemble,
+      featureMap: model.featureMap,
+      metrics: model.metrics,
+      trainingRows: model.trainingRows,
+      windowStartUs: model.windowStartUs,
+      windowEndUs: model.windowEndUs,
+      rejectionReason: rejection ?? null,
+    });
+    if (rejection) return { version: model.version, kind: model.kind, accepted: false, reason: rejection };
+    await activateModelVersion(this.pool, model.version, reason);
+    this.runtime.install(
+      await loadServingModel({ version: model.version, kind: model.kind, onnx: model.onnx, feature_map: model.featureMap, metrics: model.metrics }),
+    );
+    return { version: model.version, kind: model.kind, accepted: true };
+  }
+
+  #inWorker(job: RetrainJob): Promise<RetrainReply> {
+    const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
+    const worker = spawnWorker(new URL(`./retrain-worker.${ext}`, import.meta.url), { ...job });
+    return new Promise((resolve, reject) => {
+      worker.once("message", (reply: RetrainReply) => {
+        resolve(reply);
+        void worker.terminate();
+      });
+      worker.once("error", reject);
+      worker.once("exit", (code) => {
+        if (code !== 0) reject(new Error(`training worker exited with code ${code}`));
+      });
+    });
+  }
+}
+
+/** Automatic retraining, for the DueScheduler. */
+export function retrainJob(pool: DatabasePool, retrainer: Retrainer, learningEnabled: () => Promise<boolean>): DueJob {
+  return {
+    name: "retrain",
+    due: () => readRetrainDue(pool),
+    enabled: learningEnabled,
+    async run() {
+      const outcome = await retrainer.retrain("scheduled");
+      return outcome.ran ? { examples: outcome.examples, models: outcome.models } : undefined;
+    },
+  };
+}
