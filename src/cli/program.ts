@@ -6,6 +6,8 @@ import { registerExport } from "./commands/export.js";
 import { registerImport } from "./commands/import.js";
 import { registerInsights } from "./commands/insights.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerModels } from "./commands/models.js";
+import { registerRetrain } from "./commands/retrain.js";
 import { registerPredict } from "./commands/predict.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSimulate } from "./commands/simulate.js";
@@ -23,6 +25,8 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerAnalyze,
   registerInsights,
   registerDashboard,
+  registerRetrain,
+  registerModels,
 ];
 
 /** Builds the `agent-learning` command line: the service's own server, and a client of its API. */

@@ -42,14 +42,14 @@ export class ModelRuntime {
   install(model: ServingModel): void {
     const previous = this.#snapshot[model.kind];
     if (previous?.version === model.version) {
-      model.session.release();
+      void model.session.release();
       return;
     }
     this.#snapshot = { ...this.#snapshot, [model.kind]: model };
     if (previous) {
       const timer = setTimeout(() => {
         this.#retiring.delete(timer);
-        previous.session.release();
+        void previous.session.release();
       }, RETIRE_AFTER_MS);
       timer.unref();
       this.#retiring.add(timer);
@@ -60,8 +60,8 @@ export class ModelRuntime {
   close(): void {
     for (const timer of this.#retiring) clearTimeout(timer);
     this.#retiring.clear();
-    this.#snapshot.success?.session.release();
-    this.#snapshot.duration?.session.release();
+    void this.#snapshot.success?.session.release();
+    void this.#snapshot.duration?.session.release();
     this.#snapshot = {};
   }
 }

@@ -72,7 +72,7 @@ export class ModelSync {
     const model = await loadServingModel(record);
     // Activations may race (two announced while one loads): install only what is still active.
     if (!(await isActiveVersion(this.pool, record.version))) {
-      model.session.release();
+      void model.session.release();
       return;
     }
     this.runtime.install(model);

@@ -85,7 +85,7 @@ export async function activateModel(deps: ServiceDependencies, request: Activate
   try {
     summary = await activateModelVersion(deps.pool, version, "requested");
   } catch (error) {
-    model.session.release();
+    void model.session.release();
     if (error instanceof RejectedModelError) throw errorWithInfo(Code.FailedPrecondition, error.message, "MODEL_REJECTED", { version });
     throw error;
   }

@@ -397,7 +397,7 @@ export const InsightTypeSchema: GenEnum<InsightType> = /*@__PURE__*/
  */
 export enum InsightStatus {
   /**
-   * Not set; in a filter, means "any status".
+   * Not set; ListInsights treats it as ACTIVE.
    *
    * @generated from enum value: INSIGHT_STATUS_UNSPECIFIED = 0;
    */

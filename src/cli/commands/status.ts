@@ -3,6 +3,8 @@ import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { type GetStatusResponse, GetStatusResponseSchema } from "../../../gen/agentlearning/v1/admin_service_pb.js";
 import { LearningMode } from "../../../gen/agentlearning/v1/learning_pb.js";
+import { ModelKind } from "../../../gen/agentlearning/v1/admin_service_pb.js";
+import { modelFigures } from "../model-table.js";
 import { withClient } from "../with-client.js";
 import { type ClientOptions, withClientOptions } from "../options.js";
 import { percent, printResult } from "../output.js";
@@ -36,7 +38,9 @@ export function formatStatus(status: GetStatusResponse, address: string): string
     ["combinations", String(status.combinationCount)],
     ["learning", `${modeName(status.learningMode)} mode, ${status.learningEnabled ? "enabled" : "disabled"}`],
     ["insights", String(status.insightCount)],
-    ["active model", status.activeModelVersion || "none"],
+    ...(status.activeModels.length > 0
+      ? status.activeModels.map((m): [string, string] => [`${(ModelKind[m.kind] ?? "?").toLowerCase()} model`, `${m.version}: ${modelFigures(m)}`])
+      : [["active model", "none (statistical estimates)"] as [string, string]]),
     [
       "predictions",
       accuracy && accuracy.evaluatedCount > 0n

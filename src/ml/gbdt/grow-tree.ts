@@ -126,9 +126,9 @@ export function growTree(ctx: GrowContext, grad: Float64Array, hess: Float64Arra
 }
 
 /**
- * The next leaf to split: depth-wise takes the first splittable leaf in creation order (children
- * are inserted where their parent was, so that is shallowest first, left to right); leaf-wise
- * takes the highest gain (the first of equals).
+ * The next leaf to split: depth-wise takes the shallowest splittable leaf (leftmost of equals;
+ * children replace their parent in the list, so list order is left to right), finishing a level
+ * before the next; leaf-wise takes the highest gain (leftmost of equals).
  */
 function pickNext(leaves: OpenLeaf[], bestFirst: boolean): number | undefined {
   let pick: number | undefined;

@@ -178,6 +178,14 @@ describe("trainGbdt", () => {
     expect(result.validationLoss).toHaveLength(result.bestIteration + 21);
   });
 
+  it("returns the training scores of the truncated ensemble when it stops early", () => {
+    const train = agentRule(4000, 22);
+    const result = trainGbdt(train, agentRule(1000, 23), { objective: "logistic", learningRate: 0.5 });
+    // A high learning rate overfits fast, so the best round is well before the last one grown.
+    expect(result.validationLoss.length).toBeGreaterThan(result.bestIteration + 1);
+    for (let r = 0; r < train.rows; r++) expect(predictRaw(result.ensemble, train.features, r * AGENT_RULE_WIDTH)).toBe(result.trainScores[r]);
+  });
+
   it("scores raw rows through the float32 thresholds exactly as training scored their bins", () => {
     const d = generate(5000, 4, 9, (x, at, rng) => {
       x[at] = rng.normal() * 1e3; // many distinct values: quantile bins
@@ -186,7 +194,9 @@ describe("trainGbdt", () => {
       x[at + 3] = rng.int(11) - 5;
       return Math.sin(x[at]! / 300) + x[at + 1]! * 3 + x[at + 2]! - 0.1 * x[at + 3]! + 0.2 * rng.normal();
     });
-    const result = trainGbdt(d, generate(500, 4, 10, () => 0), { objective: "squared", maxTrees: 30, earlyStoppingRounds: Infinity, minLeafSize: 5, maxDepth: 6 });
+    // Validating on the training rows keeps all 30 trees (each lowers their loss), so every tree,
+    // down to its small leaves, is checked.
+    const result = trainGbdt(d, d, { objective: "squared", maxTrees: 30, minLeafSize: 5, maxDepth: 6 });
     expect(result.ensemble.trees).toHaveLength(30);
     // Exact equality, not closeness: the same leaves summed in the same order.
     for (let r = 0; r < d.rows; r++) expect(predictRaw(result.ensemble, d.features, r * 4)).toBe(result.trainScores[r]);
