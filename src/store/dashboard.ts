@@ -26,16 +26,37 @@ const AgentRankRow = z.object({
   executions: z.bigint(),
   success_rate: z.number(),
   mean_duration: z.number(),
+  p50_duration: z.number(),
+  p90_duration: z.number(),
+  successes_per_hour: z.number(),
+  top_errors: z.array(z.string()),
 });
 
-/** Agents ranked by success rate over every task type (with at least one execution). */
+/**
+ * Agents ranked by success rate over every task type (with at least one execution), with their
+ * duration percentiles (log-normal, from the aggregates), efficiency and most frequent errors.
+ */
 export async function readAgentRanking(db: CommonQueryMethods, limit: number): Promise<z.infer<typeof AgentRankRow>[]> {
   const rows = await db.any(sql.type(AgentRankRow)`
-    SELECT s.agent, a.category, sum(s.executions)::bigint AS executions,
-      (sum(s.successes)::float8 / sum(s.executions)) AS success_rate,
-      (sum(s.duration_sum) / sum(s.executions)) AS mean_duration
-    FROM agent_stats s JOIN agents a ON a.name = s.agent
-    GROUP BY s.agent, a.category
-    ORDER BY success_rate DESC, executions DESC, s.agent LIMIT ${limit}`);
+    WITH per_agent AS (
+      SELECT s.agent, a.category, sum(s.executions) AS n, sum(s.successes) AS successes,
+        sum(s.duration_sum) AS duration_sum, sum(s.log_duration_sum) AS log_sum,
+        sum(s.log_duration_sq_sum) AS log_sq_sum
+      FROM agent_stats s JOIN agents a ON a.name = s.agent
+      GROUP BY s.agent, a.category
+    )
+    SELECT agent, category, n::bigint AS executions,
+      (successes::float8 / n) AS success_rate,
+      (duration_sum / n) AS mean_duration,
+      exp(log_sum / n) - 1 AS p50_duration,
+      exp(log_sum / n + 1.2816 * sqrt(greatest(0, (log_sq_sum - log_sum * log_sum / n) / greatest(n - 1, 1)))) - 1 AS p90_duration,
+      CASE WHEN duration_sum > 0 THEN successes::float8 / (duration_sum / 3600) ELSE 0 END AS successes_per_hour,
+      coalesce((SELECT array_agg(error_message ORDER BY total DESC, error_message) FROM (
+        SELECT e.error_message, sum(e.occurrences) AS total FROM combination_errors e
+        JOIN combination_stats c ON c.task_type = e.task_type AND c.agent_set = e.agent_set
+        WHERE per_agent.agent = ANY(c.agents)
+        GROUP BY e.error_message ORDER BY total DESC, e.error_message LIMIT 3) top), '{}') AS top_errors
+    FROM per_agent
+    ORDER BY success_rate DESC, executions DESC, agent LIMIT ${limit}`);
   return [...rows];
 }
