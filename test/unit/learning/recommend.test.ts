@@ -2,31 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { CatalogAgent, CombinationEvidence, OutcomeSums, TaskEvidence } from "../../../src/learning/evidence.js";
 import { type RecommendRequest, recommend, type Recommended } from "../../../src/learning/recommend.js";
 import { createRng } from "../../../src/sim/random.js";
-
-/** A team's record: `executions` runs alternating 0.8× and 1.25× of `seconds`, the first `successes` of them successful. */
-function team(agents: string[], executions: number, successes: number, seconds = 60): CombinationEvidence {
-  const sums: OutcomeSums = { executions, successes, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 2 * executions };
-  for (let i = 0; i < executions; i++) {
-    const d = seconds * (i % 2 === 0 ? 0.8 : 1.25);
-    sums.durationSum += d;
-    sums.logDurationSum += Math.log1p(d);
-    sums.logDurationSqSum += Math.log1p(d) ** 2;
-  }
-  return { ...sums, agents: [...agents].sort() };
-}
-
-const noSums: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
-
-function plus(a: OutcomeSums, b: OutcomeSums): OutcomeSums {
-  return {
-    executions: a.executions + b.executions,
-    successes: a.successes + b.successes,
-    durationSum: a.durationSum + b.durationSum,
-    logDurationSum: a.logDurationSum + b.logDurationSum,
-    logDurationSqSum: a.logDurationSqSum + b.logDurationSqSum,
-    complexitySum: a.complexitySum + b.complexitySum,
-  };
-}
+import { noSums, plus, team } from "../../support/evidence.js";
 
 const catalog: CatalogAgent[] = [
   { name: "ARCHITECT", category: "strategic", capabilities: ["architecture", "planning", "coordination"] },
