@@ -32,7 +32,7 @@ export interface BulkFigures {
  * an uploader reading its log would: holding every message up front would put tens of MB of
  * client data in the heap the in-process server collects garbage in, slowing it for nothing.
  */
-async function* messagesOf(executions: readonly WorldExecution[], size: number): AsyncIterable<RecordExecutionsRequest> {
+export async function* messagesOf(executions: readonly WorldExecution[], size: number): AsyncIterable<RecordExecutionsRequest> {
   for (let i = 0; i < executions.length; i += size) {
     yield create(RecordExecutionsRequestSchema, { executions: executions.slice(i, i + size).map(toExecutionMessage) });
   }

@@ -1,19 +1,25 @@
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { measureBulk } from "./bulk-ingest.js";
 import { measureCopy } from "./copy-baseline.js";
 import { type BenchPostgres, openBenchPostgres } from "./database.js";
+import { type InferencePlan, measureInference } from "./inference.js";
+import { measurePredict, type PredictPlan } from "./predict.js";
 import { type BenchResults, ratiosOf, renderReport } from "./report.js";
+import { measureTrain, type TrainPlan } from "./train.js";
 import { measureUnary, type UnaryPlan } from "./unary-ingest.js";
 import { worldExecutions } from "./world.js";
 
-/** What one run does: the full plan takes ~2-3 minutes here, --quick well under one. */
+/** What one run does: the full plan takes ~4 minutes here, --quick about one. */
 interface Plan {
   unary: UnaryPlan;
   bulkRows: number;
   messageSize: number;
   rounds: number;
+  train: TrainPlan;
+  inference: InferencePlan;
+  predict: PredictPlan;
 }
 
 const SEED = 20_250_106;
@@ -23,6 +29,20 @@ const FULL: Plan = {
   bulkRows: 50_000,
   messageSize: 500,
   rounds: 3,
+  train: { sizes: [10_000, 100_000, 1_000_000], timeoutMs: 90_000, seed: SEED },
+  inference: { trainingRows: 100_000, runs: 1_000, warmup: 100, seed: SEED },
+  predict: {
+    concurrencies: [1, 8],
+    rounds: 3,
+    noopMs: 1_000,
+    predictMs: 1_200,
+    warmupMs: 1_000,
+    executions: 5_000,
+    extraExecutions: 5_000,
+    retrainWindowMs: 3_000,
+    retrainRounds: 2,
+    seed: SEED,
+  },
 };
 
 const QUICK: Plan = {
@@ -30,13 +50,27 @@ const QUICK: Plan = {
   bulkRows: 10_000,
   messageSize: 500,
   rounds: 3,
+  train: { sizes: [10_000, 100_000], timeoutMs: 60_000, seed: SEED },
+  inference: { trainingRows: 10_000, runs: 500, warmup: 50, seed: SEED },
+  predict: {
+    concurrencies: [1, 8],
+    rounds: 2,
+    noopMs: 400,
+    predictMs: 600,
+    warmupMs: 400,
+    executions: 5_000,
+    extraExecutions: 5_000,
+    retrainWindowMs: 2_000,
+    retrainRounds: 1,
+    seed: SEED,
+  },
 };
 
-const SECTIONS = ["unary", "bulk", "copy"] as const;
+const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict"] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy]
-  --quick   shorter rounds and 10,000 bulk rows (a smoke run; figures are noisier)
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict]
+  --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only (a smoke run; figures are noisier)
   --json    the table goes to stderr, a JSON summary to stdout
   --only    run only the named sections
 Database: BENCH_DATABASE_URL or DATABASE_URL (a role that may CREATE/DROP DATABASE), else an
@@ -85,6 +119,8 @@ async function main(): Promise<void> {
         node: process.version,
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+        // Other work on the machine skews every figure: the 1-minute load average says how much there was.
+        loadAverageStart: Math.round((loadavg()[0] ?? 0) * 100) / 100,
         database: postgres.source,
         pgVersion: settings.server_version ?? "?",
         fsync: settings.fsync ?? "?",
@@ -98,12 +134,19 @@ async function main(): Promise<void> {
         noopMs: plan.unary.noopMs,
         recordMs: plan.unary.recordMs,
         bulkRows: plan.bulkRows,
+        predictRounds: plan.predict.rounds,
+        predictNoopMs: plan.predict.noopMs,
+        predictMs: plan.predict.predictMs,
+        retrainWindowMs: plan.predict.retrainWindowMs,
+        retrainRounds: plan.predict.retrainRounds,
+        inferenceRuns: plan.inference.runs,
         seed: SEED,
       },
     };
     await runSections(postgres, plan, options.sections, results, progress);
     const full: BenchResults = { ...results, ratios: ratiosOf(results) };
     full.meta.seconds = Math.round((Date.now() - startedAt.getTime()) / 100) / 10;
+    full.meta.loadAverageEnd = Math.round((loadavg()[0] ?? 0) * 100) / 100;
     const report = renderReport(full);
     if (options.json) {
       process.stderr.write(`${report}\n`);
@@ -130,7 +173,26 @@ async function runSections(
     progress(`unary: no-op and RecordExecution at concurrencies ${plan.unary.concurrencies.join(", ")}`);
     results.unary = await measureUnary(postgres, plan.unary);
   }
-  if (!sections.has("bulk") && !sections.has("copy")) return;
+  if (sections.has("bulk") || sections.has("copy")) await runIngest(postgres, plan, sections, results, progress);
+  if (sections.has("train")) {
+    results.train = await measureTrain(plan.train, progress);
+  }
+  if (sections.has("inference")) {
+    progress(`inference: success model trained on ${plan.inference.trainingRows} examples, ${plan.inference.runs} runs per case`);
+    results.inference = await measureInference(plan.inference);
+  }
+  if (sections.has("predict")) {
+    results.predict = await measurePredict(postgres, plan.predict, progress);
+  }
+}
+
+async function runIngest(
+  postgres: BenchPostgres,
+  plan: Plan,
+  sections: Set<Section>,
+  results: Omit<BenchResults, "ratios">,
+  progress: (message: string) => void,
+): Promise<void> {
   // The same rows for the stream and for COPY, generated before any clock starts.
   const executions = worldExecutions(SEED, "bulk", plan.bulkRows);
   if (sections.has("bulk")) {

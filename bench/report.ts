@@ -1,6 +1,11 @@
 import type { BulkFigures } from "./bulk-ingest.js";
 import type { CopyFigures, CsvEncoding } from "./copy-baseline.js";
+import type { InferenceFigures } from "./inference.js";
+import type { PredictFigures } from "./predict.js";
+import { renderInference, renderPredict, renderTrain } from "./report-models.js";
 import { formatMiB, formatMicros, formatNumber } from "./stats.js";
+import { ratio, table } from "./table.js";
+import type { TrainFigures } from "./train.js";
 import type { UnaryLevel } from "./unary-ingest.js";
 
 /** Everything one run measured, as printed and as the --json summary. */
@@ -10,11 +15,23 @@ export interface BenchResults {
   bulk?: BulkFigures;
   copy?: CopyFigures[];
   csvEncoding?: CsvEncoding;
+  train?: TrainFigures;
+  inference?: InferenceFigures;
+  predict?: PredictFigures;
   ratios: {
     recordVsNoopThroughputC8?: number;
     bulkVsCopyNoIndexes?: number;
     bulkVsCopyPrimaryKey?: number;
     bulkVsCopyAllIndexes?: number;
+    /** PredictAgents p50 over Health/Check p50 at c=1, model serving / statistical estimates. */
+    predictModelVsNoopP50C1?: number;
+    predictStatisticalVsNoopP50C1?: number;
+    /** PredictAgents p99 while retrains run over its idle p99, at c=1 and c=8. */
+    predictDuringRetrainP99C1?: number;
+    predictDuringRetrainP99C8?: number;
+    /** trainModels on 10^5 examples: seconds and the child's peak RSS in MiB. */
+    train1e5Seconds?: number;
+    train1e5PeakRssMiB?: number;
   };
 }
 
@@ -23,24 +40,20 @@ export function ratiosOf(results: Omit<BenchResults, "ratios">): BenchResults["r
   const c8 = results.unary?.find((l) => l.concurrency === 8);
   const copy = (key: CopyFigures["key"]) => results.copy?.find((c) => c.key === key)?.rowsPerSecond;
   const over = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
+  const p = results.predict;
+  const t5 = results.train?.sizes.find((s) => s.rows === 100_000 && s.finished);
   return {
     recordVsNoopThroughputC8: c8?.throughputRatio,
     bulkVsCopyNoIndexes: over(results.bulk?.rowsPerSecond, copy("no_indexes")),
     bulkVsCopyPrimaryKey: over(results.bulk?.rowsPerSecond, copy("primary_key")),
     bulkVsCopyAllIndexes: over(results.bulk?.rowsPerSecond, copy("all_indexes")),
+    predictModelVsNoopP50C1: p?.model.find((l) => l.concurrency === 1)?.p50Ratio,
+    predictStatisticalVsNoopP50C1: p?.statistical.find((l) => l.concurrency === 1)?.p50Ratio,
+    predictDuringRetrainP99C1: p?.duringRetrain.find((l) => l.concurrency === 1)?.p99Ratio,
+    predictDuringRetrainP99C8: p?.duringRetrain.find((l) => l.concurrency === 8)?.p99Ratio,
+    train1e5Seconds: t5?.trainSeconds,
+    train1e5PeakRssMiB: t5 ? t5.peakRssBytes / 1024 / 1024 : undefined,
   };
-}
-
-/** Left-aligned first column, right-aligned figures, two spaces between columns. */
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ").trimEnd();
-  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-}
-
-function ratio(value: number | undefined, digits = 3): string {
-  return value === undefined || !Number.isFinite(value) ? "n/a" : value.toFixed(digits);
 }
 
 /** The human-readable report; its last lines state the headline ratios. */
@@ -49,6 +62,7 @@ export function renderReport(results: BenchResults): string {
   const m = results.meta;
   out.push(`agent-learning bench  ${m.startedAt}`);
   out.push(`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}; PostgreSQL ${m.pgVersion} (${m.database}; fsync=${m.fsync}, synchronous_commit=${m.synchronousCommit}, shared_buffers=${m.sharedBuffers})`);
+  out.push(`load average (1 min, ${m.cpus} CPUs): ${m.loadAverageStart} at start, ${m.loadAverageEnd} at end; run took ${m.seconds} s`);
   out.push(`mode: ${m.mode}; server in-process (logLevel silent, pool ${m.poolSize} connections, bulk batch ${m.bulkBatchSize}); clients in the same process over gRPC/h2c, one HTTP/2 connection`);
 
   if (results.unary) {
@@ -86,13 +100,33 @@ export function renderReport(results: BenchResults): string {
     }
   }
 
+  if (results.train) out.push("", renderTrain(results.train));
+  if (results.inference) out.push("", renderInference(results.inference, m));
+  if (results.predict) out.push("", renderPredict(results.predict, m));
+
   out.push("");
-  out.push(`Sanity: GetStatus execution_count matched the acknowledged executions after every section.`);
+  if (results.unary || results.bulk || results.predict) {
+    out.push(`Sanity: GetStatus execution_count matched the acknowledged executions after every section that records executions.`);
+  }
   const r = results.ratios;
-  out.push(`RecordExecution/no-op throughput at c=8: ${ratio(r.recordVsNoopThroughputC8)}`);
-  out.push(
-    `bulk/COPY rows/s: ${ratio(r.bulkVsCopyNoIndexes)} (against COPY into a table without indexes; ` +
-      `${ratio(r.bulkVsCopyPrimaryKey)} with the same primary key, ${ratio(r.bulkVsCopyAllIndexes)} with all of executions' indexes)`,
-  );
+  if (results.unary) out.push(`RecordExecution/no-op throughput at c=8: ${ratio(r.recordVsNoopThroughputC8)}`);
+  if (results.bulk || results.copy) {
+    out.push(
+      `bulk/COPY rows/s: ${ratio(r.bulkVsCopyNoIndexes)} (against COPY into a table without indexes; ` +
+        `${ratio(r.bulkVsCopyPrimaryKey)} with the same primary key, ${ratio(r.bulkVsCopyAllIndexes)} with all of executions' indexes)`,
+    );
+  }
+  if (results.predict) {
+    out.push(`PredictAgents/no-op p50 at c=1: ${ratio(r.predictModelVsNoopP50C1, 2)} (model serving; ${ratio(r.predictStatisticalVsNoopP50C1, 2)} with statistical estimates)`);
+    out.push(`PredictAgents p99 during retrain / idle: ${ratio(r.predictDuringRetrainP99C1, 2)} (c=1; ${ratio(r.predictDuringRetrainP99C8, 2)} at c=8; target < 1.5)`);
+  }
+  if (results.train) {
+    const t5 = results.train.sizes.find((s) => s.rows === 100_000);
+    out.push(
+      t5?.finished
+        ? `train 10^5 examples: ${ratio(r.train1e5Seconds, 1)} s, peak RSS ${ratio(r.train1e5PeakRssMiB, 0)} MiB`
+        : `train 10^5 examples: did not finish within ${results.train.timeoutMs / 1000} s`,
+    );
+  }
   return out.join("\n");
 }

@@ -3,7 +3,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { AdminService } from "../gen/agentlearning/v1/admin_service_pb.js";
 import { LearningService } from "../gen/agentlearning/v1/learning_service_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
-import { loadConfig } from "../src/config.js";
+import { type ConfigInput, loadConfig } from "../src/config.js";
 import { type RunningService, startService } from "../src/main.js";
 
 /** The service running in this process on a database of its own, and gRPC clients of it. */
@@ -18,10 +18,11 @@ export interface BenchService {
 /**
  * Starts the real service in-process (silent logs, any free port) on `databaseUrl`, with clients
  * speaking gRPC over h2c through one HTTP/2 connection, as an orchestrator's channel would.
- * The environment is not read, so a DATABASE_URL meant for the bench does not leak into config.
+ * The environment is not read, so a DATABASE_URL meant for the bench does not leak into config;
+ * `overrides` change settings a section needs (e.g. automatic jobs switched off).
  */
-export async function startBenchService(databaseUrl: string): Promise<BenchService> {
-  const config = loadConfig({}, { databaseUrl, port: 0, logLevel: "silent" });
+export async function startBenchService(databaseUrl: string, overrides: ConfigInput = {}): Promise<BenchService> {
+  const config = loadConfig({}, { ...overrides, databaseUrl, port: 0, logLevel: "silent" });
   const service = await startService(config);
   const sessionManager = new Http2SessionManager(service.url);
   const transport = createGrpcTransport({ baseUrl: service.url, sessionManager });

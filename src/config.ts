@@ -10,6 +10,11 @@ export const ConfigSchema = z.object({
   port: port.default(50051),
   /** PostgreSQL connection string; absent means start the embedded PostgreSQL. */
   databaseUrl: z.string().url().optional(),
+  /**
+   * Connection of the application role the service's queries run as (pools, LISTEN, retraining);
+   * DATABASE_URL then only runs migrations. Absent: single-role mode, everything as DATABASE_URL.
+   */
+  appDatabaseUrl: z.string().url().optional(),
   /** Data directory of the embedded PostgreSQL. */
   embeddedDataDir: z.string().min(1).default("./.data/pg"),
   /** Port of the embedded PostgreSQL. */
@@ -22,6 +27,12 @@ export const ConfigSchema = z.object({
   maxMessageBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   /** Executions committed per transaction by the bulk RPCs. */
   bulkBatchSize: z.coerce.number().int().min(1).max(5_000).default(500),
+  /** Most executions one RecordExecutions or ImportData call may carry; beyond: RESOURCE_EXHAUSTED. */
+  maxStreamExecutions: z.coerce.number().int().min(1).default(1_000_000),
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection may have open at once (clients queue the rest). */
+  maxConcurrentStreams: z.coerce.number().int().min(1).max(2 ** 31 - 1).default(100),
+  /** Calls in flight on this replica (all connections) beyond which new ones get RESOURCE_EXHAUSTED. */
+  maxInFlightCalls: z.coerce.number().int().min(1).default(1_000),
   /** Automatic analysis once this many executions arrived since the last run (fleet-wide). */
   analysisEveryExecutions: z.coerce.number().int().min(1).default(500),
   /** Automatic analysis at least this often while anything new arrives, ms. */
@@ -32,10 +43,31 @@ export const ConfigSchema = z.object({
   retrainIntervalMs: z.coerce.number().int().min(1000).default(30 * 60_000),
   /** Most recent executions a retraining learns from. */
   retrainMaxRows: z.coerce.number().int().min(100).default(200_000),
+  /** Retention: delete executions recorded more than this many days ago (aggregates are kept). */
+  retentionDays: z.coerce.number().positive().finite().optional(),
+  /** Retention: keep at most this many of the newest executions (aggregates are kept). */
+  retentionMaxRows: z.coerce.number().int().min(1).optional(),
+  /** How often the retention job runs when a retention setting is configured, ms. */
+  retentionIntervalMs: z.coerce.number().int().min(1000).default(60 * 60_000),
+  /** Executions deleted per statement (each its own short transaction) by retention. */
+  retentionBatchSize: z.coerce.number().int().min(1).max(100_000).default(5_000),
   /** Idle time after which an insight stream sends a heartbeat, ms. */
   heartbeatMs: z.coerce.number().int().min(100).default(15_000),
   /** How stale the per-task-type evidence behind predictions may get before a refresh, ms. */
   evidenceCacheMs: z.coerce.number().int().min(0).default(1_000),
+  /**
+   * Bearer tokens, as hashes: a JSON array or `;`-separated `name:sha256hex:scope,scope` entries.
+   * None configured: calls need no token, which only a loopback bind allows.
+   */
+  authTokens: z.string().optional(),
+  /** A file of further tokens, one `name:sha256hex:scope,scope` per line (`#` comments). */
+  authTokensFile: z.string().min(1).optional(),
+  /** PEM certificate chain; with TLS_KEY_FILE the port serves TLS only (h2 and HTTP/1.1 by ALPN). */
+  tlsCertFile: z.string().min(1).optional(),
+  /** PEM private key of TLS_CERT_FILE. */
+  tlsKeyFile: z.string().min(1).optional(),
+  /** PEM CA bundle; set, every client must present a certificate that chains to it (mutual TLS). */
+  tlsClientCaFile: z.string().min(1).optional(),
   /** pino log level. */
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -50,19 +82,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     host: env.HOST,
     port: env.PORT,
     databaseUrl: env.DATABASE_URL || undefined,
+    appDatabaseUrl: env.APP_DATABASE_URL || undefined,
     embeddedDataDir: env.EMBEDDED_PG_DIR,
     embeddedPort: env.EMBEDDED_PG_PORT,
     poolSize: env.DATABASE_POOL_SIZE,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     bulkBatchSize: env.BULK_BATCH_SIZE,
+    maxStreamExecutions: env.MAX_STREAM_EXECUTIONS,
+    maxConcurrentStreams: env.MAX_CONCURRENT_STREAMS,
+    maxInFlightCalls: env.MAX_IN_FLIGHT_CALLS,
     analysisEveryExecutions: env.ANALYSIS_EVERY_EXECUTIONS,
     analysisIntervalMs: env.ANALYSIS_INTERVAL_MS,
     retrainEveryExecutions: env.RETRAIN_EVERY_EXECUTIONS,
     retrainIntervalMs: env.RETRAIN_INTERVAL_MS,
     retrainMaxRows: env.RETRAIN_MAX_ROWS,
+    retentionDays: env.RETENTION_DAYS,
+    retentionMaxRows: env.RETENTION_MAX_ROWS,
+    retentionIntervalMs: env.RETENTION_INTERVAL_MS,
+    retentionBatchSize: env.RETENTION_BATCH_SIZE,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
     evidenceCacheMs: env.EVIDENCE_CACHE_MS,
+    authTokens: env.AUTH_TOKENS,
+    authTokensFile: env.AUTH_TOKENS_FILE,
+    tlsCertFile: env.TLS_CERT_FILE,
+    tlsKeyFile: env.TLS_KEY_FILE,
+    tlsClientCaFile: env.TLS_CLIENT_CA_FILE,
     logLevel: env.LOG_LEVEL,
   };
   const merged = { ...dropUndefined(fromEnv), ...dropUndefined(overrides) };

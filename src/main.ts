@@ -6,6 +6,13 @@ import type { Config } from "./config.js";
 import { callInterceptor, InFlightCalls } from "./server/call-interceptor.js";
 import { HealthRegistry } from "./server/health.js";
 import { listenDualProtocol } from "./server/listener.js";
+import { authInterceptor, isLoopbackHost, resolveAuth } from "./server/auth.js";
+import { listenTls, loadTls } from "./server/tls.js";
+import { deadlineAnswer } from "./server/deadline.js";
+import { ingestCounter } from "./server/ingest-counter.js";
+import { inFlightLimit, streamLengthLimit } from "./server/limits.js";
+import { withMetricsEndpoint } from "./server/metrics-endpoint.js";
+import { ServiceMetrics } from "./server/metrics.js";
 import { ReadinessMonitor } from "./server/readiness.js";
 import { API_SERVICES, routes } from "./server/routes.js";
 import { createDatabase } from "./store/create-database.js";
@@ -23,6 +30,8 @@ import { MODELS_CHANNEL } from "./store/models.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
 import { SettingsCache } from "./service/settings-cache.js";
 import { createStorePool } from "./store/pool.js";
+import { provisionEmbeddedAppRole } from "./store/embedded-app-role.js";
+import { RetentionJob, retentionPolicyOf } from "./service/retention-job.js";
 
 /** A running service, as `serve` and the tests hold it. */
 export interface RunningService {
@@ -44,11 +53,14 @@ const EMBEDDED_DATABASE = "agent_learning";
 
 /** Creates the process logger: JSON lines on stdout. */
 export function createLogger(level: Config["logLevel"]): Logger {
-  return pino({ level, base: { service: "agent-learning" }, redact: ["databaseUrl", "*.databaseUrl", "*.password", "*.token"] });
+  return pino({ level, base: { service: "agent-learning" }, redact: ["databaseUrl", "*.databaseUrl", "appDatabaseUrl", "*.appDatabaseUrl", "*.password", "*.token", "authTokens", "*.authTokens", "authorization", "*.authorization", "*.headers.authorization"] });
 }
 
-/** Resolves the database to use: the configured one, or an embedded PostgreSQL started now. */
-async function provideDatabase(config: Config, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+/**
+ * Resolves the database to use: the configured one, or an embedded PostgreSQL started now. The
+ * URL is the OWNER's (it runs migrations); `serviceDatabaseUrl` says what the queries run as.
+ */
+export async function provideDatabase(config: Config, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => {} };
   log.info({ dataDir: config.embeddedDataDir, port: config.embeddedPort }, "no DATABASE_URL: starting embedded PostgreSQL");
   const embedded = await startEmbeddedPostgres({
@@ -80,6 +92,10 @@ export async function migrateOnly(config: Config, log: Logger): Promise<{ applie
  * probing, and one port serving gRPC, gRPC-Web and Connect with health and reflection.
  */
 export async function startService(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningService> {
+  // Access control and certificates are settled before the database starts or anything listens,
+  // so a bad or missing setting (e.g. a public bind without tokens) stops the service here.
+  const tokens = resolveAuth(config.host, config);
+  const tls = loadTls(config);
   const database = await provideDatabase(config, log);
   const cleanup: (() => Promise<void>)[] = [() => database.stop()];
   const unwind = async () => {
@@ -88,24 +104,26 @@ export async function startService(config: Config, log: Logger = createLogger(co
   try {
     const { applied, current } = await migrate(database.url);
     if (applied.length > 0) log.info({ applied, current }, "migrations applied");
-    const pool = await createStorePool(database.url, { maximumPoolSize: config.poolSize, applicationName: "agent-learning" });
+    // Least privilege: everything below runs as the application role when there is one.
+    const serviceUrl = await serviceDatabaseUrl(config, database.url, log);
+    const pool = await createStorePool(serviceUrl, { maximumPoolSize: config.poolSize, applicationName: "agent-learning" });
     cleanup.push(() => pool.end());
-    const logPool = await createStorePool(database.url, {
+    const logPool = await createStorePool(serviceUrl, {
       maximumPoolSize: 2,
       applicationName: "agent-learning-log",
       synchronousCommit: false,
     });
     cleanup.push(() => logPool.end());
-    logPool.on("error", (error) => log.warn({ err: error }, "database connection lost"));
+    logPool.on("error", (error) => log.warn({ err: error }, "database pool error (an idle connection may have been dropped; the pool replaces it)"));
     // An idle connection dropped by PostgreSQL surfaces here; the pool replaces it on next use.
-    pool.on("error", (error) => log.warn({ err: error }, "database connection lost"));
+    pool.on("error", (error) => log.warn({ err: error }, "database pool error (an idle connection may have been dropped; the pool replaces it)"));
 
     const health = new HealthRegistry(API_SERVICES.map((s) => s.typeName));
     const readiness = new ReadinessMonitor(pool, current, health, log);
     await readiness.start(1_000);
     cleanup.push(async () => readiness.stop());
 
-    const notifications = new NotificationListener(database.url, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL, MODELS_CHANNEL], log);
+    const notifications = new NotificationListener(serviceUrl, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL, MODELS_CHANNEL], log);
     await notifications.start();
     cleanup.push(() => notifications.stop());
     const settings = new SettingsCache(pool, notifications, 1_000);
@@ -121,7 +139,9 @@ export async function startService(config: Config, log: Logger = createLogger(co
     const runtime = new ModelRuntime();
     cleanup.push(async () => runtime.close());
     await new ModelSync(pool, runtime, notifications, log).start();
-    const retrainer = new Retrainer(pool, database.url, runtime, log, config.retrainMaxRows);
+    // Scrape-time figures read `inFlight` (declared below) only once the server answers.
+    const metrics = new ServiceMetrics({ pool, runtime, inFlightCalls: () => inFlight.size });
+    const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics);
     const retrainScheduler = new DueScheduler(
       retrainJob(pool, retrainer, learningEnabled),
       { everyExecutions: config.retrainEveryExecutions, everyMs: config.retrainIntervalMs, checkMs: 5_000, dueWhenNeverRun: false },
@@ -129,6 +149,12 @@ export async function startService(config: Config, log: Logger = createLogger(co
     );
     retrainScheduler.start();
     cleanup.push(() => retrainScheduler.stop());
+    const retentionPolicy = retentionPolicyOf(config);
+    if (retentionPolicy) {
+      const retention = new RetentionJob(pool, retentionPolicy, { intervalMs: config.retentionIntervalMs, batchSize: config.retentionBatchSize }, log);
+      retention.start();
+      cleanup.push(() => retention.stop());
+    }
 
     const inFlight = new InFlightCalls();
     const shutdown = new AbortController();
@@ -156,13 +182,32 @@ export async function startService(config: Config, log: Logger = createLogger(co
         },
         health,
       ),
-      interceptors: [callInterceptor(log, inFlight)],
+      // Outermost first: the call interceptor logs and counts every answer, limits included; the
+      // ingest counter sits next to the handler, to see bulk results the stream limit replaces.
+      interceptors: [
+        callInterceptor(log, inFlight, metrics),
+        ...(tokens ? [authInterceptor(tokens)] : []),
+        inFlightLimit(inFlight, config.maxInFlightCalls),
+        deadlineAnswer(inFlight, log),
+        streamLengthLimit(config.maxStreamExecutions),
+        ingestCounter((count) => metrics.executionsStored(count)),
+      ],
       readMaxBytes: config.maxMessageBytes,
       shutdownSignal: shutdown.signal,
     });
-    const listener = await listenDualProtocol(config.host, config.port, handler);
-    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${listener.port}`;
-    log.info({ url, embeddedDatabase: !config.databaseUrl }, "agent-learning serving gRPC, gRPC-Web and Connect");
+    const served = withMetricsEndpoint(metrics.registry, handler);
+    const listenerOptions = { maxConcurrentStreams: config.maxConcurrentStreams };
+    const listener = tls
+      ? await listenTls(config.host, config.port, served, tls, listenerOptions)
+      : await listenDualProtocol(config.host, config.port, served, listenerOptions);
+    const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${listener.port}`;
+    log.info(
+      { url, embeddedDatabase: !config.databaseUrl, tls: tls ? (tls.clientCa ? "mutual" : "server") : "off", auth: tokens ? `${tokens.size} tokens` : "off" },
+      "agent-learning serving gRPC, gRPC-Web and Connect",
+    );
+    if (tokens && !tls && !isLoopbackHost(config.host)) {
+      log.warn("bearer tokens cross the network in cleartext: set TLS_CERT_FILE and TLS_KEY_FILE, or terminate TLS in front of the service");
+    }
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -192,6 +237,22 @@ export async function startService(config: Config, log: Logger = createLogger(co
     await unwind();
     throw error;
   }
+}
+
+/**
+ * The connection the service's own queries use (pools, LISTEN, the retrain worker):
+ * APP_DATABASE_URL when given; for the embedded default, its `agent_learning_app` role, set up now
+ * (after the migrations, so the grants cover every table); else DATABASE_URL itself, the
+ * single-role mode, in which a compromised service could also alter or drop the schema.
+ */
+async function serviceDatabaseUrl(config: Config, ownerUrl: string, log: Logger): Promise<string> {
+  if (config.appDatabaseUrl) {
+    if (!config.databaseUrl) throw new Error("APP_DATABASE_URL needs DATABASE_URL (the owner role that runs migrations)");
+    return config.appDatabaseUrl;
+  }
+  if (!config.databaseUrl) return provisionEmbeddedAppRole(ownerUrl, config.embeddedDataDir);
+  log.info("single-role mode: queries run as the DATABASE_URL role; set APP_DATABASE_URL to run them with least privilege");
+  return ownerUrl;
 }
 
 /** Resolves true when `promise` settles within `ms`, false otherwise. */

@@ -8,6 +8,7 @@ import { registerInsights } from "./commands/insights.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerModels } from "./commands/models.js";
 import { registerRetrain } from "./commands/retrain.js";
+import { registerRetention } from "./commands/retention.js";
 import { registerPredict } from "./commands/predict.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSimulate } from "./commands/simulate.js";
@@ -27,6 +28,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerDashboard,
   registerRetrain,
   registerModels,
+  registerRetention,
 ];
 
 /** Builds the `agent-learning` command line: the service's own server, and a client of its API. */

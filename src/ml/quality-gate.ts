@@ -1,5 +1,8 @@
-// The quality gate a new model must pass before it serves. Judged on the held-out validation rows
-// (the most recent executions, later than every training row):
+// The quality gate a new model must pass before it serves. Judged on the holdout rows (the newest
+// executions, later than every training row and unused by early stopping):
+// - both models: their per-row loss must beat the constant base predictor's significantly — a
+//   paired z-test on the per-row differences, z ≥ 1.645 (one-sided 5%) — so a model fitted to
+//   noise does not pass by the luck of one split;
 // - success model: log loss below the base rate's (predicting the training success rate for
 //   every row) AND AUC above 0.5 + margin; and, when a model is active, log loss not worse than
 //   the active model's on the same rows (small tolerance for noise) and AUC not lower by more
@@ -14,6 +17,8 @@ export interface GateFigures {
   loss: number;
   /** The constant base predictor's loss on the same rows. */
   baseLoss: number;
+  /** Paired z of the per-row loss improvement over the base predictor (pairedImprovementZ). */
+  improvementZ: number;
   /** success only. */
   auc?: number;
   /** The active model's figures on the same rows, when one is active. */
@@ -26,12 +31,34 @@ export const GATE = {
   lossTolerance: 0.01,
   aucTolerance: 0.01,
   minAucMargin: 0.02,
+  /** One-sided 5% critical value of the paired improvement test. */
+  minImprovementZ: 1.645,
 } as const;
+
+/**
+ * z statistic of the mean per-row improvement (base loss − model loss) over its standard error:
+ * large when the model is better on most rows, not on a lucky few.
+ */
+export function pairedImprovementZ(modelLoss: Float64Array, baseLoss: Float64Array): number {
+  const n = modelLoss.length;
+  if (n < 2) return 0;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += baseLoss[i]! - modelLoss[i]!;
+  mean /= n;
+  let variance = 0;
+  for (let i = 0; i < n; i++) variance += (baseLoss[i]! - modelLoss[i]! - mean) ** 2;
+  variance /= n - 1;
+  const se = Math.sqrt(variance / n);
+  return se > 0 ? mean / se : mean > 0 ? Number.POSITIVE_INFINITY : 0;
+}
 
 /** The gate's verdict: undefined when accepted, else the reason. */
 export function gateVerdict(f: GateFigures): string | undefined {
   if (!(f.loss < f.baseLoss)) {
     return `${f.kind === "success" ? "log loss" : "MAE"} ${f.loss.toFixed(4)} does not beat the base rate's ${f.baseLoss.toFixed(4)}`;
+  }
+  if (!(f.improvementZ >= GATE.minImprovementZ)) {
+    return `the improvement over the base rate is not significant (paired z ${f.improvementZ.toFixed(2)} < ${GATE.minImprovementZ})`;
   }
   if (f.kind === "success" && f.auc !== undefined && f.auc < 0.5 + GATE.minAucMargin) {
     return `AUC ${f.auc.toFixed(4)} is not better than chance`;

@@ -6,8 +6,8 @@ import { type FeatureMap } from "./features.js";
 import { trainGbdt } from "./gbdt/train.js";
 import { auc, logLoss, meanAbsoluteError } from "./metrics.js";
 import { exportOnnx } from "./onnx-export.js";
-import { gateVerdict } from "./quality-gate.js";
-import { encodeExamples, splitChronologically, type EncodedSet, type TrainingExample, VALIDATION_SHARE } from "./training-set.js";
+import { gateVerdict, pairedImprovementZ } from "./quality-gate.js";
+import { encodeExamples, splitChronologically, type EncodedSet, type TrainingExample } from "./training-set.js";
 import { predictValue, type TreeEnsemble } from "./tree-ensemble.js";
 
 /** An active model, as the gate compares with it. */
@@ -44,6 +44,19 @@ function predictAll(ensemble: TreeEnsemble, set: EncodedSet): Float64Array {
   return out;
 }
 
+/** Per-row log loss or absolute error, for the gate's paired test. */
+function rowLosses(p: Float64Array, y: Float64Array, kind: "log" | "abs"): Float64Array {
+  const out = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) {
+    if (kind === "abs") out[i] = Math.abs(p[i]! - y[i]!);
+    else {
+      const q = Math.min(1 - 1e-12, Math.max(1e-12, p[i]!));
+      out[i] = -(y[i]! * Math.log(q) + (1 - y[i]!) * Math.log(1 - q));
+    }
+  }
+  return out;
+}
+
 function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
@@ -58,9 +71,9 @@ export function trainModels(
 ): TrainedModel[] {
   if (examples.length < MIN_TRAINING_EXAMPLES) return [];
   const split = splitChronologically(examples);
-  const validationExamples = examples.slice(Math.floor(examples.length * (1 - VALIDATION_SHARE)));
-  const parityRows = Math.min(256, split.validation.rows);
-  const parityFeatures = split.validation.features.slice(0, parityRows * split.validation.featureCount);
+  const holdoutExamples = split.holdoutExamples;
+  const parityRows = Math.min(256, split.holdout.rows);
+  const parityFeatures = split.holdout.features.slice(0, parityRows * split.holdout.featureCount);
   const common = {
     featureMap: split.featureMap,
     trainingRows: split.train.rows,
@@ -88,8 +101,8 @@ export function trainModels(
       { features: split.validation.features, rows: split.validation.rows, featureCount: split.validation.featureCount, labels: split.validation.success },
       { objective: "logistic" },
     );
-    const p = predictAll(trained.ensemble, split.validation);
-    const y = split.validation.success;
+    const p = predictAll(trained.ensemble, split.holdout);
+    const y = split.holdout.success;
     let trainRate = 0;
     for (const v of split.train.success) trainRate += v;
     trainRate = Math.min(1 - 1e-6, Math.max(1e-6, trainRate / Math.max(1, split.train.rows)));
@@ -97,18 +110,20 @@ export function trainModels(
       log_loss: logLoss(p, y),
       auc: auc(p, y),
       base_log_loss: logLoss(new Float64Array(y.length).fill(trainRate), y),
+      improvement_z: pairedImprovementZ(rowLosses(p, y, "log"), rowLosses(new Float64Array(y.length).fill(trainRate), y, "log")),
       trees: trained.ensemble.trees.length,
       validation_rows: split.validation.rows,
+      holdout_rows: split.holdout.rows,
     };
     let activeFigures: { loss: number; auc: number } | undefined;
     if (active.success) {
-      const encoded = encodeExamples(active.success.featureMap, validationExamples);
+      const encoded = encodeExamples(active.success.featureMap, holdoutExamples);
       const q = predictAll(active.success.ensemble, encoded);
       activeFigures = { loss: logLoss(q, y), auc: auc(q, y) };
       metrics.active_log_loss = activeFigures.loss;
       metrics.active_auc = activeFigures.auc;
     }
-    const rejection = gateVerdict({ kind: "success", loss: metrics.log_loss!, baseLoss: metrics.base_log_loss!, auc: metrics.auc!, active: activeFigures });
+    const rejection = gateVerdict({ kind: "success", loss: metrics.log_loss!, baseLoss: metrics.base_log_loss!, improvementZ: metrics.improvement_z!, auc: metrics.auc!, active: activeFigures });
     const onnx = exportOnnx(trained.ensemble, { metadata: meta("success", version, metrics), modelVersion: Date.now() });
     models.push({ ...common, kind: "success", version, ensemble: trained.ensemble, onnx, metrics, rejection });
   }
@@ -121,8 +136,8 @@ export function trainModels(
       { features: split.validation.features, rows: split.validation.rows, featureCount: split.validation.featureCount, labels: split.validation.logDuration },
       { objective: "squared" },
     );
-    const p = predictAll(trained.ensemble, split.validation);
-    const y = split.validation.logDuration;
+    const p = predictAll(trained.ensemble, split.holdout);
+    const y = split.holdout.logDuration;
     let mean = 0;
     for (const v of split.train.logDuration) mean += v;
     mean /= Math.max(1, split.train.rows);
@@ -132,18 +147,20 @@ export function trainModels(
     const metrics: Record<string, number> = {
       mae_log_duration: meanAbsoluteError(p, y),
       base_mae_log_duration: meanAbsoluteError(new Float64Array(y.length).fill(mean), y),
+      improvement_z: pairedImprovementZ(rowLosses(p, y, "abs"), rowLosses(new Float64Array(y.length).fill(mean), y, "abs")),
       residual_q05: quantile(residuals, 0.05),
       residual_q95: quantile(residuals, 0.95),
       trees: trained.ensemble.trees.length,
       validation_rows: split.validation.rows,
+      holdout_rows: split.holdout.rows,
     };
     let activeFigures: { loss: number } | undefined;
     if (active.duration) {
-      const encoded = encodeExamples(active.duration.featureMap, validationExamples);
+      const encoded = encodeExamples(active.duration.featureMap, holdoutExamples);
       activeFigures = { loss: meanAbsoluteError(predictAll(active.duration.ensemble, encoded), y) };
       metrics.active_mae_log_duration = activeFigures.loss;
     }
-    const rejection = gateVerdict({ kind: "duration", loss: metrics.mae_log_duration!, baseLoss: metrics.base_mae_log_duration!, active: activeFigures });
+    const rejection = gateVerdict({ kind: "duration", loss: metrics.mae_log_duration!, baseLoss: metrics.base_mae_log_duration!, improvementZ: metrics.improvement_z!, active: activeFigures });
     const onnx = exportOnnx(trained.ensemble, { metadata: meta("duration", version, metrics), modelVersion: Date.now() });
     models.push({ ...common, kind: "duration", version, ensemble: trained.ensemble, onnx, metrics, rejection });
   }

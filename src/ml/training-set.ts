@@ -21,17 +21,25 @@ export interface EncodedSet {
   logDuration: Float64Array;
 }
 
-/** Train and validation sets, the validation rows being later in time than every training row. */
+/**
+ * Training, early-stopping validation and gate holdout sets, each later in time than the one before:
+ * the rows that choose the number of trees never judge the model.
+ */
 export interface TrainingSplit {
   featureMap: FeatureMap;
   train: EncodedSet;
   validation: EncodedSet;
+  holdout: EncodedSet;
+  /** The holdout examples themselves, to encode them with an active model's own map. */
+  holdoutExamples: readonly TrainingExample[];
   windowStartUs: bigint;
   windowEndUs: bigint;
 }
 
-/** Share of the (chronologically ordered) examples held out for validation and the quality gate. */
-export const VALIDATION_SHARE = 0.2;
+/** Share of the (chronologically ordered) examples used for early stopping. */
+export const VALIDATION_SHARE = 0.15;
+/** Share of the newest examples held out for the quality gate alone. */
+export const HOLDOUT_SHARE = 0.15;
 
 /** Builds the feature map from the examples a model is trained on. */
 export function buildFeatureMap(examples: readonly TrainingExample[]): FeatureMap {
@@ -59,17 +67,22 @@ export function encodeExamples(map: FeatureMap, examples: readonly TrainingExamp
 }
 
 /**
- * Splits examples (oldest first) into training rows and LATER validation rows, so early stopping
- * and the quality gate judge a model on executions that happened after everything it learned from.
+ * Splits examples (oldest first) into training rows, LATER early-stopping rows and the NEWEST
+ * holdout rows, so the quality gate judges a model on executions that happened after everything it
+ * learned from and that played no part in choosing it.
  */
 export function splitChronologically(examples: readonly TrainingExample[]): TrainingSplit {
-  const cut = Math.floor(examples.length * (1 - VALIDATION_SHARE));
+  const cut = Math.floor(examples.length * (1 - VALIDATION_SHARE - HOLDOUT_SHARE));
+  const holdoutCut = Math.floor(examples.length * (1 - HOLDOUT_SHARE));
   const trainExamples = examples.slice(0, cut);
+  const holdoutExamples = examples.slice(holdoutCut);
   const featureMap = buildFeatureMap(trainExamples);
   return {
     featureMap,
     train: encodeExamples(featureMap, trainExamples),
-    validation: encodeExamples(featureMap, examples.slice(cut)),
+    validation: encodeExamples(featureMap, examples.slice(cut, holdoutCut)),
+    holdout: encodeExamples(featureMap, holdoutExamples),
+    holdoutExamples,
     windowStartUs: examples[0]?.recordedAtUs ?? 0n,
     windowEndUs: examples.at(-1)?.recordedAtUs ?? 0n,
   };

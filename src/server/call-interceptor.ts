@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { PRINCIPAL } from "./auth.js";
 import { toClientError } from "../service/errors.js";
 
 /** Counts calls in flight so graceful shutdown can wait for them to finish. */
@@ -36,17 +37,34 @@ export class InFlightCalls {
   }
 }
 
+/** One finished call, as the call interceptor reports it to an observer (metrics). */
+export interface FinishedCall {
+  /** Fully qualified, e.g. "agentlearning.v1.LearningService/RecordExecution". */
+  method: string;
+  /** The connect Code name the client saw, e.g. "OK", "InvalidArgument". */
+  code: string;
+  /** From entering the server to the last response message (or the client going away). */
+  seconds: number;
+}
+
+/** Told about every call's start and end, so figures come from the same place as the log line. */
+export interface CallObserver {
+  callStarted(method: string): void;
+  callFinished(call: FinishedCall): void;
+}
+
 /**
  * The boundary every call crosses: logs one structured line per RPC (method, protocol, code,
  * duration; never payloads, which may carry secrets) and turns any non-Connect error into what a
  * client may see (UNAVAILABLE for a lost database, else INTERNAL), logging the original with
  * context first so nothing is swallowed.
  */
-export function callInterceptor(log: Logger, inFlight: InFlightCalls): Interceptor {
+export function callInterceptor(log: Logger, inFlight: InFlightCalls, observer?: CallObserver): Interceptor {
   return (next) => async (req) => {
     const started = process.hrtime.bigint();
     const method = `${req.service.typeName}/${req.method.name}`;
     inFlight.enter();
+    observer?.callStarted(method);
     let finished = false;
     const finish = (error: unknown) => {
       if (finished) return;
@@ -55,7 +73,16 @@ export function callInterceptor(log: Logger, inFlight: InFlightCalls): Intercept
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const clientError = error === undefined ? undefined : toClientError(error);
       const code = clientError ? Code[clientError.code] : "OK";
-      const line = { method, protocol: protocolOf(req.header.get("content-type")), code, durationMs: Math.round(durationMs * 1000) / 1000 };
+      // The token's NAME (set by the auth interceptor), never the token itself.
+      const principal = req.contextValues.get(PRINCIPAL);
+      const line = {
+        method,
+        ...(principal ? { principal } : {}),
+        protocol: protocolOf(req.header.get("content-type")),
+        code,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+      };
+      observer?.callFinished({ method, code, seconds: durationMs / 1000 });
       if (clientError && (clientError.code === Code.Internal || clientError.code === Code.Unknown)) {
         log.error({ ...line, err: error }, "rpc failed");
       } else if (clientError && clientError.code === Code.Unavailable) {

@@ -5,7 +5,21 @@ import * as net from "node:net";
 /** The HTTP/2 connection preface starts with these bytes; no HTTP/1.x request line does. */
 const H2_PREFACE_START = Buffer.from("PRI ");
 
-type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+/** How long a stream whose answer is complete may keep its request side open before a reset. */
+const HALF_OPEN_LINGER_MS = 1_000;
+
+/** What both servers call for each request: the connect handler, behind any plain-HTTP routes. */
+export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+/** Options of the listener. */
+export interface ListenerOptions {
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS announced to every HTTP/2 client: calls one connection may
+   * have open at once. Clients queue calls beyond it (connect-node and grpc-js do), so one
+   * connection cannot monopolise the replica; absent, Node's default (unbounded) applies.
+   */
+  maxConcurrentStreams?: number;
+}
 
 /** A port that serves cleartext HTTP/2 (gRPC, gRPC-Web, Connect) and HTTP/1.1 (Connect, gRPC-Web). */
 export interface DualProtocolListener {
@@ -20,12 +34,42 @@ export interface DualProtocolListener {
 }
 
 /**
+ * Resets, shortly after its answer is complete, every stream whose client has not ended its side.
+ * A call answered before its request was read to the end (a message over MAX_MESSAGE_BYTES, a
+ * bulk stream cut at MAX_STREAM_EXECUTIONS) stays half-open with connect-node clients: they stop
+ * writing but never end or reset their side. Each such stream keeps a maxConcurrentStreams slot
+ * of its connection (measured: with the limit at 2, the third oversize call broke the connection
+ * with ENHANCE_YOUR_CALM) and stops the session closing at shutdown. RFC 9113 §8.1 lets the
+ * server reset it with NO_ERROR once its answer is complete; resetting at once made those clients
+ * lose the answer ("Premature close"), so the reset waits a moment. For every HTTP/2 server we run
+ * (cleartext here, TLS in tls.ts).
+ */
+export function releaseHalfOpenStreams(server: http2.Http2Server | http2.Http2SecureServer): void {
+  server.on("stream", (stream: http2.ServerHttp2Stream) => {
+    stream.once("finish", () => {
+      const timer = setTimeout(() => {
+        if (stream.destroyed) return;
+        // close() sends the reset; destroy() releases the stream, whose unread request data
+        // would otherwise hold it (and its session) open.
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+        stream.destroy();
+      }, HALF_OPEN_LINGER_MS);
+      timer.unref();
+      stream.once("close", () => clearTimeout(timer));
+    });
+  });
+}
+
+/**
  * Serves h2c and HTTP/1.1 on one port. Node's `allowHTTP1` only works with TLS (it relies on
  * ALPN), so in cleartext we peek at the first bytes of each connection and hand the socket to the
  * HTTP/2 or the HTTP/1.1 server, both running the same handler.
  */
-export async function listenDualProtocol(host: string, port: number, handler: RequestHandler): Promise<DualProtocolListener> {
-  const h2 = http2.createServer({}, handler);
+export async function listenDualProtocol(host: string, port: number, handler: RequestHandler, options: ListenerOptions = {}): Promise<DualProtocolListener> {
+  const h2 = http2.createServer(
+    options.maxConcurrentStreams === undefined ? {} : { settings: { maxConcurrentStreams: options.maxConcurrentStreams } },
+    handler,
+  );
   const h1 = http.createServer(handler);
   // Connect unary over HTTP/1.1 keeps connections alive between calls; bound the idle time.
   h1.keepAliveTimeout = 5_000;
@@ -57,6 +101,7 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
+  releaseHalfOpenStreams(h2);
 
   const server = net.createServer((socket) => {
     sockets.add(socket);

@@ -36,7 +36,10 @@ const pageToken = text(512).transform((token, ctx) => {
   if (token === "") return undefined;
   try {
     const [us, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown[];
-    if (typeof us === "string" && /^\d{1,19}$/.test(us) && typeof id === "string") return { updatedAtUs: BigInt(us), insightId: id };
+    // Bounded to PostgreSQL's timestamp range (year 9999) and to ids the service issues.
+    if (typeof us === "string" && /^\d{1,18}$/.test(us) && BigInt(us) <= 253_402_300_799_999_999n && typeof id === "string" && /^ins_[0-9a-f]{1,64}$/.test(id)) {
+      return { updatedAtUs: BigInt(us), insightId: id };
+    }
   } catch {
     // falls through to the issue below
   }

@@ -13,7 +13,8 @@ import { knowsTaskType, type ModelSnapshot, scoreTeams } from "../ml/model-runti
  * The model's probability p_m replaces the hand-built prior of the statistical estimate: the
  * team's posterior is Beta(8·p_m + s, 8·(1 − p_m) + f) with s and f the team's own record in the
  * task type, so the model judges teams with little history (it has seen how complexity, team size
- * and agents interact) while a team's own long record still dominates its estimate.
+ * and agents interact) while a team's own long record still dominates its estimate. For a team
+ * never run in the task type, p_m is averaged in log-odds with the statistical prior first.
  * Duration: exp(prediction) − 1, with the 90% interval from the quantiles of the model's
  * validation residuals.
  */
@@ -36,8 +37,12 @@ export async function modelOverride(
   return {
     key: `${version}|${complexity}`,
     estimate(i: number, team: string[], statistical: Estimate): Estimate {
-      const prior = Math.min(1 - 1e-6, Math.max(1e-6, p[i] ?? statistical.successProbability));
       const own = index.combinations.get(teamKey(team));
+      const modelled = clampProbability(p[i] ?? statistical.successProbability);
+      // A team never run in this task type is outside what the model saw: its prediction there is
+      // an extrapolation, so it is averaged (in log-odds) with the statistical prior from the
+      // agents' own records rather than trusted alone.
+      const prior = own && own.executions > 0 ? modelled : sigmoid((logit(modelled) + logit(clampProbability(statistical.successProbability))) / 2);
       const successes = own?.successes ?? 0;
       const failures = (own?.executions ?? 0) - successes;
       const posterior = { alpha: TEAM_PRIOR_STRENGTH * prior + successes, beta: TEAM_PRIOR_STRENGTH * (1 - prior) + failures };
@@ -66,3 +71,7 @@ export async function modelOverride(
     },
   };
 }
+
+const clampProbability = (p: number) => Math.min(1 - 1e-6, Math.max(1e-6, p));
+const logit = (p: number) => Math.log(p / (1 - p));
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));

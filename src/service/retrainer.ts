@@ -26,6 +26,19 @@ export interface RetrainOutcome {
   examples: number;
 }
 
+/**
+ * How a retraining ended, for metrics: activated (a version went live), rejected (none did: every
+ * version failed the quality gate or parity check), insufficient_data (too little history to
+ * train), skipped (another replica holds the lock), failed (an error).
+ */
+export type RetrainOutcomeLabel = "activated" | "rejected" | "insufficient_data" | "skipped" | "failed";
+
+/** Told how each retraining ended, so operators can see training work without reading logs. */
+export interface RetrainObserver {
+  /** `seconds` is absent when the retraining did not run here (skipped). */
+  retrainFinished(outcome: RetrainOutcomeLabel, seconds?: number): void;
+}
+
 const LockRow = z.object({ locked: z.boolean() });
 
 function versionStamp(): string {
@@ -47,15 +60,27 @@ export class Retrainer {
     private readonly runtime: ModelRuntime,
     private readonly log: Logger,
     private readonly maxRows: number,
+    private readonly observer?: RetrainObserver,
   ) {}
 
   /** Runs one retraining now (or reports that another replica is training). */
   async retrain(reason: string): Promise<RetrainOutcome> {
     return this.pool.connect(async (connection) => {
       const { locked } = await connection.one(sql.type(LockRow)`SELECT pg_try_advisory_lock(${RETRAIN_LOCK_KEY}) AS locked`);
-      if (!locked) return { ran: false, models: [], examples: 0 };
+      if (!locked) {
+        this.observer?.retrainFinished("skipped");
+        return { ran: false, models: [], examples: 0 };
+      }
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
       try {
-        return await this.#run(reason);
+        const outcome = await this.#run(reason);
+        const label = outcome.models.length === 0 ? "insufficient_data" : outcome.models.some((m) => m.accepted) ? "activated" : "rejected";
+        this.observer?.retrainFinished(label, seconds());
+        return outcome;
+      } catch (error) {
+        this.observer?.retrainFinished("failed", seconds());
+        throw error;
       } finally {
         await connection.query(sql.type(z.object({}))`SELECT pg_advisory_unlock(${RETRAIN_LOCK_KEY})`);
       }

@@ -29,6 +29,8 @@ export function finite(min: number, max: number) {
 /** Task types are case-insensitive identifiers, stored in lower case. */
 export const taskTypeSchema = text(64, 1)
   .transform((s) => s.trim().toLowerCase())
+  // Case folding can lengthen a string (e.g. "İ" → "i̇"), so the limit is checked again after it.
+  .refine((s) => s.length <= 64, { message: "must be at most 64 characters", params: { reason: "TOO_LONG" } })
   .refine((s) => /^[a-z0-9][a-z0-9_.-]*$/.test(s), {
     message: "must be letters, digits, '_', '-' or '.', starting with a letter or digit",
     params: { reason: "INVALID_FORMAT" },
@@ -37,6 +39,8 @@ export const taskTypeSchema = text(64, 1)
 /** Agent names are case-insensitive identifiers, stored in upper case. */
 export const agentNameSchema = text(64, 1)
   .transform((s) => s.trim().toUpperCase())
+  // Case folding can lengthen a string (e.g. "ß" → "SS"), so the limit is checked again after it.
+  .refine((s) => s.length <= 64, { message: "must be at most 64 characters", params: { reason: "TOO_LONG" } })
   .refine((s) => /^[A-Z0-9][A-Z0-9_.-]*$/.test(s), {
     message: "must be letters, digits, '_', '-' or '.', starting with a letter or digit",
     params: { reason: "INVALID_FORMAT" },
@@ -91,7 +95,8 @@ export function fieldPath(prefix: string, path: readonly (string | number)[]): s
   let previous: string | number | undefined;
   for (const segment of path) {
     if (typeof segment === "number") out += `[${segment}]`;
-    else if (typeof previous === "string" && MAP_FIELDS.has(previous)) out += segment === "" ? "" : `.${segment}`;
+    // A key is data of any length: a long one is cut so error details stay within header limits.
+    else if (typeof previous === "string" && MAP_FIELDS.has(previous)) out += segment === "" ? "" : `.${segment.length > 80 ? `${segment.slice(0, 80)}…` : segment}`;
     else out += out === "" ? snakeCase(segment) : `.${snakeCase(segment)}`;
     previous = segment;
   }

@@ -4,6 +4,9 @@ import { z } from "zod";
 /** The channel announcing a model activation to every replica (payload: the version). */
 export const MODELS_CHANNEL = "agent_learning_models";
 
+/** Class of the per-kind advisory lock held while a version is activated. */
+const ACTIVATION_LOCK_KEY = 74_612;
+
 /** Key of the advisory lock held while a replica retrains: one training at a time, fleet-wide. */
 export const RETRAIN_LOCK_KEY = 7_461_239_003;
 
@@ -77,6 +80,9 @@ export async function activateModelVersion(pool: DatabasePool, version: string, 
       SELECT kind, status FROM model_versions WHERE version = ${version} FOR UPDATE`);
     if (!target) return null;
     if (target.status === "rejected") throw new RejectedModelError(version);
+    // Serialise activations of one kind (from any replica): two at once would both deactivate the
+    // other's predecessor and collide on "one active per kind".
+    await tx.query(sql.type(z.object({}))`SELECT pg_advisory_xact_lock(${ACTIVATION_LOCK_KEY}, hashtext(${target.kind}))`);
     await tx.query(sql.type(z.object({}))`
       UPDATE model_versions SET status = 'inactive' WHERE kind = ${target.kind} AND status = 'active' AND version <> ${version}`);
     await tx.query(sql.type(z.object({}))`UPDATE model_versions SET status = 'active' WHERE version = ${version}`);

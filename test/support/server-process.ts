@@ -1,0 +1,171 @@
+// The service as operators run it: `node dist/src/cli/main.js serve` in a child process of its
+// own, so a test can kill it outright (SIGKILL: no shutdown code runs) and start it again on the
+// same port and database, the way a crashed replica is restarted by its supervisor.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { cpSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CLI = path.join(ROOT, "dist/src/cli/main.js");
+
+/** Settings of the service that must not leak from the test runner's environment into the child. */
+const SERVICE_VARIABLES = [
+  "HOST", "PORT", "DATABASE_URL", "APP_DATABASE_URL", "EMBEDDED_PG_DIR", "EMBEDDED_PG_PORT", "AUTH_TOKENS", "AUTH_TOKENS_FILE",
+  "TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE", "LOG_LEVEL", "AGENT_LEARNING_ADDRESS",
+];
+
+/**
+ * `npm run build`, once per test file. Others' work in progress elsewhere may fail the type check
+ * while tsc still emits; only a failure that is not a type error, or a type error in the files
+ * `serve` is started from, fails the caller.
+ */
+export function buildCli(): void {
+  try {
+    execFileSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
+  } catch (error) {
+    const output = `${String((error as { stdout?: unknown }).stdout ?? "")}${String((error as { stderr?: unknown }).stderr ?? "")}`;
+    if (!output.includes("error TS") || /src\/(cli\/|main\.ts|config\.ts)/.test(output)) throw new Error(`the build failed:\n${output}`);
+    // tsc emitted but exited non-zero, so the build's second step did not run: do it as package.json does.
+    cpSync(path.join(ROOT, "src/store/migrations"), path.join(ROOT, "dist/src/store/migrations"), { recursive: true });
+  }
+}
+
+/** A TCP port that is free on the loopback interface right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** How to run the child. */
+export interface ServerProcessOptions {
+  /** PostgreSQL the service uses (DATABASE_URL). */
+  databaseUrl: string;
+  /** Port (PORT); a free one when absent. It stays the same across restarts. */
+  port?: number;
+  /** LOG_LEVEL; "warn" by default, so the output kept for failure messages is the interesting part. */
+  logLevel?: string;
+  /** Further environment, e.g. { RETRAIN_EVERY_EXECUTIONS: "1000000" }. */
+  env?: Record<string, string>;
+  /** How long a start may take to reach SERVING. */
+  readyTimeoutMs?: number;
+}
+
+/** A service running in a child process. */
+export interface ServerProcess {
+  /** Base URL, e.g. http://127.0.0.1:41234; the same after a restart. */
+  readonly url: string;
+  readonly port: number;
+  /** Pid of the current child; undefined while none runs. */
+  readonly pid: number | undefined;
+  /** How many times the service was started (1 after the first start). */
+  readonly starts: number;
+  /** SIGKILL: no shutdown code runs, in-flight calls die with their connections. Resolves once it is gone. */
+  kill(): Promise<void>;
+  /** Starts the service again (after kill), resolving once health reports SERVING. */
+  restart(): Promise<void>;
+  /** Graceful stop (SIGTERM), SIGKILL after `graceMs`; safe to call when already stopped. */
+  stop(graceMs?: number): Promise<void>;
+  /** The newest output of the child(ren), for failure messages. */
+  output(): string;
+}
+
+const OUTPUT_KEEP = 64 * 1024;
+
+/** Starts `agent-learning serve` in a child process and resolves once health reports SERVING. */
+export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let starts = 0;
+  let output = "";
+  const keep = (chunk: string) => {
+    output = (output + chunk).slice(-OUTPUT_KEEP);
+  };
+
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of SERVICE_VARIABLES) delete env[name];
+  Object.assign(env, { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: options.databaseUrl, LOG_LEVEL: options.logLevel ?? "warn", ...options.env });
+
+  const start = async () => {
+    starts++;
+    keep(`\n--- start ${starts} ---\n`);
+    const current = spawn(process.execPath, [CLI, "serve"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    child = current;
+    current.stdout?.setEncoding("utf8").on("data", keep);
+    current.stderr?.setEncoding("utf8").on("data", keep);
+    let exitReason: string | undefined;
+    exited = new Promise((resolve) => {
+      current.once("exit", (code, signal) => {
+        exitReason = `exited with ${signal ?? `code ${code}`}`;
+        keep(`\n--- ${exitReason} ---\n`);
+        if (child === current) child = undefined;
+        resolve();
+      });
+    });
+    await waitServing(url, readyTimeoutMs, () => exitReason).catch((error: unknown) => {
+      current.kill("SIGKILL");
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output.slice(-4_000)}`);
+    });
+  };
+
+  const kill = async () => {
+    child?.kill("SIGKILL");
+    await exited;
+  };
+
+  await start();
+  return {
+    url,
+    port,
+    get pid() {
+      return child?.pid;
+    },
+    get starts() {
+      return starts;
+    },
+    kill,
+    async restart() {
+      await kill();
+      await start();
+    },
+    async stop(graceMs = 10_000) {
+      const current = child;
+      if (!current) return;
+      current.kill("SIGTERM");
+      const timer = setTimeout(() => current.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+    output: () => output,
+  };
+}
+
+/** Polls grpc.health.v1 Check until SERVING; fails early if the child exits. */
+async function waitServing(url: string, timeoutMs: number, exitReason: () => string | undefined): Promise<void> {
+  const health = createClient(Health, createGrpcTransport({ baseUrl: url }));
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  for (;;) {
+    const reason = exitReason();
+    if (reason !== undefined) throw new Error(`agent-learning serve ${reason} before it was SERVING`);
+    try {
+      const { status } = await health.check({ service: "" }, { timeoutMs: 1_000 });
+      if (status === ServingStatus.SERVING) return;
+      last = `health ${ServingStatus[status]}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() > deadline) throw new Error(`agent-learning serve was not SERVING within ${timeoutMs} ms (${last})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
