@@ -29,7 +29,8 @@ export function deadlineAnswer(inFlight: InFlightCalls, log: Logger): Intercepto
         inFlight.enter();
         pending
           .catch((error: unknown) => {
-            const expected = error === reason || (error instanceof ConnectError && error.code === Code.DeadlineExceeded);
+            // Stopping at the signal, or the client's stream ending under it, is the expected end.
+            const expected = error === reason || (error instanceof ConnectError && (error.code === Code.DeadlineExceeded || error.code === Code.Canceled));
             if (!expected) log.warn({ method: `${req.service.typeName}/${req.method.name}`, err: error }, "rpc failed after its deadline");
           })
           .finally(() => inFlight.leave());

@@ -3,6 +3,7 @@ import { Code, type Interceptor } from "@connectrpc/connect";
 import { ImportDataRequestSchema, ImportDataResponseSchema } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { RecordExecutionsRequestSchema, RecordExecutionsResponseSchema } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { MAX_EXECUTIONS_PER_MESSAGE } from "../service/bulk-ingest.js";
 import { errorWithInfo } from "../service/errors.js";
 import type { InFlightCalls } from "./call-interceptor.js";
 
@@ -81,7 +82,9 @@ async function* capExecutions<M>(messages: AsyncIterable<M>, max: number, cap: {
       continue;
     }
     const room = max - seen;
-    if (message.executions.length <= room) {
+    // A message over the per-message maximum goes through whole: the handler rejects it as
+    // INVALID_ARGUMENT, which is the truer answer than a cut.
+    if (message.executions.length <= room || message.executions.length > MAX_EXECUTIONS_PER_MESSAGE) {
       seen += message.executions.length;
       yield message;
       continue;

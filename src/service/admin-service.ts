@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { z } from "zod";
 import {
@@ -21,12 +20,12 @@ import { runAnalysis } from "./analysis-runner.js";
 import { ingestStream } from "./bulk-ingest.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { errorWithInfo } from "./errors.js";
-import { executionToProto, microsFromTimestamp } from "./execution-mapping.js";
+import { executionToProto } from "./execution-mapping.js";
 import { insightToProto } from "./insight-mapping.js";
 import { LEARNING_MODES, modeNameOf } from "./learning-mode.js";
 import { activateModel, listModels, retrain } from "./model-service.js";
 import { statusReport } from "./status-report.js";
-import { knownEnum, parseRequest, taskTypeSchema } from "./validation.js";
+import { knownEnum, parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
 
 /** Rows fetched per page while exporting. */
 const EXPORT_PAGE_SIZE = 500;
@@ -36,13 +35,14 @@ const optionalTaskType = z.union([z.literal(""), taskTypeSchema]).transform((t) 
 const exportRequestSchema = z
   .object({
     taskType: optionalTaskType,
-    recordedAfter: z.custom<Timestamp | undefined>(),
-    recordedBefore: z.custom<Timestamp | undefined>(),
+    // Checked against PostgreSQL's range like an execution's timestamps.
+    recordedAfter: timestampSchema,
+    recordedBefore: timestampSchema,
   })
   .transform((r) => ({
     taskType: r.taskType,
-    recordedAfterUs: r.recordedAfter ? microsFromTimestamp(r.recordedAfter) : undefined,
-    recordedBeforeUs: r.recordedBefore ? microsFromTimestamp(r.recordedBefore) : undefined,
+    recordedAfterUs: r.recordedAfter ?? undefined,
+    recordedBeforeUs: r.recordedBefore ?? undefined,
   }));
 
 const dashboardRequestSchema = z.object({

@@ -80,7 +80,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * the caller has logged it with context.
  */
 export function toClientError(error: unknown): ConnectError {
-  if (error instanceof ConnectError) return error;
+  if (error instanceof ConnectError) return isMalformedRequest(error) ? malformed(error) : error;
   if (isDatabaseUnavailable(error)) {
     return errorWithInfo(Code.Unavailable, "the database is unavailable; retry later", "DATABASE_UNAVAILABLE");
   }
@@ -88,4 +88,16 @@ export function toClientError(error: unknown): ConnectError {
     return errorWithInfo(Code.DeadlineExceeded, "the database did not answer in time", "DATABASE_TIMEOUT");
   }
   return errorWithInfo(Code.Internal, "internal error", "INTERNAL");
+}
+
+// connect-es reports a request it cannot decode (bad protobuf bytes, an envelope compressed with
+// an unknown or absent codec) as INTERNAL, as if the server were at fault; the caller sent it.
+const MALFORMED = /^(parse binary|received compressed envelope|invalid envelope|protocol error|unexpected EOF|cannot decode|premature EOF)/i;
+
+function isMalformedRequest(error: ConnectError): boolean {
+  return (error.code === Code.Internal || error.code === Code.Unknown) && MALFORMED.test(error.rawMessage);
+}
+
+function malformed(error: ConnectError): ConnectError {
+  return errorWithInfo(Code.InvalidArgument, `malformed request: ${error.rawMessage}`, "MALFORMED_REQUEST");
 }

@@ -14,11 +14,6 @@ export function timestampFromMicros(us: bigint): Timestamp {
   return create(TimestampSchema, { seconds, nanos: Number(micros) * 1000 });
 }
 
-/** Converts a protobuf Timestamp to microseconds since the epoch. */
-export function microsFromTimestamp(ts: Timestamp): bigint {
-  return ts.seconds * 1_000_000n + BigInt(Math.floor(ts.nanos / 1000));
-}
-
 /** Renders a stored execution as the API's Execution message. */
 export function executionToProto(e: StoredExecution): Execution {
   const hasUsage = e.cpuPercent !== null || e.memoryMb !== null || Object.keys(e.metrics).length > 0;
