@@ -5,7 +5,7 @@ import type * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import type { DualProtocolListener, ListenerOptions, RequestHandler } from "./listener.js";
+import { type DualProtocolListener, type ListenerOptions, releaseHalfOpenStreams, type RequestHandler } from "./listener.js";
 
 /** Certificate material read at start, so a missing or unreadable file stops the server before it listens. */
 export interface TlsMaterial {
@@ -83,6 +83,7 @@ export async function listenTls(
   // HTTP/1.1 over allowHTTP1 runs Node's http connection code, which reads this server property;
   // unset, an idle keep-alive connection would stay open until the client drops it.
   Object.assign(server, { keepAliveTimeout: 5_000 });
+  releaseHalfOpenStreams(server);
 
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();

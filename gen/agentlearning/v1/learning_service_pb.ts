@@ -72,8 +72,9 @@ export const RecordExecutionResponseSchema: GenMessage<RecordExecutionResponse> 
  */
 export type RecordExecutionsRequest = Message<"agentlearning.v1.RecordExecutionsRequest"> & {
   /**
-   * A chunk of executions; a stream may carry any number of messages of up to 1,000 executions
-   * each.
+   * A chunk of up to 1,000 executions; a stream may carry any number of messages, up to the
+   * server's MAX_STREAM_EXECUTIONS executions in all (RESOURCE_EXHAUSTED beyond, after committing
+   * those before the limit).
    *
    * @generated from field: repeated agentlearning.v1.Execution executions = 1;
    */
