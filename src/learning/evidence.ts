@@ -57,3 +57,15 @@ export function logDurationMoments(s: OutcomeSums): { mean: number; variance: nu
   const variance = s.executions > 1 ? Math.max(0, (s.logDurationSqSum - s.executions * mean * mean) / (s.executions - 1)) : 0;
   return { mean, variance };
 }
+
+/** The sums of two sets of executions together. */
+export function addSums(a: OutcomeSums, b: OutcomeSums): OutcomeSums {
+  return {
+    executions: a.executions + b.executions,
+    successes: a.successes + b.successes,
+    durationSum: a.durationSum + b.durationSum,
+    logDurationSum: a.logDurationSum + b.logDurationSum,
+    logDurationSqSum: a.logDurationSqSum + b.logDurationSqSum,
+    complexitySum: a.complexitySum + b.complexitySum,
+  };
+}

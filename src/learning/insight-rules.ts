@@ -32,7 +32,7 @@
 // - trend:        success rate of the recent window against the window before it, two-proportion
 //                 z-test, confidence = 1 − two-sided p-value, published when ≥ 0.99.
 import { betaCdf } from "./beta.js";
-import { type CombinationEvidence, logDurationMoments, type OutcomeSums, type TaskEvidence } from "./evidence.js";
+import { addSums, type CombinationEvidence, logDurationMoments, type OutcomeSums, type TaskEvidence } from "./evidence.js";
 import { binomialUpperTail, normalCdf } from "./normal.js";
 
 /** The insight types, as stored and as the proto's InsightType names them (lower case). */
@@ -83,16 +83,6 @@ const betaMeanOf = (s: number, n: number) => (1 + s) / (2 + n);
 /** P(p < threshold) for p ~ Beta(1 + s, 1 + n − s). */
 const probBelow = (s: number, n: number, threshold: number) => betaCdf(threshold, 1 + s, 1 + n - s);
 
-function add(a: OutcomeSums, b: OutcomeSums): OutcomeSums {
-  return {
-    executions: a.executions + b.executions,
-    successes: a.successes + b.successes,
-    durationSum: a.durationSum + b.durationSum,
-    logDurationSum: a.logDurationSum + b.logDurationSum,
-    logDurationSqSum: a.logDurationSqSum + b.logDurationSqSum,
-    complexitySum: a.complexitySum + b.complexitySum,
-  };
-}
 
 const zero: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
 
@@ -104,7 +94,7 @@ function teamName(agents: readonly string[]): string {
 function sumsOver(combinations: readonly CombinationEvidence[], agents: readonly string[], without: readonly string[] = []): OutcomeSums {
   let total = zero;
   for (const c of combinations) {
-    if (agents.every((a) => c.agents.includes(a)) && !without.some((a) => c.agents.includes(a))) total = add(total, c);
+    if (agents.every((a) => c.agents.includes(a)) && !without.some((a) => c.agents.includes(a))) total = addSums(total, c);
   }
   return total;
 }
@@ -270,8 +260,8 @@ export function aggregateFindings(evidence: TaskEvidence): Finding[] {
       if (c.agents.length < 2 || !c.agents.includes(agent)) continue;
       const partner = byKey.get(c.agents.filter((a) => a !== agent).join(","));
       if (!partner || partner.executions < RULES.minSamples || c.executions < RULES.minSamples) continue;
-      withAgent = add(withAgent, c);
-      without = add(without, partner);
+      withAgent = addSums(withAgent, c);
+      without = addSums(without, partner);
       matched++;
       if (betaMeanOf(c.successes, c.executions) >= betaMeanOf(partner.successes, partner.executions)) everywhereWorse = false;
     }

@@ -19,7 +19,7 @@
 // - strength: κ = min(κ_c, 2 + n_T), κ_c = 8 pseudo-executions; capped by the task's own evidence
 //             (α + β of its posterior) because the prior cannot be surer than what it comes from: on
 //             cold start it is Beta(1, 1).
-import type { CatalogAgent, CombinationEvidence, OutcomeSums, TaskEvidence } from "./evidence.js";
+import { addSums, type CatalogAgent, type CombinationEvidence, type OutcomeSums, type TaskEvidence } from "./evidence.js";
 
 /** Pseudo-executions pulling an agent's (or a pair's) rate toward what the level above predicts. */
 export const AGENT_PRIOR_STRENGTH = 10;
@@ -43,16 +43,6 @@ export function asTeam(agents: readonly string[]): string[] {
   return [...new Set(agents)].sort();
 }
 
-function add(a: OutcomeSums, b: OutcomeSums): OutcomeSums {
-  return {
-    executions: a.executions + b.executions,
-    successes: a.successes + b.successes,
-    durationSum: a.durationSum + b.durationSum,
-    logDurationSum: a.logDurationSum + b.logDurationSum,
-    logDurationSqSum: a.logDurationSqSum + b.logDurationSqSum,
-    complexitySum: a.complexitySum + b.complexitySum,
-  };
-}
 
 /** `whole` without `part`; nothing when no execution is left (guards rounding of float sums). */
 function without(whole: OutcomeSums | undefined, part: OutcomeSums | undefined): OutcomeSums {
@@ -128,7 +118,7 @@ function buildIndex(evidence: TaskEvidence): EvidenceIndex {
     for (let i = 0; i < team.length; i++) {
       for (let j = i + 1; j < team.length; j++) {
         const key = teamKey([team[i]!, team[j]!]);
-        pairs.set(key, add(pairs.get(key) ?? NO_SUMS, combination));
+        pairs.set(key, addSums(pairs.get(key) ?? NO_SUMS, combination));
       }
     }
   }

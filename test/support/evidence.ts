@@ -1,5 +1,5 @@
 // Builders of learning evidence for the pure learning tests: a task type's history as teams.
-import type { CombinationEvidence, OutcomeSums } from "../../src/learning/evidence.js";
+import { addSums, type CombinationEvidence, type OutcomeSums } from "../../src/learning/evidence.js";
 
 /** A team's record: `executions` runs alternating 0.8× and 1.25× of `seconds`, the first `successes` of them successful. */
 export function team(agents: string[], executions: number, successes: number, seconds = 60): CombinationEvidence {
@@ -15,14 +15,6 @@ export function team(agents: string[], executions: number, successes: number, se
 
 export const noSums: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
 
-export function plus(a: OutcomeSums, b: OutcomeSums): OutcomeSums {
-  return {
-    executions: a.executions + b.executions,
-    successes: a.successes + b.successes,
-    durationSum: a.durationSum + b.durationSum,
-    logDurationSum: a.logDurationSum + b.logDurationSum,
-    logDurationSqSum: a.logDurationSqSum + b.logDurationSqSum,
-    complexitySum: a.complexitySum + b.complexitySum,
-  };
-}
+/** The sums of two records together (the service's own addSums). */
+export const plus = addSums;
 
