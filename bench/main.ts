@@ -6,6 +6,7 @@ import { measureCopy } from "./copy-baseline.js";
 import { type BenchPostgres, openBenchPostgres } from "./database.js";
 import { type InferencePlan, measureInference } from "./inference.js";
 import { measurePredict, type PredictPlan } from "./predict.js";
+import { type AnalyzePlan, measureAnalyzeScaling } from "./analyze-scaling.js";
 import { type BenchResults, ratiosOf, renderReport } from "./report.js";
 import { measureTrain, type TrainPlan } from "./train.js";
 import { measureUnary, type UnaryPlan } from "./unary-ingest.js";
@@ -20,6 +21,7 @@ interface Plan {
   train: TrainPlan;
   inference: InferencePlan;
   predict: PredictPlan;
+  analyze: AnalyzePlan;
 }
 
 const SEED = 20_250_106;
@@ -43,6 +45,7 @@ const FULL: Plan = {
     retrainRounds: 2,
     seed: SEED,
   },
+  analyze: { sizes: [10_000, 100_000, 1_000_000], rounds: 3, seed: SEED },
 };
 
 const QUICK: Plan = {
@@ -64,12 +67,13 @@ const QUICK: Plan = {
     retrainRounds: 1,
     seed: SEED,
   },
+  analyze: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
 };
 
-const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict"] as const;
+const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "analyze"] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict]
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,analyze]
   --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only (a smoke run; figures are noisier)
   --json    the table goes to stderr, a JSON summary to stdout
   --only    run only the named sections
@@ -183,6 +187,10 @@ async function runSections(
   }
   if (sections.has("predict")) {
     results.predict = await measurePredict(postgres, plan.predict, progress);
+  }
+  if (sections.has("analyze")) {
+    progress(`analyze: Analyze time at ${plan.analyze.sizes.join(", ")} recorded executions`);
+    results.analyze = await measureAnalyzeScaling(postgres, plan.analyze);
   }
 }
 

@@ -6,6 +6,7 @@ import { renderInference, renderPredict, renderTrain } from "./report-models.js"
 import { formatMiB, formatMicros, formatNumber } from "./stats.js";
 import { ratio, table } from "./table.js";
 import type { TrainFigures } from "./train.js";
+import { type AnalyzeFigure, renderAnalyzeScaling } from "./analyze-scaling.js";
 import type { UnaryLevel } from "./unary-ingest.js";
 
 /** Everything one run measured, as printed and as the --json summary. */
@@ -18,6 +19,7 @@ export interface BenchResults {
   train?: TrainFigures;
   inference?: InferenceFigures;
   predict?: PredictFigures;
+  analyze?: AnalyzeFigure[];
   ratios: {
     recordVsNoopThroughputC8?: number;
     bulkVsCopyNoIndexes?: number;
@@ -58,6 +60,10 @@ export function ratiosOf(results: Omit<BenchResults, "ratios">): BenchResults["r
 
 /** The human-readable report; its last lines state the headline ratios. */
 export function renderReport(results: BenchResults): string {
+  return results.analyze ? `${renderSections(results)}\n\n${renderAnalyzeScaling(results.analyze)}` : renderSections(results);
+}
+
+function renderSections(results: BenchResults): string {
   const out: string[] = [];
   const m = results.meta;
   out.push(`agent-learning bench  ${m.startedAt}`);

@@ -164,20 +164,29 @@ function speedOf(expected: number, reference: number): number {
 
 /** Standard deviations beyond which a Thompson draw is treated as impossible. */
 const CONTENDER_SIGMAS = 5;
+/** At most this many contenders (the most optimistic ones) take part in Thompson draws. */
+const MAX_CONTENDERS = 32;
 
 /**
  * The candidates that can win a Thompson draw: those whose score at mean + 5 sd of their success
- * posterior reaches the greedy best's score at mean − 5 sd. The others would win with negligible
- * probability (their logged propensity is 0); skipping them keeps a prediction's cost independent
- * of how many hopeless teams the history holds.
+ * posterior reaches the greedy best's score at mean − 5 sd, and of those at most the 32 with the
+ * highest optimistic score. The others would win rarely (their logged propensity is 0, an
+ * approximation stated with the propensity); bounding them keeps a prediction's cost independent
+ * of how many teams the history holds.
  */
 function thompsonContenders(greedy: readonly Scored[], w: number): Scored[] {
   const sd = ({ alpha, beta }: { alpha: number; beta: number }) => Math.sqrt((alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1)));
   const best = greedy[0]!;
   const floor = w * (best.estimate.successProbability - CONTENDER_SIGMAS * sd(best.estimate.posterior)) + (1 - w) * best.speed;
-  return greedy.filter(
-    (s) => s === best || w * (s.estimate.successProbability + CONTENDER_SIGMAS * sd(s.estimate.posterior)) + (1 - w) * s.speed >= floor,
+  const optimistic = (s: Scored) => w * (s.estimate.successProbability + CONTENDER_SIGMAS * sd(s.estimate.posterior)) + (1 - w) * s.speed;
+  const kept = new Set(
+    greedy
+      .filter((s) => s !== best && optimistic(s) >= floor)
+      .sort((a, b) => optimistic(b) - optimistic(a))
+      .slice(0, MAX_CONTENDERS - 1),
   );
+  // Greedy order is kept: ties in a draw go to the better-ranked team.
+  return greedy.filter((s) => s === best || kept.has(s));
 }
 
 // One Thompson draw: each candidate scored with a success probability drawn from its posterior.

@@ -16,7 +16,7 @@ import { knowsTaskType, type ModelSnapshot, scoreTeams } from "../ml/model-runti
  * and agents interact) while a team's own long record still dominates its estimate. For a team
  * never run in the task type, p_m is averaged in log-odds with the statistical prior first.
  * Duration: exp(prediction) − 1, with the 90% interval from the quantiles of the model's
- * validation residuals.
+ * validation residuals. Complexity is rounded to the nearest 0.25 for the model.
  */
 export async function modelOverride(
   snapshot: ModelSnapshot,
@@ -25,6 +25,9 @@ export async function modelOverride(
   teams: string[][],
 ): Promise<EstimateOverride | undefined> {
   const taskType = evidence.taskType;
+  // The model is evaluated at complexity rounded to 0.25: trees split complexity at few
+  // thresholds, and a bounded set of values lets a ranking be reused across requests.
+  complexity = Math.round(complexity * 4) / 4;
   const success = snapshot.success;
   if (!success || !knowsTaskType(success, taskType) || teams.length === 0) return undefined;
   const duration = snapshot.duration && knowsTaskType(snapshot.duration, taskType) ? snapshot.duration : undefined;

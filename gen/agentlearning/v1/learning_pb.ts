@@ -233,8 +233,9 @@ export type Recommendation = Message<"agentlearning.v1.Recommendation"> & {
    * The propensity logged for offline evaluation of other strategies: the probability that the
    * service's policy, for this request, would have put this combination FIRST — (1 − ε) when it is
    * the greedy best, plus ε times its probability of winning a Thompson-sampling draw (estimated
-   * with 200 draws), ε being the exploration share. In observation mode the returned team is the
-   * caller's own choice and is logged with propensity 1.
+   * with 200 draws among the 32 most optimistic candidates; others count as 0), ε being the
+   * exploration share. In observation mode the returned team is the caller's own choice and is
+   * logged with propensity 1.
    *
    * @generated from field: double propensity = 9;
    */
