@@ -126,6 +126,31 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
     socket.on("error", () => socket.destroy());
   });
 
+  return bindListener(server, host, port, {
+    sessions,
+    sockets,
+    closeIdleH1,
+    onStop: () => {
+      stopping = true;
+    },
+  });
+}
+
+/** What a listener variant hands to bindListener. */
+export interface ListenerParts {
+  sessions: Set<http2.Http2Session>;
+  sockets: Set<net.Socket>;
+  /** Ends keep-alive HTTP/1.1 connections with no request in progress. */
+  closeIdleH1: () => void;
+  /** Called once shutdown begins (the variant stops keeping HTTP/1.1 connections alive). */
+  onStop: () => void;
+}
+
+/**
+ * Listens on host:port and returns the shutdown controls shared by the cleartext and the TLS
+ * listener: stop accepting (GOAWAY to HTTP/2 clients, idle HTTP/1.1 sockets ended), cut, and wait.
+ */
+export async function bindListener(server: net.Server, host: string, port: number, parts: ListenerParts): Promise<DualProtocolListener> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -135,23 +160,24 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
   });
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("listener has no TCP address");
-
+  let stopping = false;
   return {
     port: address.port,
     stopAccepting() {
       stopping = true;
+      parts.onStop();
       server.close();
-      for (const session of sessions) session.close();
-      closeIdleH1();
+      for (const session of parts.sessions) session.close();
+      parts.closeIdleH1();
     },
     destroyAll() {
-      for (const session of sessions) session.destroy();
-      for (const socket of sockets) socket.destroy();
+      for (const session of parts.sessions) session.destroy();
+      for (const socket of parts.sockets) socket.destroy();
     },
     async closed() {
-      while (sockets.size > 0) {
+      while (parts.sockets.size > 0) {
         await new Promise((r) => setTimeout(r, 20));
-        if (stopping) closeIdleH1();
+        if (stopping) parts.closeIdleH1();
       }
     },
   };

@@ -5,7 +5,7 @@ import type * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { type DualProtocolListener, type ListenerOptions, releaseHalfOpenStreams, type RequestHandler } from "./listener.js";
+import { bindListener, type DualProtocolListener, type ListenerOptions, releaseHalfOpenStreams, type RequestHandler } from "./listener.js";
 
 /** Certificate material read at start, so a missing or unreadable file stops the server before it listens. */
 export interface TlsMaterial {
@@ -121,33 +121,12 @@ export async function listenTls(
     for (const [socket, active] of h1Active) if (active === 0) socket.end();
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("listener has no TCP address");
-
-  return {
-    port: address.port,
-    stopAccepting() {
+  return bindListener(server, host, port, {
+    sessions,
+    sockets,
+    closeIdleH1,
+    onStop: () => {
       stopping = true;
-      server.close();
-      for (const session of sessions) session.close();
-      closeIdleH1();
     },
-    destroyAll() {
-      for (const session of sessions) session.destroy();
-      for (const socket of sockets) socket.destroy();
-    },
-    async closed() {
-      while (sockets.size > 0) {
-        await new Promise((r) => setTimeout(r, 20));
-        if (stopping) closeIdleH1();
-      }
-    },
-  };
+  });
 }
