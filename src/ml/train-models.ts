@@ -1,7 +1,7 @@
 // One retraining: both models trained on the same chronological split, judged by the quality
 // gate on the held-out recent rows against the base rate and the active models, and exported to
 // ONNX with everything needed to serve them in the file's metadata. Pure computation (it runs in
-// a worker thread); reading the data and storing the results is the caller's job.
+// a low-priority child process); reading the data and storing the results is the caller's job.
 import { type FeatureMap } from "./features.js";
 import { trainGbdt } from "./gbdt/train.js";
 import { auc, logLoss, meanAbsoluteError } from "./metrics.js";

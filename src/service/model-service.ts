@@ -41,7 +41,7 @@ export function modelToProto(m: ModelSummary): ModelVersion {
   });
 }
 
-/** Retrain: trains now (in a worker thread) unless another replica is training. */
+/** Retrain: trains now (in a low-priority child process) unless another replica is training. */
 export async function retrain(deps: ServiceDependencies, request: RetrainRequest): Promise<RetrainResponse> {
   parseRequest(z.object({ force: z.boolean() }), request);
   if (!(await deps.settings.get()).learning_enabled) {

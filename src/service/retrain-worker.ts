@@ -1,7 +1,7 @@
-// Worker thread entry of a retraining: reads the training window from PostgreSQL over its own
-// connection, trains both models and posts them back. Everything heavy (parsing rows, building the
-// matrix, growing trees, writing ONNX) happens here, off the event loop that answers RPCs.
-import { parentPort, workerData } from "node:worker_threads";
+// Child-process entry of a retraining: reads the training window from PostgreSQL over its own
+// connection, trains both models and sends them back. Everything heavy (parsing rows, building the
+// matrix, growing trees, writing ONNX) happens here, in a process the parent runs at the lowest
+// CPU priority, so on a small machine the server's event loop keeps its core.
 import type { ActiveModel, TrainedModel } from "../ml/train-models.js";
 import { trainModels } from "../ml/train-models.js";
 import type { TrainingExample } from "../ml/training-set.js";
@@ -49,7 +49,13 @@ async function run(job: RetrainJob): Promise<RetrainReply> {
   return { ok: true, models: trainModels(examples, job.active, job.versionStamp), examples: examples.length };
 }
 
-run(workerData as RetrainJob).then(
-  (reply) => parentPort?.postMessage(reply),
-  (error: unknown) => parentPort?.postMessage({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
-);
+function reply(message: RetrainReply): void {
+  // Exit only once the reply is handed over; the parent reads it before the exit.
+  process.send?.(message, () => process.exit(0));
+}
+
+process.once("message", (job: RetrainJob) => {
+  run(job).then(reply, (error: unknown) =>
+    reply({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+  );
+});

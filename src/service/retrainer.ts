@@ -16,7 +16,9 @@ import {
 import type { DueJob } from "./due-scheduler.js";
 import { loadServingModel } from "./model-loader.js";
 import type { RetrainJob, RetrainReply } from "./retrain-worker.js";
-import { spawnWorker } from "./spawn-worker.js";
+import { fork } from "node:child_process";
+import { setPriority } from "node:os";
+import { fileURLToPath } from "node:url";
 
 /** What one retraining produced. */
 export interface RetrainOutcome {
@@ -48,7 +50,7 @@ function versionStamp(): string {
 
 /**
  * Retrains the models: one replica at a time (a session advisory lock held for the run), the
- * heavy work in a worker thread, then in this thread the ONNX parity check (onnxruntime's output
+ * heavy work in a child process at the lowest CPU priority, then in this process the ONNX parity check (onnxruntime's output
  * on validation rows must equal our own evaluation of the trees within 1e-5), storage of every
  * version with its figures, and activation of the versions that passed the quality gate —
  * announced to every replica, and installed here at once.
@@ -135,18 +137,31 @@ export class Retrainer {
     return { version: model.version, kind: model.kind, accepted: true };
   }
 
+  // A child process rather than a worker thread: a thread cannot be given a lower scheduling
+  // priority than the event loop it shares a process with, and on a 2-core machine a trainer at
+  // equal priority takes the cores the RPCs need (PredictAgents p99 tripled while training).
   #inWorker(job: RetrainJob): Promise<RetrainReply> {
-    const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-    const worker = spawnWorker(new URL(`./retrain-worker.${ext}`, import.meta.url), { ...job });
+    const fromSources = import.meta.url.endsWith(".ts");
+    const entry = fileURLToPath(new URL(`./retrain-worker.${fromSources ? "ts" : "js"}`, import.meta.url));
+    const child = fork(entry, [], { serialization: "advanced", execArgv: fromSources ? ["--import", "tsx"] : [] });
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, 19);
+      } catch (error) {
+        this.log.warn({ err: error }, "could not lower the training process's priority");
+      }
+    }
     return new Promise((resolve, reject) => {
-      worker.once("message", (reply: RetrainReply) => {
+      let replied = false;
+      child.once("message", (reply: RetrainReply) => {
+        replied = true;
         resolve(reply);
-        void worker.terminate();
       });
-      worker.once("error", reject);
-      worker.once("exit", (code) => {
-        if (code !== 0) reject(new Error(`training worker exited with code ${code}`));
+      child.once("error", reject);
+      child.once("exit", (code, signal) => {
+        if (!replied) reject(new Error(`training process ended without a reply (code ${code}, signal ${signal})`));
       });
+      child.send(job);
     });
   }
 }
