@@ -49,7 +49,8 @@ export class ReadinessMonitor {
     this.#probing = true;
     let ready = false;
     try {
-      this.#version = await schemaVersion(this.pool);
+      // A probe that does not answer in time counts as not ready (a wedged pool must not look healthy).
+      this.#version = await withDeadline(schemaVersion(this.pool), PROBE_TIMEOUT_MS);
       ready = this.#version >= this.expectedVersion;
       if (!ready) this.#report(false, `schema version ${this.#version}, expected ${this.expectedVersion}`);
     } catch (error) {
@@ -68,5 +69,22 @@ export class ReadinessMonitor {
     }
     this.#ready = ready;
     this.health.setServing(ready);
+  }
+}
+
+/** How long a readiness probe may take before the database counts as not ready. */
+const PROBE_TIMEOUT_MS = 3_000;
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the database did not answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

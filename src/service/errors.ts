@@ -6,6 +6,11 @@ import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_de
 /** The error domain of AIP-193 ErrorInfo: our service name. */
 export const ERROR_DOMAIN = "agentlearning.v1";
 
+/** Violations carried in one error's BadRequest detail, and characters kept of each text. */
+const MAX_VIOLATIONS = 50;
+const MAX_TEXT = 200;
+const clip = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
+
 /** One invalid field of a request. */
 export interface FieldViolation {
   /** Path in proto field names, e.g. "execution.agents[2]". */
@@ -20,10 +25,13 @@ export interface FieldViolation {
  * INVALID_ARGUMENT carrying every violation as a google.rpc.BadRequest detail (and an ErrorInfo),
  * so clients in any language can point at the field without parsing the message.
  */
-export function invalidArgument(violations: readonly FieldViolation[]): ConnectError {
+export function invalidArgument(all: readonly FieldViolation[]): ConnectError {
+  // Error details travel in HTTP/2 trailers, whose size is bounded (64 KB in Node): a request
+  // with thousands of bad items gets the first ones, and the message says how many there were.
+  const violations = all.slice(0, MAX_VIOLATIONS).map((v) => ({ ...v, field: clip(v.field), description: clip(v.description) }));
   const first = violations[0];
   const message = first
-    ? `${first.field}: ${first.description}${violations.length > 1 ? ` (and ${violations.length - 1} more)` : ""}`
+    ? `${first.field}: ${first.description}${all.length > 1 ? ` (and ${all.length - 1} more)` : ""}`
     : "invalid request";
   return new ConnectError(message, Code.InvalidArgument, undefined, [
     {

@@ -83,6 +83,16 @@ export type ExecutionValidation = { ok: true; record: ExecutionRecord } | { ok: 
 
 /** Validates and normalises one execution message. */
 export function validateExecution(execution: Execution): ExecutionValidation {
+  // zod's record parsing drops a "__proto__" key (it cannot be an ordinary own key of the object
+  // it builds), so the name is refused here, before parsing, rather than silently lost.
+  if (execution.resourceUsage && Object.hasOwn(execution.resourceUsage.metrics, "__proto__")) {
+    return {
+      ok: false,
+      error: new z.ZodError([
+        { code: "custom", path: ["resourceUsage", "metrics", "__proto__"], message: "name __proto__ is reserved", params: { reason: "RESERVED_NAME" } },
+      ]),
+    };
+  }
   const result = executionInputSchema.safeParse(execution);
   return result.success ? { ok: true, record: result.data } : { ok: false, error: result.error };
 }

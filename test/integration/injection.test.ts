@@ -134,9 +134,7 @@ describe("free-text fields keep hostile text verbatim", () => {
   it.each(FREE_TEXT_FIELDS)("stores hostile text in $field over gRPC and Connect JSON, and exports it unchanged", async ({ field, set }) => {
     const taskType = `inj_${field.replace(/[^a-z]/g, "_")}`;
     const sent: Execution[] = [];
-    // A metric NAME "__proto__" never reaches the service: the protobuf runtime decodes maps into
-    // plain objects, where that key sets the prototype instead (documented in execution.proto).
-    // Every other field keeps it verbatim.
+    // A metric named "__proto__" has a test of its own below.
     for (const value of HOSTILE.filter((v) => !(field === "resource_usage.metrics" && v === "__proto__"))) {
       const viaGrpc = execution(taskType, set(value));
       const viaJson = execution(taskType, set(field === "execution_id" ? `json:${value}` : value));
@@ -167,6 +165,27 @@ describe("free-text fields keep hostile text verbatim", () => {
       sql.type(z.object({ executions: z.bigint() }))`SELECT executions FROM task_type_stats WHERE task_type = ${taskType}`,
     );
     expect(stats).toBe(BigInt(sent.length));
+  });
+
+  it.each([
+    ["gRPC", async (e: Execution) => codeOf(server.learning.recordExecution({ execution: e }))],
+    ["Connect JSON", async (e: Execution) => ((await recordAsJson(e)).status === 200 ? "OK" : "rejected")],
+  ] as const)("never silently drops a metric named __proto__ sent over %s: it is kept verbatim or the call is rejected", async (_via, send) => {
+    // The protobuf runtime decodes this key as an own property (binary and JSON alike); what
+    // happens to it afterwards is the service's doing.
+    const metrics: Record<string, number> = { plain: 2 };
+    Object.defineProperty(metrics, "__proto__", { value: 1.25, enumerable: true, configurable: true, writable: true });
+    const e = execution("inj_proto_metric", { resourceUsage: { cpuPercent: 1, memoryMb: 1, metrics } });
+
+    const outcome = await send(e);
+
+    if (outcome === "OK") {
+      const stored = (await exported("inj_proto_metric")).get(e.executionId)?.resourceUsage?.metrics ?? {};
+      expect(Object.keys(stored).sort()).toEqual(["__proto__", "plain"]);
+      expect(Object.getOwnPropertyDescriptor(stored, "__proto__")?.value).toBe(1.25);
+    } else {
+      expect(outcome).not.toBe("Internal");
+    }
   });
 
   it.each(FREE_TEXT_FIELDS)("stores $field at its full length of $max characters of quotes and backslashes", async ({ set, max }) => {

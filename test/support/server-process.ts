@@ -101,11 +101,15 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     keep(`\n--- start ${starts} ---\n`);
     const current = spawn(process.execPath, [CLI, "serve"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     child = current;
+    // Should the test process die first, the server must not outlive it.
+    const orphanGuard = () => current.kill("SIGKILL");
+    process.once("exit", orphanGuard);
     current.stdout?.setEncoding("utf8").on("data", keep);
     current.stderr?.setEncoding("utf8").on("data", keep);
     let exitReason: string | undefined;
     exited = new Promise((resolve) => {
       current.once("exit", (code, signal) => {
+        process.off("exit", orphanGuard);
         exitReason = `exited with ${signal ?? `code ${code}`}`;
         keep(`\n--- ${exitReason} ---\n`);
         if (child === current) child = undefined;

@@ -168,8 +168,8 @@ export type ResourceUsage = Message<"agentlearning.v1.ResourceUsage"> & {
 
   /**
    * Any other named numeric measurements, e.g. {"tokens_in": 1200, "cost_usd": 0.03}: at most 64
-   * entries, names of 1 to 64 characters, finite values. The name "__proto__" is dropped by the
-   * service's protobuf runtime when decoding; do not use it.
+   * entries, names of 1 to 64 characters, finite values; the name "__proto__" is reserved
+   * (INVALID_ARGUMENT).
    *
    * @generated from field: map<string, double> metrics = 3;
    */
