@@ -16,7 +16,7 @@ import {
   type RetrainResponse,
   RetrainResponseSchema,
 } from "../../gen/agentlearning/v1/admin_service_pb.js";
-import { activateModelVersion, listModelVersions, type ModelSummary, readModelVersion, RejectedModelError } from "../store/models.js";
+import { activateModelVersion, isActiveVersion, listModelVersions, type ModelSummary, readModelVersion, RejectedModelError } from "../store/models.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { errorWithInfo } from "./errors.js";
 import { timestampFromMicros } from "./execution-mapping.js";
@@ -90,6 +90,8 @@ export async function activateModel(deps: ServiceDependencies, request: Activate
     throw error;
   }
   if (!summary) throw errorWithInfo(Code.NotFound, `no model version ${version}`, "MODEL_NOT_FOUND", { version });
-  deps.runtime.install(model);
+  // Another activation of the same kind may have committed after ours: serve only what is active.
+  if (await isActiveVersion(deps.pool, version)) deps.runtime.install(model);
+  else void model.session.release();
   return create(ActivateModelResponseSchema, { model: modelToProto(summary) });
 }

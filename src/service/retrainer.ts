@@ -8,6 +8,7 @@ import type { ActiveModel, TrainedModel } from "../ml/train-models.js";
 import {
   activateModelVersion,
   insertModelVersion,
+  isActiveVersion,
   markTrained,
   readActiveModels,
   readRetrainDue,
@@ -131,9 +132,10 @@ export class Retrainer {
     });
     if (rejection) return { version: model.version, kind: model.kind, accepted: false, reason: rejection };
     await activateModelVersion(this.pool, model.version, reason);
-    this.runtime.install(
-      await loadServingModel({ version: model.version, kind: model.kind, onnx: model.onnx, feature_map: model.featureMap, metrics: model.metrics }),
-    );
+    const serving = await loadServingModel({ version: model.version, kind: model.kind, onnx: model.onnx, feature_map: model.featureMap, metrics: model.metrics });
+    // An ActivateModel from any replica may have committed since: serve only what is active.
+    if (await isActiveVersion(this.pool, model.version)) this.runtime.install(serving);
+    else void serving.session.release();
     return { version: model.version, kind: model.kind, accepted: true };
   }
 
