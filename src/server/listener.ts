@@ -78,25 +78,9 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
   // Node only tracks an http.Server's connections when that server listens itself, so
   // closeIdleConnections() cannot see sockets handed over by emit("connection"): track HTTP/1.1
   // requests in progress per socket ourselves, to close idle keep-alive sockets at shutdown.
-  const h1Active = new Map<net.Socket, number>();
-  let stopping = false;
-  h1.on("connection", (socket: net.Socket) => {
-    h1Active.set(socket, 0);
-    socket.once("close", () => h1Active.delete(socket));
-  });
-  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
-    if (stopping) res.shouldKeepAlive = false;
-    res.once("close", () => {
-      const left = (h1Active.get(socket) ?? 1) - 1;
-      h1Active.set(socket, left);
-      if (stopping && left === 0) socket.end();
-    });
-  });
-  const closeIdleH1 = () => {
-    for (const [socket, active] of h1Active) if (active === 0) socket.end();
-  };
+  const h1Connections = new Http1Connections();
+  h1.on("connection", (socket: net.Socket) => h1Connections.add(socket));
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => h1Connections.request(req.socket, res));
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -126,24 +110,52 @@ export async function listenDualProtocol(host: string, port: number, handler: Re
     socket.on("error", () => socket.destroy());
   });
 
-  return bindListener(server, host, port, {
-    sessions,
-    sockets,
-    closeIdleH1,
-    onStop: () => {
-      stopping = true;
-    },
-  });
+  return bindListener(server, host, port, { sessions, sockets, h1Connections });
+}
+
+/**
+ * HTTP/1.1 requests in progress per socket, so that shutdown can end idle keep-alive sockets and
+ * stop keeping busy ones alive: Node tracks this only for an http.Server that listens itself,
+ * which neither listener's HTTP/1.1 side does.
+ */
+export class Http1Connections {
+  readonly #active = new Map<net.Socket, number>();
+  #stopping = false;
+
+  /** A new HTTP/1.1 connection. */
+  add(socket: net.Socket): void {
+    this.#active.set(socket, 0);
+    socket.once("close", () => this.#active.delete(socket));
+  }
+
+  /** A request on `socket`; once shutdown began, its socket closes after the response. */
+  request(socket: net.Socket, res: http.ServerResponse): void {
+    this.#active.set(socket, (this.#active.get(socket) ?? 0) + 1);
+    if (this.#stopping) res.shouldKeepAlive = false;
+    res.once("close", () => {
+      const left = (this.#active.get(socket) ?? 1) - 1;
+      this.#active.set(socket, left);
+      if (this.#stopping && left === 0) socket.end();
+    });
+  }
+
+  /** Shutdown began: end idle sockets now, busy ones after their response. */
+  stop(): void {
+    this.#stopping = true;
+    this.closeIdle();
+  }
+
+  /** Ends the sockets with no request in progress. */
+  closeIdle(): void {
+    for (const [socket, active] of this.#active) if (active === 0) socket.end();
+  }
 }
 
 /** What a listener variant hands to bindListener. */
 export interface ListenerParts {
   sessions: Set<http2.Http2Session>;
   sockets: Set<net.Socket>;
-  /** Ends keep-alive HTTP/1.1 connections with no request in progress. */
-  closeIdleH1: () => void;
-  /** Called once shutdown begins (the variant stops keeping HTTP/1.1 connections alive). */
-  onStop: () => void;
+  h1Connections: Http1Connections;
 }
 
 /**
@@ -165,10 +177,9 @@ export async function bindListener(server: net.Server, host: string, port: numbe
     port: address.port,
     stopAccepting() {
       stopping = true;
-      parts.onStop();
       server.close();
       for (const session of parts.sessions) session.close();
-      parts.closeIdleH1();
+      parts.h1Connections.stop();
     },
     destroyAll() {
       for (const session of parts.sessions) session.destroy();
@@ -177,7 +188,7 @@ export async function bindListener(server: net.Server, host: string, port: numbe
     async closed() {
       while (parts.sockets.size > 0) {
         await new Promise((r) => setTimeout(r, 20));
-        if (stopping) parts.closeIdleH1();
+        if (stopping) parts.h1Connections.closeIdle();
       }
     },
   };

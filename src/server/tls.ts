@@ -5,7 +5,7 @@ import type * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { bindListener, type DualProtocolListener, type ListenerOptions, releaseHalfOpenStreams, type RequestHandler } from "./listener.js";
+import { bindListener, type DualProtocolListener, Http1Connections, type ListenerOptions, releaseHalfOpenStreams, type RequestHandler } from "./listener.js";
 
 /** Certificate material read at start, so a missing or unreadable file stops the server before it listens. */
 export interface TlsMaterial {
@@ -87,10 +87,8 @@ export async function listenTls(
 
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  // HTTP/1.1 requests in progress per TLS socket, to end idle keep-alive sockets at shutdown
-  // (the secure HTTP/2 server has no closeIdleConnections of its own).
-  const h1Active = new Map<tls.TLSSocket, number>();
-  let stopping = false;
+  // The secure HTTP/2 server has no closeIdleConnections of its own for its HTTP/1.1 side.
+  const h1Connections = new Http1Connections();
 
   server.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
@@ -98,8 +96,7 @@ export async function listenTls(
   });
   server.on("secureConnection", (socket: tls.TLSSocket) => {
     if (socket.alpnProtocol === "h2") return;
-    h1Active.set(socket, 0);
-    socket.once("close", () => h1Active.delete(socket));
+    h1Connections.add(socket);
   });
   server.on("session", (session: http2.Http2Session) => {
     sessions.add(session);
@@ -107,26 +104,8 @@ export async function listenTls(
   });
   server.on("request", (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     if (req.httpVersionMajor !== 1) return;
-    const socket = req.socket as tls.TLSSocket;
-    const h1res = res as http.ServerResponse;
-    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
-    if (stopping) h1res.shouldKeepAlive = false;
-    h1res.once("close", () => {
-      const left = (h1Active.get(socket) ?? 1) - 1;
-      h1Active.set(socket, left);
-      if (stopping && left === 0) socket.end();
-    });
+    h1Connections.request(req.socket as tls.TLSSocket, res as http.ServerResponse);
   });
-  const closeIdleH1 = () => {
-    for (const [socket, active] of h1Active) if (active === 0) socket.end();
-  };
 
-  return bindListener(server, host, port, {
-    sessions,
-    sockets,
-    closeIdleH1,
-    onStop: () => {
-      stopping = true;
-    },
-  });
+  return bindListener(server, host, port, { sessions, sockets, h1Connections });
 }
