@@ -15,6 +15,7 @@ import { withMetricsEndpoint } from "./server/metrics-endpoint.js";
 import { ServiceMetrics } from "./server/metrics.js";
 import { ReadinessMonitor } from "./server/readiness.js";
 import { API_SERVICES, routes } from "./server/routes.js";
+import { answerUndecodableRequests, markDecoded } from "./server/undecodable-requests.js";
 import { createDatabase } from "./store/create-database.js";
 import { startEmbeddedPostgres } from "./store/embedded-postgres.js";
 import { migrate } from "./store/migrate.js";
@@ -161,30 +162,39 @@ export async function startService(config: Config, log: Logger = createLogger(co
     // connect-node adds one abort listener per call in flight: many is normal load, not a leak.
     setMaxListeners(0, shutdown.signal);
     const startedAtMs = Date.now();
+    const serviceRoutes = routes(
+      {
+        pool,
+        logPool,
+        log,
+        knownAgents: new Set(),
+        bulkBatchSize: config.bulkBatchSize,
+        startedAtMs,
+        isDatabaseReady: () => readiness.ready,
+        schemaVersion: () => readiness.schemaVersion,
+        listener: notifications,
+        settings,
+        evidence: new EvidenceCache(pool, config.evidenceCacheMs),
+        heartbeatMs: config.heartbeatMs,
+        runtime,
+        retrainer,
+        random: Math.random,
+      },
+      health,
+    );
     const handler = connectNodeAdapter({
-      routes: routes(
-        {
-          pool,
-          logPool,
-          log,
-          knownAgents: new Set(),
-          bulkBatchSize: config.bulkBatchSize,
-          startedAtMs,
-          isDatabaseReady: () => readiness.ready,
-          schemaVersion: () => readiness.schemaVersion,
-          listener: notifications,
-          settings,
-          evidence: new EvidenceCache(pool, config.evidenceCacheMs),
-          heartbeatMs: config.heartbeatMs,
-          runtime,
-          retrainer,
-          random: Math.random,
-        },
-        health,
-      ),
+      routes: (router) => {
+        serviceRoutes(router);
+        // Such calls never reach the call interceptor: they are logged and counted here.
+        answerUndecodableRequests(router, ({ method, reason, seconds }) => {
+          log.info({ method, code: "InvalidArgument", reason, durationMs: Math.round(seconds * 1e6) / 1e3 }, "rpc");
+          metrics.callFinished({ method, code: "InvalidArgument", seconds });
+        });
+      },
       // Outermost first: the call interceptor logs and counts every answer, limits included; the
       // ingest counter sits next to the handler, to see bulk results the stream limit replaces.
       interceptors: [
+        markDecoded,
         callInterceptor(log, inFlight, metrics),
         ...(tokens ? [authInterceptor(tokens)] : []),
         inFlightLimit(inFlight, config.maxInFlightCalls),

@@ -88,7 +88,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * the caller has logged it with context.
  */
 export function toClientError(error: unknown): ConnectError {
-  if (error instanceof ConnectError) return isMalformedRequest(error) ? malformed(error) : error;
+  if (error instanceof ConnectError) return isMalformedRequest(error) ? malformedRequest(error) : error;
   if (isDatabaseUnavailable(error)) {
     return errorWithInfo(Code.Unavailable, "the database is unavailable; retry later", "DATABASE_UNAVAILABLE");
   }
@@ -106,6 +106,7 @@ function isMalformedRequest(error: ConnectError): boolean {
   return (error.code === Code.Internal || error.code === Code.Unknown) && MALFORMED.test(error.rawMessage);
 }
 
-function malformed(error: ConnectError): ConnectError {
+/** INVALID_ARGUMENT (reason MALFORMED_REQUEST) for a request connect-es could not decode. */
+export function malformedRequest(error: ConnectError): ConnectError {
   return errorWithInfo(Code.InvalidArgument, `malformed request: ${error.rawMessage}`, "MALFORMED_REQUEST");
 }
