@@ -1,5 +1,5 @@
 import { createPool, type DatabasePool, type Interceptor, type QueryResultRow, SchemaValidationError } from "slonik";
-import { createSettledDestroyDriverFactory } from "./settled-destroy-driver.js";
+import { createStoreDriverFactory } from "./driver/pg-driver.js";
 
 /**
  * slonik's `sql.type(schema)` only attaches a zod schema to a query; this interceptor is what
@@ -45,8 +45,9 @@ export async function createStorePool(databaseUrl: string, options: StorePoolOpt
   }
   return createPool(url.toString(), {
     interceptors: [validateRows],
-    // A connection lost mid-query must free its slot, or a PostgreSQL crash wedges the pool.
-    driverFactory: createSettledDestroyDriverFactory(),
+    // Lost connections and failed attempts must free their slots and fail their callers, or a
+    // PostgreSQL crash under load wedges the pool (driver/pg-driver.ts).
+    driverFactory: createStoreDriverFactory(),
     maximumPoolSize: options.maximumPoolSize,
     // Fail fast when PostgreSQL is gone so callers get UNAVAILABLE instead of hanging.
     connectionTimeout: 5_000,

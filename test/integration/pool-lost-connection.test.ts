@@ -12,9 +12,10 @@ import { freePort } from "../support/server-process.js";
 
 // The store's pool when PostgreSQL crashes while every connection is running a query: each
 // caller gets an error that says the database is unavailable, the pool keeps no dead connection,
-// and once PostgreSQL is back it serves again and can still be ended. slonik 47 alone wedges here
-// (connections stuck PENDING_DESTROY fill the pool; see src/store/settled-destroy-driver.ts).
-// The file runs a PostgreSQL of its own, since it crashes it.
+// callers arriving while it is down fail at once, and once PostgreSQL is back it serves again and
+// can still be ended. slonik 47 alone wedges here twice: connections stuck PENDING_DESTROY fill
+// the pool, and callers queued behind connection attempts that fail are never woken (see
+// src/store/driver/). The file runs a PostgreSQL of its own, since it crashes it.
 
 const POOL_SIZE = 4;
 
@@ -55,6 +56,21 @@ describe("when PostgreSQL crashes while every pool connection is mid-query", () 
 
     expect(state.pendingDestroyConnections).toBe(0);
     expect(state.acquiredConnections + state.idleConnections + state.pendingReleaseConnections).toBe(0);
+  });
+
+  it("fails at once every caller while PostgreSQL is down, those queued behind failing connection attempts too", async () => {
+    const callers = POOL_SIZE * 3;
+    const started = Date.now();
+
+    const settled = await Promise.race([
+      Promise.all(Array.from({ length: callers }, () => pool.query(sql.unsafe`SELECT 1`).then(() => "ok", (error: unknown) => error))),
+      sleep(10_000).then(() => "still waiting after 10 s"),
+    ]);
+
+    expect(Array.isArray(settled), String(settled)).toBe(true);
+    for (const outcome of settled as unknown[]) expect(isDatabaseUnavailable(outcome), String(outcome)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(pool.state()).toMatchObject({ waitingClients: 0, pendingConnections: 0, pendingDestroyConnections: 0 });
   });
 
   it("answers queries again once PostgreSQL is back, on every slot at once", async () => {

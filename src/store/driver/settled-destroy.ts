@@ -1,5 +1,4 @@
-import { createPgDriverFactory } from "@slonik/pg-driver";
-import type { DriverClient, DriverFactory } from "slonik";
+import type { DriverClient } from "slonik";
 
 // slonik 47's driver client cannot finish destroying a connection whose `error` event arrives
 // while a query runs on it, which is what every busy connection sees when PostgreSQL crashes or
@@ -8,7 +7,7 @@ import type { DriverClient, DriverFactory } from "slonik";
 // for good. The pool still counts it, so once every slot holds one, each later call waits for a
 // connection forever (no acquire timeout) and the service never recovers, nor stops. slonik 49
 // fixes this (it catches the query's error in destroy) but needs Node 24; until then this
-// wrapper settles such a destroy for the pool. Measured by test/integration/fault-outage.test.ts.
+// wrapper settles such a destroy for the pool (test/integration/pool-lost-connection.test.ts).
 
 type DestroyListener = () => void;
 type ListenerMethod = (event: string | symbol, listener: DestroyListener) => unknown;
@@ -25,19 +24,10 @@ function tracking<M>(method: M, note: (listener: DestroyListener) => void): M {
 }
 
 /**
- * The pg driver slonik uses by default, except that a client whose destroy fails is reported to
- * the pool as destroyed (its `destroy` listeners run, its state reads DESTROYED), so the pool
- * drops it and opens a fresh connection for the next caller.
+ * The client, except that a destroy that fails reports it destroyed to the pool (its `destroy`
+ * listeners run, its state reads DESTROYED), so the pool drops it and can open a fresh one.
+ * Everything but `destroy`, `state` and the tracking of `destroy` listeners passes through.
  */
-export function createSettledDestroyDriverFactory(): DriverFactory {
-  const base = createPgDriverFactory();
-  return async (options) => {
-    const driver = await base(options);
-    return { createClient: async () => withSettledDestroy(await driver.createClient()) };
-  };
-}
-
-/** Wraps one driver client; everything but `destroy`, `state` and `destroy` listeners passes through. */
 export function withSettledDestroy(client: DriverClient): DriverClient {
   const destroyListeners = new Set<DestroyListener>();
   let abandoned = false;
