@@ -137,7 +137,10 @@ export async function insertExecutions(
         'epoch'::timestamptz + started_at_us * interval '1 microsecond',
         'epoch'::timestamptz + finished_at_us * interval '1 microsecond',
         recommendation_id, model_version, decode(content_hash, 'hex')
-      FROM input ORDER BY ord
+      FROM input
+      -- An execution retention deleted is still known: never stored (and counted) again.
+      WHERE NOT EXISTS (SELECT 1 FROM retired_executions r WHERE r.execution_id = input.execution_id)
+      ORDER BY ord
       ON CONFLICT (execution_id) DO NOTHING
       RETURNING execution_id, seq, recorded_at
     ),
@@ -228,17 +231,33 @@ export async function insertExecutions(
   const existingIds = records.filter((_, i) => outcomes[i] === undefined).map((r) => r.executionId);
   if (existingIds.length > 0) {
     const stored = new Map((await selectByIds(db, existingIds)).map((row) => [row.execution_id, row]));
+    const retiredIds = existingIds.filter((id) => !stored.has(id));
+    const retired = new Map((retiredIds.length > 0 ? await selectRetiredByIds(db, retiredIds) : []).map((row) => [row.execution_id, row]));
     records.forEach((record, i) => {
       if (outcomes[i] !== undefined) return;
+      const hash = contentHash(record);
       const row = stored.get(record.executionId);
-      if (row && row.content_hash.equals(contentHash(record))) {
+      const gone = retired.get(record.executionId);
+      if (row?.content_hash.equals(hash)) {
         outcomes[i] = { kind: "duplicate", execution: toStored(row) };
+      } else if (gone?.content_hash.equals(hash)) {
+        // Same content as the deleted original, so the re-sent record stands for it.
+        outcomes[i] = { kind: "duplicate", execution: { ...record, seq: gone.seq, recordedAtUs: gone.recorded_at_us } };
       } else {
         outcomes[i] = { kind: "conflict", executionId: record.executionId };
       }
     });
   }
   return outcomes as InsertOutcome[];
+}
+
+const RetiredRow = z.object({ execution_id: z.string(), content_hash: z.instanceof(Buffer), seq: z.bigint(), recorded_at_us: z.bigint() });
+
+/** What retention left of deleted executions, by id. */
+async function selectRetiredByIds(db: CommonQueryMethods, ids: readonly string[]): Promise<readonly z.infer<typeof RetiredRow>[]> {
+  return db.any(sql.type(RetiredRow)`
+    SELECT execution_id, content_hash, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_us
+    FROM retired_executions WHERE execution_id = ANY(${sql.array(ids, "text")})`);
 }
 
 async function selectByIds(db: CommonQueryMethods, ids: readonly string[]): Promise<readonly ExecutionRow[]> {

@@ -111,7 +111,13 @@ export async function deleteRetentionBatch(db: CommonQueryMethods, plan: Retenti
     ),
     deleted AS (
       DELETE FROM executions e USING batch b WHERE e.seq = b.seq
-      RETURNING e.recorded_at
+      RETURNING e.execution_id, e.content_hash, e.seq, e.recorded_at
+    ),
+    retired AS (
+      -- What ingestion needs to keep recognising re-sends of the deleted executions.
+      INSERT INTO retired_executions (execution_id, content_hash, seq, recorded_at)
+      SELECT execution_id, content_hash, seq, recorded_at FROM deleted
+      ON CONFLICT (execution_id) DO NOTHING
     )
     SELECT (SELECT count(*) FROM deleted) AS executions,
       (SELECT (extract(epoch FROM min(recorded_at)) * 1000000)::bigint FROM deleted) AS oldest_us,

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { type DatabasePool, sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import { type RetentionOutcome, runRetention } from "../../src/service/retention-run.js";
 import { createStorePool } from "../../src/store/pool.js";
 import { makeExecution } from "../support/executions.js";
@@ -57,11 +59,12 @@ describe("RETENTION_MAX_ROWS=100 after 1,000 executions", () => {
   let expectedRange: { oldest: string | null; newest: string | null };
   let countAfterDryRun: bigint;
   let run: Record<string, unknown>;
+  let history: Execution[];
 
   beforeAll(async () => {
     server = await startTestServer({ config: QUIET_MODELS });
     db = await poolOn(server);
-    await recordWorldHistory(server.learning, { taskTypes: world.taskTypes, count: TOTAL, seed: 9_001 });
+    history = await recordWorldHistory(server.learning, { taskTypes: world.taskTypes, count: TOTAL, seed: 9_001 });
     await server.admin.analyze({});
     newest = await newestSeqs(db, KEEP);
     const range = await db.one(sql.type(Range)`
@@ -119,6 +122,37 @@ describe("RETENTION_MAX_ROWS=100 after 1,000 executions", () => {
   it("finds nothing more to delete when run again", async () => {
     const again = await retentionCli([], server, { RETENTION_MAX_ROWS: String(KEEP) });
     expect(again).toMatchObject({ ran: true, executions: 0, batches: 0 });
+  });
+
+  it("answers a re-send of deleted executions as duplicates, one by one and in bulk, counting nothing twice", async () => {
+    const deleted = history.slice(0, TOTAL - KEEP);
+    const first = deleted[0];
+    if (!first) throw new Error("no history");
+
+    const one = await server.learning.recordExecution({ execution: first });
+    const { result } = await server.learning.recordExecutions((async function* () {
+      yield { executions: deleted };
+    })());
+
+    expect(one.duplicate).toBe(true);
+    expect(one.execution?.executionId).toBe(first.executionId);
+    expect(result).toMatchObject({ storedCount: 0, receivedCount: TOTAL - KEEP, rejected: [] });
+    expect(result?.duplicateIds).toHaveLength(TOTAL - KEEP);
+    expect(await storedCount(db)).toBe(BigInt(KEEP));
+    expect((await server.admin.getStatus({})).executionCount).toBe(BigInt(TOTAL));
+  });
+
+  it("refuses a deleted execution's id with other content as ALREADY_EXISTS", async () => {
+    const first = history[0];
+    if (!first) throw new Error("no history");
+
+    const error = await server.learning.recordExecution({ execution: { ...first, durationSeconds: first.durationSeconds + 1 } }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+
+    expect(error?.code).toBe(Code.AlreadyExists);
+    expect(await storedCount(db)).toBe(BigInt(KEEP));
   });
 });
 
