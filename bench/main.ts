@@ -8,11 +8,12 @@ import { type InferencePlan, measureInference } from "./inference.js";
 import { measurePredict, type PredictPlan } from "./predict.js";
 import { type AnalyzePlan, measureAnalyzeScaling } from "./analyze-scaling.js";
 import { type BenchResults, ratiosOf, renderReport } from "./report.js";
+import { measureSoak, type SoakPlan } from "./soak.js";
 import { measureTrain, type TrainPlan } from "./train.js";
 import { measureUnary, type UnaryPlan } from "./unary-ingest.js";
 import { worldExecutions } from "./world.js";
 
-/** What one run does: the full plan takes ~4 minutes here, --quick about one. */
+/** What one run does: the full plan takes ~5 minutes here, --quick about one and a half. */
 interface Plan {
   unary: UnaryPlan;
   bulkRows: number;
@@ -22,9 +23,27 @@ interface Plan {
   inference: InferencePlan;
   predict: PredictPlan;
   analyze: AnalyzePlan;
+  soak: SoakPlan;
 }
 
 const SEED = 20_250_106;
+
+/** The soak's mix is the same in both plans; only its length changes. */
+function soakPlan(durationMs: number, warmupMs: number, noopMs: number): SoakPlan {
+  return {
+    durationMs,
+    warmupMs,
+    noopMs,
+    recordCallers: 8,
+    predictCallers: 2,
+    bulkEveryMs: 1_000,
+    bulkSize: 48,
+    bulkMessageSize: 12,
+    subscribers: 2,
+    rssEveryMs: 1_000,
+    seed: SEED,
+  };
+}
 
 const FULL: Plan = {
   unary: { concurrencies: [1, 8, 32], rounds: 5, noopMs: 1_000, recordMs: 2_000, warmupMs: 1_000, seed: SEED },
@@ -46,6 +65,7 @@ const FULL: Plan = {
     seed: SEED,
   },
   analyze: { sizes: [10_000, 100_000, 1_000_000], rounds: 3, seed: SEED },
+  soak: soakPlan(60_000, 3_000, 2_000),
 };
 
 const QUICK: Plan = {
@@ -68,15 +88,18 @@ const QUICK: Plan = {
     seed: SEED,
   },
   analyze: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
+  soak: soakPlan(10_000, 1_500, 1_000),
 };
 
-const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "analyze"] as const;
+const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "analyze", "soak"] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,analyze]
-  --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only (a smoke run; figures are noisier)
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,analyze,soak]
+  --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only, a 10 s soak instead of 60 s (a smoke run; figures are noisier)
   --json    the table goes to stderr, a JSON summary to stdout
   --only    run only the named sections
+The soak fails the run (exit code 1, after the report) on any RPC error, a lost or doubly counted
+execution, or a server that does not drain cleanly.
 Database: BENCH_DATABASE_URL or DATABASE_URL (a role that may CREATE/DROP DATABASE), else an
 embedded PostgreSQL in a fresh temporary directory, removed at the end.`;
 
@@ -144,6 +167,7 @@ async function main(): Promise<void> {
         retrainWindowMs: plan.predict.retrainWindowMs,
         retrainRounds: plan.predict.retrainRounds,
         inferenceRuns: plan.inference.runs,
+        soakMs: plan.soak.durationMs,
         seed: SEED,
       },
     };
@@ -159,6 +183,9 @@ async function main(): Promise<void> {
       process.stdout.write(`${report}\n`);
     }
     progress(`done in ${full.meta.seconds} s`);
+    // Only now, with the whole report printed: a failed soak fails the run.
+    for (const failure of full.soak?.failures ?? []) process.stderr.write(`[bench] SOAK FAILED: ${failure}\n`);
+    if ((full.soak?.failures.length ?? 0) > 0) process.exitCode = 1;
   } finally {
     process.off("SIGINT", interrupted);
     process.off("SIGTERM", interrupted);
@@ -191,6 +218,9 @@ async function runSections(
   if (sections.has("analyze")) {
     progress(`analyze: Analyze time at ${plan.analyze.sizes.join(", ")} recorded executions`);
     results.analyze = await measureAnalyzeScaling(postgres, plan.analyze);
+  }
+  if (sections.has("soak")) {
+    results.soak = await measureSoak(postgres, plan.soak, progress);
   }
 }
 

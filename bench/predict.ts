@@ -9,7 +9,7 @@ import type { BenchPostgres } from "./database.js";
 import { combineDelays, type LoopDelay, watchEventLoop } from "./event-loop.js";
 import { runClosedLoop } from "./load.js";
 import { noopCall } from "./noop-rpc.js";
-import { assertExecutionCount, type BenchService, startBenchService } from "./service.js";
+import { assertExecutionCount, type BenchClients, type BenchService, startBenchService } from "./service.js";
 import { median, medianFigures, type RunFigures } from "./stats.js";
 import { worldExecution } from "./world.js";
 
@@ -94,7 +94,7 @@ const REQUEST_POOL = 512;
  * PredictAgents requests shaped like the world's tasks (task type and complexity, two decimals),
  * made up front; with `complexity` set, every request has that complexity instead.
  */
-function predictRequests(seed: number, complexity?: number): PredictAgentsRequest[] {
+export function predictRequests(seed: number, complexity?: number): PredictAgentsRequest[] {
   return Array.from({ length: REQUEST_POOL }, (_, i) => {
     const task = worldExecution(seed + 1, "q", i);
     return create(PredictAgentsRequestSchema, { taskType: task.taskType, complexity: complexity ?? task.complexity });
@@ -104,7 +104,8 @@ function predictRequests(seed: number, complexity?: number): PredictAgentsReques
 /** The one complexity of the diagnostic run at c=1 (the world's typical task). */
 export const FIXED_COMPLEXITY = 2;
 
-function predictCall(bench: BenchService, requests: readonly PredictAgentsRequest[], sources: SourceCounts): (n: number) => Promise<void> {
+/** One PredictAgents per call from the pool, counting which estimate source answered. */
+export function predictCall(bench: Pick<BenchClients, "learning">, requests: readonly PredictAgentsRequest[], sources: SourceCounts): (n: number) => Promise<void> {
   return async (n) => {
     const request = requests[n % requests.length]!;
     const response = await bench.learning.predictAgents(request);

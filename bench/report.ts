@@ -3,6 +3,8 @@ import type { CopyFigures, CsvEncoding } from "./copy-baseline.js";
 import type { InferenceFigures } from "./inference.js";
 import type { PredictFigures } from "./predict.js";
 import { renderInference, renderPredict, renderTrain } from "./report-models.js";
+import { renderSoak } from "./report-soak.js";
+import type { SoakFigures } from "./soak.js";
 import { formatMiB, formatMicros, formatNumber } from "./stats.js";
 import { ratio, table } from "./table.js";
 import type { TrainFigures } from "./train.js";
@@ -20,6 +22,7 @@ export interface BenchResults {
   inference?: InferenceFigures;
   predict?: PredictFigures;
   analyze?: AnalyzeFigure[];
+  soak?: SoakFigures;
   ratios: {
     recordVsNoopThroughputC8?: number;
     bulkVsCopyNoIndexes?: number;
@@ -34,6 +37,12 @@ export interface BenchResults {
     /** trainModels on 10^5 examples: seconds and the child's peak RSS in MiB. */
     train1e5Seconds?: number;
     train1e5PeakRssMiB?: number;
+    /** Soak RecordExecution p99 under the mixed load over the no-op p99 alone at the same concurrency, same server. */
+    soakRecordVsNoopP99?: number;
+    /** The no-op p99 after the soak over before it: above 1 means the server came out slower. */
+    soakNoopAfterVsBeforeP99?: number;
+    /** The child's RSS, median of the last third of the soak over the first. */
+    soakRssLastVsFirstThird?: number;
   };
 }
 
@@ -44,6 +53,7 @@ export function ratiosOf(results: Omit<BenchResults, "ratios">): BenchResults["r
   const over = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
   const p = results.predict;
   const t5 = results.train?.sizes.find((s) => s.rows === 100_000 && s.finished);
+  const soak = results.soak;
   return {
     recordVsNoopThroughputC8: c8?.throughputRatio,
     bulkVsCopyNoIndexes: over(results.bulk?.rowsPerSecond, copy("no_indexes")),
@@ -55,6 +65,9 @@ export function ratiosOf(results: Omit<BenchResults, "ratios">): BenchResults["r
     predictDuringRetrainP99C8: p?.duringRetrain.find((l) => l.concurrency === 8)?.p99Ratio,
     train1e5Seconds: t5?.trainSeconds,
     train1e5PeakRssMiB: t5 ? t5.peakRssBytes / 1024 / 1024 : undefined,
+    soakRecordVsNoopP99: over(soak?.record.p99Us, soak?.noopBefore.p99Us),
+    soakNoopAfterVsBeforeP99: over(soak?.noopAfter.p99Us, soak?.noopBefore.p99Us),
+    soakRssLastVsFirstThird: over(soak?.rss.thirdsMedianBytes[2], soak?.rss.thirdsMedianBytes[0]),
   };
 }
 
@@ -109,6 +122,7 @@ function renderSections(results: BenchResults): string {
   if (results.train) out.push("", renderTrain(results.train));
   if (results.inference) out.push("", renderInference(results.inference, m));
   if (results.predict) out.push("", renderPredict(results.predict, m));
+  if (results.soak) out.push("", renderSoak(results.soak));
 
   out.push("");
   if (results.unary || results.bulk || results.predict) {
@@ -125,6 +139,13 @@ function renderSections(results: BenchResults): string {
   if (results.predict) {
     out.push(`PredictAgents/no-op p50 at c=1: ${ratio(r.predictModelVsNoopP50C1, 2)} (model serving; ${ratio(r.predictStatisticalVsNoopP50C1, 2)} with statistical estimates)`);
     out.push(`PredictAgents p99 during retrain / idle: ${ratio(r.predictDuringRetrainP99C1, 2)} (c=1; ${ratio(r.predictDuringRetrainP99C8, 2)} at c=8; target < 1.5)`);
+  }
+  if (results.soak) {
+    out.push(
+      `soak RecordExecution p99 / no-op p99 (c=${results.soak.plan.recordCallers}, same server): ${ratio(r.soakRecordVsNoopP99, 2)}; ` +
+        `no-op p99 after / before the soak ${ratio(r.soakNoopAfterVsBeforeP99, 2)}; ` +
+        `server RSS last / first third ${ratio(r.soakRssLastVsFirstThird, 3)}; ${results.soak.failures.length === 0 ? "soak passed" : "SOAK FAILED"}`,
+    );
   }
   if (results.train) {
     const t5 = results.train.sizes.find((s) => s.rows === 100_000);

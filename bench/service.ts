@@ -6,13 +6,34 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { type ConfigInput, loadConfig } from "../src/config.js";
 import { type RunningService, startService } from "../src/main.js";
 
-/** The service running in this process on a database of its own, and gRPC clients of it. */
-export interface BenchService {
-  service: RunningService;
+/** gRPC clients of one server, the ones every section calls. */
+export interface BenchClients {
   learning: Client<typeof LearningService>;
   admin: Client<typeof AdminService>;
   health: Client<typeof Health>;
+}
+
+/** The service running in this process on a database of its own, and gRPC clients of it. */
+export interface BenchService extends BenchClients {
+  service: RunningService;
   stop(): Promise<void>;
+}
+
+/**
+ * Clients of the server at `url` speaking gRPC over h2c through one HTTP/2 connection, as an
+ * orchestrator's channel would; `close` drops that connection. Shared by the in-process service
+ * and the soak's child process, so every section measures the same client. `defaultTimeoutMs`
+ * bounds calls that set no deadline of their own (none by default).
+ */
+export function connectBenchClients(url: string, defaultTimeoutMs?: number): BenchClients & { close(): void } {
+  const sessionManager = new Http2SessionManager(url);
+  const transport = createGrpcTransport({ baseUrl: url, sessionManager, defaultTimeoutMs });
+  return {
+    learning: createClient(LearningService, transport),
+    admin: createClient(AdminService, transport),
+    health: createClient(Health, transport),
+    close: () => sessionManager.abort(),
+  };
 }
 
 /**
@@ -24,15 +45,12 @@ export interface BenchService {
 export async function startBenchService(databaseUrl: string, overrides: ConfigInput = {}): Promise<BenchService> {
   const config = loadConfig({}, { ...overrides, databaseUrl, port: 0, logLevel: "silent" });
   const service = await startService(config);
-  const sessionManager = new Http2SessionManager(service.url);
-  const transport = createGrpcTransport({ baseUrl: service.url, sessionManager });
+  const { close, ...clients } = connectBenchClients(service.url);
   return {
     service,
-    learning: createClient(LearningService, transport),
-    admin: createClient(AdminService, transport),
-    health: createClient(Health, transport),
+    ...clients,
     async stop() {
-      sessionManager.abort();
+      close();
       await service.stop();
     },
   };
@@ -42,7 +60,7 @@ export async function startBenchService(databaseUrl: string, overrides: ConfigIn
  * The sanity check after each section: GetStatus must count exactly the executions the bench had
  * acknowledged. A mismatch under load is a correctness bug, so the bench stops loudly.
  */
-export async function assertExecutionCount(bench: BenchService, expected: number, section: string): Promise<void> {
+export async function assertExecutionCount(bench: Pick<BenchClients, "admin">, expected: number, section: string): Promise<void> {
   const status = await bench.admin.getStatus({});
   if (status.executionCount !== BigInt(expected)) {
     throw new Error(
