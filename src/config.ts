@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   bulkBatchSize: z.coerce.number().int().min(1).max(5_000).default(500),
   /** Most executions one RecordExecutions or ImportData call may carry; beyond: RESOURCE_EXHAUSTED. */
   maxStreamExecutions: z.coerce.number().int().min(1).default(1_000_000),
+  /** Executions per second one RecordExecutions or ImportData call is read at, at most (a 1 s burst, then paced). */
+  maxStreamRate: z.coerce.number().positive().finite().default(20_000),
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection may have open at once (clients queue the rest). */
   maxConcurrentStreams: z.coerce.number().int().min(1).max(2 ** 31 - 1).default(100),
   /** Calls in flight on this replica (all connections) beyond which new ones get RESOURCE_EXHAUSTED. */
@@ -90,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     maxMessageBytes: env.MAX_MESSAGE_BYTES,
     bulkBatchSize: env.BULK_BATCH_SIZE,
     maxStreamExecutions: env.MAX_STREAM_EXECUTIONS,
+    maxStreamRate: env.MAX_STREAM_RATE,
     maxConcurrentStreams: env.MAX_CONCURRENT_STREAMS,
     maxInFlightCalls: env.MAX_IN_FLIGHT_CALLS,
     analysisEveryExecutions: env.ANALYSIS_EVERY_EXECUTIONS,

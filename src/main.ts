@@ -10,7 +10,7 @@ import { authInterceptor, isLoopbackHost, resolveAuth } from "./server/auth.js";
 import { listenTls, loadTls } from "./server/tls.js";
 import { deadlineAnswer } from "./server/deadline.js";
 import { ingestCounter } from "./server/ingest-counter.js";
-import { inFlightLimit, streamLengthLimit } from "./server/limits.js";
+import { inFlightLimit, streamLengthLimit, streamRateLimit } from "./server/limits.js";
 import { withMetricsEndpoint } from "./server/metrics-endpoint.js";
 import { ServiceMetrics } from "./server/metrics.js";
 import { ReadinessMonitor } from "./server/readiness.js";
@@ -200,6 +200,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
         inFlightLimit(inFlight, config.maxInFlightCalls),
         deadlineAnswer(inFlight, log),
         streamLengthLimit(config.maxStreamExecutions),
+        streamRateLimit(config.maxStreamRate),
         ingestCounter((count) => metrics.executionsStored(count)),
       ],
       readMaxBytes: config.maxMessageBytes,

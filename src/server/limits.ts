@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { isMessage } from "@bufbuild/protobuf";
 import { Code, type Interceptor } from "@connectrpc/connect";
 import { ImportDataRequestSchema, ImportDataResponseSchema } from "../../gen/agentlearning/v1/admin_service_pb.js";
@@ -10,7 +11,7 @@ import type { InFlightCalls } from "./call-interceptor.js";
 // The limits a replica sets on what callers may ask of it, each answered with a status a client
 // understands (RESOURCE_EXHAUSTED) instead of memory growth, a stalled pool or a crash. Message
 // size (readMaxBytes), deadlines (connect's context.signal) and streams per HTTP/2 connection
-// (maxConcurrentStreams) are enforced by connect-node and the listener; these two are ours.
+// (maxConcurrentStreams) are enforced by connect-node and the listener; the rest are ours.
 
 /**
  * Rejects calls beyond `max` in flight on this replica with RESOURCE_EXHAUSTED, before the
@@ -71,6 +72,36 @@ export function streamLengthLimit(max: number): Interceptor {
       },
     );
   };
+}
+
+/**
+ * Paces each RecordExecutions or ImportData call to `perSecond` executions (a burst of one
+ * second's worth, then that rate): the handler reads the next message only when the call's budget
+ * allows, so HTTP/2 flow control slows the sender rather than an error failing a valid upload.
+ * One stream then cannot take the database from the others however fast its client writes; a
+ * call paced past its deadline ends with DEADLINE_EXCEEDED, its committed batches kept.
+ */
+export function streamRateLimit(perSecond: number): Interceptor {
+  return (next) => async (req) => {
+    if (!req.stream || !BULK_REQUESTS.has(req.method.input.typeName)) return next(req);
+    return next({ ...req, message: paceExecutions(req.message, perSecond, req.signal) });
+  };
+}
+
+/** Passes messages on no faster than `perSecond` executions, waiting (abortably) when over budget. */
+async function* paceExecutions<M>(messages: AsyncIterable<M>, perSecond: number, signal: AbortSignal): AsyncGenerator<M> {
+  let budget = perSecond;
+  let refilledAt = performance.now();
+  for await (const message of messages) {
+    const count = isMessage(message, RecordExecutionsRequestSchema) || isMessage(message, ImportDataRequestSchema) ? message.executions.length : 0;
+    const now = performance.now();
+    budget = Math.min(perSecond, budget + ((now - refilledAt) / 1000) * perSecond);
+    refilledAt = now;
+    budget -= count;
+    // Aborted (deadline, shutdown): end with the signal's own reason, which the call reports.
+    if (budget < 0) await sleep((-budget / perSecond) * 1000, undefined, { signal }).catch(() => signal.throwIfAborted());
+    yield message;
+  }
 }
 
 /** Passes messages on until `max` executions have gone by, cutting the message that crosses it. */

@@ -20,24 +20,28 @@ const MAX_STREAM_EXECUTIONS = 50;
 /** Small batches, so an upload cut at the limit has committed several of them. */
 const BULK_BATCH_SIZE = 10;
 const MAX_IN_FLIGHT_CALLS = 2;
+const MAX_STREAM_RATE = 100;
 
 const QUIET = { analysisEveryExecutions: 1_000_000, analysisIntervalMs: 1_000_000_000, retrainEveryExecutions: 1_000_000, retrainIntervalMs: 1_000_000_000 };
 
 let server: TestServer;
 /** A second replica with a tiny in-flight cap. */
 let capped: TestServer;
+/** A third whose bulk streams are read at MAX_STREAM_RATE executions per second. */
+let paced: TestServer;
 
 beforeAll(async () => {
-  [server, capped] = await Promise.all([
+  [server, capped, paced] = await Promise.all([
     startTestServer({
       config: { ...QUIET, maxMessageBytes: MAX_MESSAGE_BYTES, maxStreamExecutions: MAX_STREAM_EXECUTIONS, bulkBatchSize: BULK_BATCH_SIZE },
     }),
     startTestServer({ config: { ...QUIET, maxInFlightCalls: MAX_IN_FLIGHT_CALLS, heartbeatMs: 60_000 } }),
+    startTestServer({ config: { ...QUIET, maxStreamRate: MAX_STREAM_RATE, bulkBatchSize: BULK_BATCH_SIZE } }),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([server?.stop(), capped?.stop()]);
+  await Promise.all([server?.stop(), capped?.stop(), paced?.stop()]);
 });
 
 /** The ConnectError a call failed with; fails the test if it succeeded. */
@@ -57,9 +61,9 @@ async function expectHealthy(target: TestServer): Promise<void> {
   expect((await health.check({ service: "" })).status).toBe(ServingStatus.SERVING);
 }
 
-/** How many of these execution ids are stored. */
-async function storedAmong(ids: readonly string[]): Promise<number> {
-  return server.db.oneFirst(
+/** How many of these execution ids are stored (on `target`, the first replica by default). */
+async function storedAmong(ids: readonly string[], target: TestServer = server): Promise<number> {
+  return target.db.oneFirst(
     sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM executions WHERE execution_id = ANY(${sql.array([...ids], "text")})`,
   );
 }
@@ -195,6 +199,33 @@ function rawGrpc(url: string, path: string, grpcTimeout: string): Promise<{ grpc
     request.end(Buffer.alloc(5));
   });
 }
+
+describe("stream rate (MAX_STREAM_RATE = 100 executions/s)", () => {
+  it("reads a bulk stream no faster than the rate after a one-second burst, and stores all of it", async () => {
+    const items = Array.from({ length: 300 }, () => makeExecution());
+    const started = performance.now();
+
+    const { result } = await paced.learning.recordExecutions(inMessages(items, 25));
+
+    // 100 at once, the other 200 at 100 per second: two seconds at the least (noise only adds).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1_900);
+    expect(result?.storedCount).toBe(300);
+  });
+
+  it("ends a stream paced past its deadline with DEADLINE_EXCEEDED, keeping the batches it committed", async () => {
+    const items = Array.from({ length: 300 }, () => makeExecution());
+
+    const error = await failure(paced.learning.recordExecutions(inMessages(items, 25), { timeoutMs: 1_200 }));
+    // The handler stops at its next read once the deadline passed; let it finish before counting.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const stored = await storedAmong(items.map((e) => e.executionId), paced);
+
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    expect(stored).toBeGreaterThanOrEqual(BULK_BATCH_SIZE);
+    expect(stored).toBeLessThan(300);
+    expect(stored % BULK_BATCH_SIZE).toBe(0);
+  });
+});
 
 describe("deadlines", () => {
   beforeAll(async () => {
