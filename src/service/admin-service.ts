@@ -90,13 +90,13 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
       });
     },
 
-    async analyze(request) {
+    async analyze(request, context) {
       const { taskType } = parseRequest(z.object({ taskType: optionalTaskType }), request);
       const settings = await deps.settings.get();
       if (!settings.learning_enabled) {
         throw errorWithInfo(Code.FailedPrecondition, "learning is disabled (SetLearningMode learning_enabled=false)", "LEARNING_DISABLED");
       }
-      const outcome = await runAnalysis(deps.pool, { taskType, tryOnly: false });
+      const outcome = await runAnalysis(deps.pool, { taskType, tryOnly: false, signal: context.signal });
       return create(AnalyzeResponseSchema, {
         createdCount: outcome.created,
         updatedCount: outcome.updated,

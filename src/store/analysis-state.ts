@@ -6,14 +6,10 @@ export const ANALYSIS_LOCK_KEY = 7_461_239_002;
 
 const LockRow = z.object({ locked: z.boolean() });
 
-/** Takes the analysis lock for the current transaction; waits for it unless `tryOnly`. */
-export async function lockAnalysis(tx: CommonQueryMethods, tryOnly: boolean): Promise<boolean> {
-  if (tryOnly) {
-    const row = await tx.one(sql.type(LockRow)`SELECT pg_try_advisory_xact_lock(${ANALYSIS_LOCK_KEY}) AS locked`);
-    return row.locked;
-  }
-  await tx.query(sql.type(z.object({}))`SELECT pg_advisory_xact_lock(${ANALYSIS_LOCK_KEY})`);
-  return true;
+/** Takes the fleet-wide analysis lock for this transaction if it is free; false when another run holds it. */
+export async function tryLockAnalysis(tx: CommonQueryMethods): Promise<boolean> {
+  const row = await tx.one(sql.type(LockRow)`SELECT pg_try_advisory_xact_lock(${ANALYSIS_LOCK_KEY}) AS locked`);
+  return row.locked;
 }
 
 const DueRow = z.object({ total: z.bigint(), analyzed: z.bigint(), since_ms: z.number().nullable() });

@@ -8,6 +8,7 @@ import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
+import { ANALYSIS_LOCK_KEY } from "../../src/store/analysis-state.js";
 import { makeExecution } from "../support/executions.js";
 import { parsePrometheus, valueOf } from "../support/prometheus.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -249,6 +250,30 @@ describe("deadlines", () => {
     expect(error.code).toBe(Code.DeadlineExceeded);
     expect((await server.admin.analyze({})).executionCount).toBeGreaterThan(0n);
     await expectHealthy(server);
+  });
+
+  it("an Analyze waiting for another run's lock stops at its deadline, and does not run once the lock frees", async () => {
+    const LastRun = z.object({ last_run_at: z.string().nullable() });
+    const lastRun = () => server.db.oneFirst(sql.type(LastRun)`SELECT last_run_at::text FROM analysis_state`);
+    const before = await lastRun();
+
+    const error = await server.db.connect(async (holder) => {
+      // Another replica's analysis, as far as this one can tell.
+      await holder.query(sql.unsafe`SELECT pg_advisory_lock(${ANALYSIS_LOCK_KEY})`);
+      try {
+        return await failure(server.admin.analyze({}, { timeoutMs: 300 }));
+      } finally {
+        // Past the deadline the call must have let go of its wait: freeing the lock now must not run it.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await holder.query(sql.unsafe`SELECT pg_advisory_unlock(${ANALYSIS_LOCK_KEY})`);
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    expect(await lastRun()).toBe(before);
+    expect((await server.admin.analyze({})).executionCount).toBeGreaterThan(0n);
+    expect(await lastRun()).not.toBe(before);
   });
 
   it("a bulk upload past its deadline fails with DEADLINE_EXCEEDED and the server stays healthy", async () => {
