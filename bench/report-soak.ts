@@ -76,7 +76,7 @@ export function renderSoak(s: SoakFigures): string {
       `growth first → last third ${r.growthBytes >= 0 ? "+" : ""}${formatMiB(r.growthBytes)} (${((r.growthBytes / t1) * 100).toFixed(1)}%)`,
   );
   out.push(`server: ${s.serverLogLines} log lines at warn or above; stopped with SIGTERM: ${s.serverExit}`);
-  if (s.serverLogLines > 0) out.push(`  first: ${s.serverLogHead.split("\n").slice(0, 3).join("\n  ")}`);
+  if (s.serverLogLines > 0) out.push(`  last: ${s.serverLogTail.trimEnd().split("\n").slice(-3).join("\n  ")}`);
   if (s.failures.length === 0) {
     out.push("soak passed: 0 errors, the database holds exactly the acknowledged executions, the server drained cleanly");
   } else {

@@ -6,12 +6,12 @@ import { holdInsightStream, type SubscriberFigures } from "./insight-subscriber.
 import { noopCall } from "./noop-rpc.js";
 import { predictCall, predictRequests, type SourceCounts } from "./predict.js";
 import { readRss, type RssSample, type RssSummary, sampleRss, summarizeRss } from "./rss.js";
-import { type ServerProcess, startServerProcess } from "./server-process.js";
 import { assertExecutionCount, type BenchClients, connectBenchClients } from "./service.js";
 import { feedEventsBetween, feedPosition, ledgerFailures, readSoakLedger, type SoakLedger } from "./soak-ledger.js";
 import { type KindFigures, runSoakLoop, WrongAnswer } from "./soak-load.js";
 import { quantileSorted } from "./stats.js";
 import { toExecutionMessage, worldExecution } from "./world.js";
+import { type ServerProcess, startServerProcess } from "../test/support/server-process.js";
 
 /** How the soak is run. */
 export interface SoakPlan {
@@ -57,7 +57,8 @@ export interface SoakFigures {
   ledger: SoakLedger;
   serverExit: string;
   serverLogLines: number;
-  serverLogHead: string;
+  /** The newest of the server's output (with LOG_LEVEL=warn, only warnings and errors). */
+  serverLogTail: string;
   failures: string[];
 }
 
@@ -116,7 +117,7 @@ export async function measureSoak(postgres: BenchPostgres, plan: SoakPlan, progr
 
 /** The measured phase: every load at once, the insight streams held open, the child's RSS read throughout. */
 async function mixedLoad(
-  server: ServerProcess,
+  pid: number,
   clients: BenchClients,
   url: string,
   plan: SoakPlan,
@@ -126,7 +127,7 @@ async function mixedLoad(
   const feedStart = await feedPosition(url);
   const streamsEnd = new AbortController();
   const subscribing = Array.from({ length: plan.subscribers }, () => holdInsightStream(clients.learning, feedStart, streamsEnd.signal));
-  const rssSampling = sampleRss(server.pid, plan.rssEveryMs);
+  const rssSampling = sampleRss(pid, plan.rssEveryMs);
   const deadline = performance.now() + plan.durationMs;
   let feedAtClose: Promise<bigint> | undefined;
   const streamTimer = setTimeout(() => {
@@ -166,14 +167,16 @@ async function soakAgainst(
   progress: (message: string) => void,
 ): Promise<SoakFigures> {
   const failures: string[] = [];
-  const rssBootBytes = (await readRss(server.pid)) ?? Number.NaN;
+  const pid = server.pid;
+  if (pid === undefined) throw new Error(`the server is not running (${server.exitReason() ?? "no exit seen"})`);
+  const rssBootBytes = (await readRss(pid)) ?? Number.NaN;
   const requests = predictRequests(plan.seed);
   // The acknowledged ids: what the database must hold at the end, exactly once each.
   const warmupIds: string[] = [];
   const unaryIds: string[] = [];
   const bulkIds: string[] = [];
 
-  progress(`soak: warm-up ${plan.warmupMs / 1000} s, no-op baseline ${plan.noopMs / 1000} s (server pid ${server.pid}, ${server.url})`);
+  progress(`soak: warm-up ${plan.warmupMs / 1000} s, no-op baseline ${plan.noopMs / 1000} s (server pid ${pid}, ${server.url})`);
   const warmupEnd = performance.now() + plan.warmupMs;
   const warmup = await Promise.all([
     runSoakLoop({ callers: plan.recordCallers, deadline: warmupEnd, call: recordCall(clients.learning, plan.seed, "soak-w", warmupIds) }),
@@ -185,7 +188,7 @@ async function soakAgainst(
     `soak: ${plan.durationMs / 1000} s of ${plan.recordCallers} RecordExecution + ${plan.predictCallers} PredictAgents callers, ` +
       `a RecordExecutions stream of ${plan.bulkSize} every ${plan.bulkEveryMs / 1000} s, ${plan.subscribers} StreamInsights subscribers`,
   );
-  const { record, predict, bulk, predictSources, subscribers, feedEvents, delivery, rssSamples } = await mixedLoad(server, clients, url, plan, requests, { unaryIds, bulkIds });
+  const { record, predict, bulk, predictSources, subscribers, feedEvents, delivery, rssSamples } = await mixedLoad(pid, clients, url, plan, requests, { unaryIds, bulkIds });
   const crashed = server.exitReason();
   if (crashed !== undefined) failures.push(`the server ${crashed} during the soak`);
 
@@ -213,7 +216,7 @@ async function soakAgainst(
     }
   });
 
-  const serverExit = await server.stop();
+  const serverExit = (await server.stop()) ?? "did not stop";
   if (crashed === undefined && serverExit !== "exited with code 0") {
     failures.push(`the server ${serverExit} on SIGTERM (expected a clean drain, code 0)`);
   }
@@ -235,7 +238,7 @@ async function soakAgainst(
     delivery,
     serverExit,
     serverLogLines: server.logLines(),
-    serverLogHead: server.output(),
+    serverLogTail: server.output(),
     failures,
   };
 }

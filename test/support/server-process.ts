@@ -1,22 +1,43 @@
 // The service as operators run it: `node dist/src/cli/main.js serve` in a child process of its
 // own, so a test can kill it outright (SIGKILL: no shutdown code runs) and start it again on the
-// same port and database, the way a crashed replica is restarted by its supervisor.
+// same port and database, the way a crashed replica is restarted by its supervisor; and so the
+// bench's soak can read its memory from /proc without the bench's own heap mixed in.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
+import { loadConfig } from "../../src/config.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
+/** The project root, the nearest folder up with a package.json: run from test/support (vitest) or dist/test/support (the bench). */
+function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+const ROOT = projectRoot(import.meta.dirname);
 const CLI = path.join(ROOT, "dist/src/cli/main.js");
 
-/** Settings of the service that must not leak from the test runner's environment into the child. */
-const SERVICE_VARIABLES = [
-  "HOST", "PORT", "DATABASE_URL", "APP_DATABASE_URL", "EMBEDDED_PG_DIR", "EMBEDDED_PG_PORT", "AUTH_TOKENS", "AUTH_TOKENS_FILE",
-  "TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE", "LOG_LEVEL", "AGENT_LEARNING_ADDRESS",
-];
+/**
+ * Settings of the service that must not leak from the caller's environment into the child: every
+ * variable loadConfig reads (found by letting it read an empty environment, so the list cannot
+ * drift from src/config.ts), and the CLI's own AGENT_LEARNING_* ones.
+ */
+function leakingVariables(env: NodeJS.ProcessEnv): string[] {
+  const read = new Set<string>();
+  const probe = new Proxy<NodeJS.ProcessEnv>({}, {
+    get(_target, name) {
+      if (typeof name === "string") read.add(name);
+      return undefined;
+    },
+  });
+  loadConfig(probe, {});
+  return [...read, ...Object.keys(env).filter((name) => name.startsWith("AGENT_LEARNING_"))];
+}
 
 /**
  * `npm run build`, once per test file. Others' work in progress elsewhere may fail the type check
@@ -71,8 +92,15 @@ export interface ServerProcess {
   kill(): Promise<void>;
   /** Starts the service again (after kill), resolving once health reports SERVING. */
   restart(): Promise<void>;
-  /** Graceful stop (SIGTERM), SIGKILL after `graceMs`; safe to call when already stopped. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM), SIGKILL after `graceMs`; safe to call when already stopped. Resolves
+   * with how the child ended, e.g. "exited with code 0".
+   */
+  stop(graceMs?: number): Promise<string | undefined>;
+  /** How the last child ended ("exited with code 0", "exited with SIGKILL"); undefined while it runs. */
+  exitReason(): string | undefined;
+  /** Lines the children printed (with LOG_LEVEL=warn only warnings and errors, each worth reading). */
+  logLines(): number;
   /** The newest output of the child(ren), for failure messages. */
   output(): string;
 }
@@ -88,12 +116,18 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   let exited: Promise<void> = Promise.resolve();
   let starts = 0;
   let output = "";
+  let lines = 0;
+  let lastExit: string | undefined;
   const keep = (chunk: string) => {
     output = (output + chunk).slice(-OUTPUT_KEEP);
   };
+  const print = (chunk: string) => {
+    lines += chunk.split("\n").length - 1;
+    keep(chunk);
+  };
 
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of SERVICE_VARIABLES) delete env[name];
+  for (const name of leakingVariables(env)) delete env[name];
   Object.assign(env, { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: options.databaseUrl, LOG_LEVEL: options.logLevel ?? "warn", ...options.env });
 
   const start = async () => {
@@ -104,13 +138,15 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     // Should the test process die first, the server must not outlive it.
     const orphanGuard = () => current.kill("SIGKILL");
     process.once("exit", orphanGuard);
-    current.stdout?.setEncoding("utf8").on("data", keep);
-    current.stderr?.setEncoding("utf8").on("data", keep);
+    current.stdout?.setEncoding("utf8").on("data", print);
+    current.stderr?.setEncoding("utf8").on("data", print);
     let exitReason: string | undefined;
+    lastExit = undefined;
     exited = new Promise((resolve) => {
       current.once("exit", (code, signal) => {
         process.off("exit", orphanGuard);
         exitReason = `exited with ${signal ?? `code ${code}`}`;
+        lastExit = exitReason;
         keep(`\n--- ${exitReason} ---\n`);
         if (child === current) child = undefined;
         resolve();
@@ -144,12 +180,15 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     },
     async stop(graceMs = 10_000) {
       const current = child;
-      if (!current) return;
+      if (!current) return lastExit;
       current.kill("SIGTERM");
       const timer = setTimeout(() => current.kill("SIGKILL"), graceMs);
       await exited;
       clearTimeout(timer);
+      return lastExit;
     },
+    exitReason: () => lastExit,
+    logLines: () => lines,
     output: () => output,
   };
 }
