@@ -1,8 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { isMessage } from "@bufbuild/protobuf";
 import { Code, type Interceptor } from "@connectrpc/connect";
-import { ImportDataRequestSchema, ImportDataResponseSchema } from "../../gen/agentlearning/v1/admin_service_pb.js";
-import { RecordExecutionsRequestSchema, RecordExecutionsResponseSchema } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { type ImportDataRequest, ImportDataRequestSchema, ImportDataResponseSchema } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import {
+  type RecordExecutionsRequest,
+  RecordExecutionsRequestSchema,
+  RecordExecutionsResponseSchema,
+} from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { MAX_EXECUTIONS_PER_MESSAGE } from "../service/bulk-ingest.js";
 import { errorWithInfo } from "../service/errors.js";
@@ -93,7 +97,7 @@ async function* paceExecutions<M>(messages: AsyncIterable<M>, perSecond: number,
   let budget = perSecond;
   let refilledAt = performance.now();
   for await (const message of messages) {
-    const count = isMessage(message, RecordExecutionsRequestSchema) || isMessage(message, ImportDataRequestSchema) ? message.executions.length : 0;
+    const count = isBulkRequest(message) ? message.executions.length : 0;
     const now = performance.now();
     budget = Math.min(perSecond, budget + ((now - refilledAt) / 1000) * perSecond);
     refilledAt = now;
@@ -108,7 +112,7 @@ async function* paceExecutions<M>(messages: AsyncIterable<M>, perSecond: number,
 async function* capExecutions<M>(messages: AsyncIterable<M>, max: number, cap: { exceeded: boolean }): AsyncGenerator<M> {
   let seen = 0;
   for await (const message of messages) {
-    if (!isMessage(message, RecordExecutionsRequestSchema) && !isMessage(message, ImportDataRequestSchema)) {
+    if (!isBulkRequest(message)) {
       yield message;
       continue;
     }
@@ -125,6 +129,11 @@ async function* capExecutions<M>(messages: AsyncIterable<M>, max: number, cap: {
     // Leaving the loop closes the request stream: the rest is never read.
     return;
   }
+}
+
+/** Whether a request message is a chunk of a bulk upload, whose executions the limits count. */
+function isBulkRequest(message: unknown): message is RecordExecutionsRequest | ImportDataRequest {
+  return isMessage(message, RecordExecutionsRequestSchema) || isMessage(message, ImportDataRequestSchema);
 }
 
 /** The counts of a bulk answer, for the error that replaces it. */
