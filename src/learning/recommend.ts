@@ -80,9 +80,24 @@ export interface EstimateOverride {
   estimate(i: number, team: string[], statistical: Estimate): Estimate;
 }
 
-/** The candidate teams of a request, in the order `EstimateOverride.estimate` is called with. */
+/**
+ * The candidate teams of a request, in the order `EstimateOverride.estimate` is called with. The
+ * same array for the same snapshot and request shape, so estimates computed for it can be reused.
+ */
 export function candidatesFor(evidence: TaskEvidence, request: RecommendRequest): string[][] {
-  return rankingFor(evidence, request, clamp01(request.successWeight)).candidates;
+  const shape = shapeOf(request, clamp01(request.successWeight));
+  let lists = candidateLists.get(evidence);
+  if (!lists) {
+    lists = new Map();
+    candidateLists.set(evidence, lists);
+  }
+  let candidates = lists.get(shape);
+  if (!candidates) {
+    candidates = candidateTeams(evidence, request);
+    if (lists.size >= MAX_SHAPES_PER_SNAPSHOT) lists.clear();
+    lists.set(shape, candidates);
+  }
+  return candidates;
 }
 
 /** Ranks teams for a task type, explores with Thompson sampling at rate ε, and logs each answer's propensity. */
@@ -125,10 +140,16 @@ interface Ranking {
 // and the ranking and the Monte-Carlo propensities depend only on the snapshot and the request's
 // weight and constraints: computed once per snapshot and shape, a prediction costs microseconds.
 const rankings = new WeakMap<TaskEvidence, Map<string, Ranking>>();
+const candidateLists = new WeakMap<TaskEvidence, Map<string, string[][]>>();
 const MAX_SHAPES_PER_SNAPSHOT = 64;
 
+/** What a ranking depends on in a request, besides the snapshot (and an override's key). */
+function shapeOf(request: RecommendRequest, w: number): string {
+  return JSON.stringify([w, [...request.requiredAgents].sort(), [...request.excludedAgents].sort(), request.maxAgents]);
+}
+
 function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number, override?: EstimateOverride): Ranking {
-  const shape = JSON.stringify([w, [...request.requiredAgents].sort(), [...request.excludedAgents].sort(), request.maxAgents]);
+  const shape = shapeOf(request, w);
   let shapes = rankings.get(evidence);
   if (!shapes) {
     shapes = new Map();
@@ -141,7 +162,7 @@ function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number
     const reference = typicalDuration(evidence.task);
     // The candidate list is the same with or without an override, so the override's estimates
     // (computed for `candidatesFor`) line up with it.
-    const candidates = shapes.get(shape)?.candidates ?? candidateTeams(evidence, request);
+    const candidates = candidatesFor(evidence, request);
     const scored: Scored[] = candidates.map((team, i) => {
       const statistical = estimateTeam(index, team, DEFAULT_LEVEL);
       const estimate = override ? override.estimate(i, team, statistical) : statistical;

@@ -3,7 +3,7 @@ import type { TaskEvidence } from "../learning/evidence.js";
 import { indexEvidence, TEAM_PRIOR_STRENGTH, teamKey } from "../learning/team-prior.js";
 import type { Estimate } from "../learning/estimate.js";
 import type { EstimateOverride } from "../learning/recommend.js";
-import { knowsTaskType, type ModelSnapshot, scoreTeams } from "../ml/model-runtime.js";
+import { knowsTaskType, type ModelSnapshot, scoreTeams, type ServingModel } from "../ml/model-runtime.js";
 
 /**
  * Estimates from the trained models for a batch of teams — ONE onnxruntime run per model over all
@@ -31,14 +31,47 @@ export async function modelOverride(
   const success = snapshot.success;
   if (!success || !knowsTaskType(success, taskType) || teams.length === 0) return undefined;
   const duration = snapshot.duration && knowsTaskType(snapshot.duration, taskType) ? snapshot.duration : undefined;
+  const version = [success.version, duration?.version].filter(Boolean).join(",");
+  const key = `${version}|${complexity}`;
+  // The scores depend only on the teams, the model versions and the complexity: the same
+  // candidate list (one per snapshot and request shape) is scored once per model and complexity,
+  // and concurrent requests for it share that one run.
+  let scored = overrides.get(teams);
+  if (!scored) {
+    scored = new Map();
+    overrides.set(teams, scored);
+  }
+  const known = scored.get(key);
+  if (known) return known;
+  if (scored.size >= MAX_OVERRIDES_PER_LIST) scored.clear();
+  const pending = scoredOverride({ key, version, success, duration }, evidence, complexity, teams);
+  scored.set(key, pending);
+  // A failed run is not remembered: the next request tries again.
+  pending.catch(() => scored.delete(key));
+  return pending;
+}
+
+/** Overrides by candidate list (held weakly: they go with their evidence snapshot) and key. */
+const overrides = new WeakMap<string[][], Map<string, Promise<EstimateOverride>>>();
+/** 41 complexities (0 to 10 by 0.25) of the active versions, with room for a swap. */
+const MAX_OVERRIDES_PER_LIST = 96;
+
+/** Runs the models over the teams and builds the override from their scores. */
+async function scoredOverride(
+  models: { key: string; version: string; success: ServingModel; duration: ServingModel | undefined },
+  evidence: TaskEvidence,
+  complexity: number,
+  teams: string[][],
+): Promise<EstimateOverride> {
+  const { key, version, success, duration } = models;
+  const taskType = evidence.taskType;
   const [p, d] = await Promise.all([
     scoreTeams(success, taskType, complexity, teams),
     duration ? scoreTeams(duration, taskType, complexity, teams) : Promise.resolve(undefined),
   ]);
-  const version = [success.version, duration?.version].filter(Boolean).join(",");
   const index = indexEvidence(evidence);
   return {
-    key: `${version}|${complexity}`,
+    key,
     estimate(i: number, team: string[], statistical: Estimate): Estimate {
       const own = index.combinations.get(teamKey(team));
       const modelled = clampProbability(p[i] ?? statistical.successProbability);
