@@ -30,7 +30,11 @@ export class EvidenceCache {
     let loading = this.#loading.get(taskType);
     if (!loading) {
       loading = readTaskEvidence(this.pool, taskType)
-        .then((evidence) => {
+        .then((read) => {
+          // Rankings, candidates and model scores are memoized per snapshot object: an unchanged
+          // snapshot is kept, so a quiet task type does not rebuild them every `maxAgeMs`.
+          const previous = this.#entries.get(taskType)?.evidence;
+          const evidence = previous && unchanged(previous, read) ? previous : read;
           this.#entries.delete(taskType);
           this.#entries.set(taskType, { evidence, loadedAt: Date.now() });
           if (this.#entries.size > this.maxEntries) {
@@ -44,4 +48,12 @@ export class EvidenceCache {
     }
     return loading;
   }
+}
+
+/**
+ * Whether a fresh read says nothing new: a task type's aggregates change only when executions of
+ * it are recorded (which moves its count), and agents are only ever added to the catalog.
+ */
+function unchanged(previous: TaskEvidence, read: TaskEvidence): boolean {
+  return previous.task.executions === read.task.executions && previous.catalog.length === read.catalog.length;
 }
