@@ -40,17 +40,20 @@ export async function openBenchPostgres(env: NodeJS.ProcessEnv): Promise<BenchPo
   }
 }
 
+/** Runs `work` on a connection of its own to `databaseUrl`, closed afterwards whatever happens. */
+export async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
 function benchPostgres(source: string, adminUrl: string, stop: () => Promise<void>): BenchPostgres {
   const created = new Set<string>();
-  const withAdmin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
+  const withAdmin = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(adminUrl, work);
   const dropDatabase = async (url: string) => {
     const name = decodeURIComponent(new URL(url).pathname.slice(1));
     await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));

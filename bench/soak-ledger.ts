@@ -1,4 +1,4 @@
-import pg from "pg";
+import { withClient } from "./database.js";
 
 /** What the soak's database holds at the end, read with SQL rather than through the service. */
 export interface SoakLedger {
@@ -12,23 +12,13 @@ export interface SoakLedger {
   modelVersions: number;
 }
 
-async function withDatabase<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * Reads the ledger of the soak's database. The primary key already forbids a row stored twice,
  * so "none twice" is checked where a double count could still hide: the aggregates that every
  * acknowledged execution must have changed exactly once.
  */
 export function readSoakLedger(databaseUrl: string, acknowledgedIds: readonly string[]): Promise<SoakLedger> {
-  return withDatabase(databaseUrl, async (client) => {
+  return withClient(databaseUrl, async (client) => {
     const { rows } = await client.query<Record<keyof SoakLedger, string>>(
       `SELECT
          (SELECT count(*) FROM executions) AS "stored",
@@ -61,7 +51,7 @@ export function ledgerFailures(ledger: SoakLedger, acknowledged: number): string
 
 /** The newest position of the insight feed (0 when empty): where the soak's subscribers start. */
 export function feedPosition(databaseUrl: string): Promise<bigint> {
-  return withDatabase(databaseUrl, async (client) => {
+  return withClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ seq: string }>("SELECT coalesce(max(seq), 0)::text AS seq FROM insight_events");
     return BigInt(rows[0]?.seq ?? "0");
   });
@@ -69,7 +59,7 @@ export function feedPosition(databaseUrl: string): Promise<bigint> {
 
 /** Feed events after `after` up to and including `upTo`: what a subscriber that reached `upTo` must have received. */
 export function feedEventsBetween(databaseUrl: string, after: bigint, upTo: bigint): Promise<number> {
-  return withDatabase(databaseUrl, async (client) => {
+  return withClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ n: string }>(
       "SELECT count(*)::text AS n FROM insight_events WHERE seq > $1::bigint AND seq <= $2::bigint",
       [after.toString(), upTo.toString()],
