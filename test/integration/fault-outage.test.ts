@@ -190,39 +190,30 @@ describe(`when PostgreSQL is stopped, and later crashes, under load (seed ${SEED
     const step = async (name: string, condition: () => boolean, timeoutMs: number) => {
       reached.set(name, await waitFor(condition, timeoutMs));
     };
+    /** One outage: take PostgreSQL down, see the service notice, bring it back, see it serve again. */
+    const outage = async (down: (typeof OUTAGES)[number], n: 1 | 2, takeDown: () => Promise<void>) => {
+      phase = down;
+      await takeDown();
+      await step(`NOT_SERVING in ${down}`, () => lastHealth() === "NOT_SERVING", 10_000);
+      await step(`writes failing in ${down}`, () => failedWritesIn(down) >= 20, 6_000);
+      await sleep(rng.int(500, 1_500));
+
+      phase = `recovery ${n}`;
+      postgres = await restartPostgres(dataDir, pgPort);
+      await step(`SERVING in recovery ${n}`, () => lastHealth() === "SERVING", 15_000);
+      phase = `after ${n}`;
+      await step(`writes acknowledged in after ${n}`, () => acknowledgedIn(`after ${n}`), 10_000);
+      // A loaded machine may take a while over one read: wait for one, as for the write.
+      await step(`reads answered in after ${n}`, () => readIn(`after ${n}`), 10_000);
+      await sleep(rng.int(500, 1_000));
+    };
     const scenario = async () => {
       await step("writes acknowledged before the outages", () => acknowledged.size >= 300, 20_000);
-
-      phase = "outage 1 (stop)";
-      await postgres?.stop();
-      await step("NOT_SERVING in outage 1 (stop)", () => lastHealth() === "NOT_SERVING", 10_000);
-      await step("writes failing in outage 1 (stop)", () => failedWritesIn("outage 1 (stop)") >= 20, 6_000);
-      await sleep(rng.int(500, 1_500));
-
-      phase = "recovery 1";
-      postgres = await restartPostgres(dataDir, pgPort);
-      await step("SERVING in recovery 1", () => lastHealth() === "SERVING", 15_000);
-      phase = "after 1";
-      await step("writes acknowledged in after 1", () => acknowledgedIn("after 1"), 10_000);
-      // A loaded machine may take a while over one read: wait for one, as for the write.
-      await step("reads answered in after 1", () => readIn("after 1"), 10_000);
-      await sleep(rng.int(500, 1_000));
-
-      phase = "outage 2 (crash)";
-      await crashPostgres(dataDir);
-      await postgres?.stop(); // already gone: only forgets it
-      await step("NOT_SERVING in outage 2 (crash)", () => lastHealth() === "NOT_SERVING", 10_000);
-      await step("writes failing in outage 2 (crash)", () => failedWritesIn("outage 2 (crash)") >= 20, 6_000);
-      await sleep(rng.int(500, 1_500));
-
-      phase = "recovery 2";
-      postgres = await restartPostgres(dataDir, pgPort);
-      await step("SERVING in recovery 2", () => lastHealth() === "SERVING", 15_000);
-      phase = "after 2";
-      await step("writes acknowledged in after 2", () => acknowledgedIn("after 2"), 10_000);
-      // A loaded machine may take a while over one read: wait for one, as for the write.
-      await step("reads answered in after 2", () => readIn("after 2"), 10_000);
-      await sleep(rng.int(500, 1_000));
+      await outage(OUTAGES[0], 1, async () => postgres?.stop());
+      await outage(OUTAGES[1], 2, async () => {
+        await crashPostgres(dataDir);
+        await postgres?.stop(); // already gone: only forgets it
+      });
     };
     try {
       await scenario();
