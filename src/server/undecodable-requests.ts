@@ -55,14 +55,8 @@ function wrapUnary(handler: UniversalHandler, report: (call: UndecodableCall) =>
     };
     return rewriteInternal(res, reported);
   };
-  return Object.assign(serve, {
-    protocolNames: handler.protocolNames,
-    service: handler.service,
-    method: handler.method,
-    requestPath: handler.requestPath,
-    allowedMethods: handler.allowedMethods,
-    supportedContentType: handler.supportedContentType,
-  });
+  // The same descriptive properties (path, method, protocols, content types) as the original.
+  return Object.assign(serve, handler);
 }
 
 /** Replaces an INTERNAL answer by `replace(error)`, in the framing of the protocol that answered. */
