@@ -185,10 +185,10 @@ export async function startService(config: Config, log: Logger = createLogger(co
     const handler = connectNodeAdapter({
       routes: (router) => {
         serviceRoutes(router);
-        // Such calls never reach the call interceptor: they are logged and counted here.
-        answerUndecodableRequests(router, ({ method, reason, seconds }) => {
-          log.info({ method, code: "InvalidArgument", reason, durationMs: Math.round(seconds * 1e6) / 1e3 }, "rpc");
-          metrics.callFinished({ method, code: "InvalidArgument", seconds });
+        // Calls refused before any interceptor never reach the call interceptor: logged and counted here.
+        answerUndecodableRequests(router, ({ method, code, reason, seconds }) => {
+          log.info({ method, code, reason, durationMs: Math.round(seconds * 1e6) / 1e3 }, "rpc");
+          metrics.callFinished({ method, code, seconds });
         });
       },
       // Outermost first: the call interceptor logs and counts every answer, limits included; the

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type ConnectRouter, createContextKey, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { encodeEnvelope, type UniversalHandler, type UniversalHandlerFn, type UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { codeFromHttpStatus, codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { malformedRequest } from "../service/errors.js";
@@ -13,7 +13,8 @@ import { malformedRequest } from "../service/errors.js";
 //
 // A unary answer is rewritten only when the call never reached the first interceptor (so no
 // code of ours ran and could have failed) and the answer is INTERNAL: then the framework failed
-// while reading the request. Nothing else about the response changes.
+// while reading the request. Nothing else about the response changes. Every call refused before
+// the interceptors is reported, rewritten or not, since the call interceptor never saw it.
 
 /** Set by the outermost interceptor: the request was decoded and the call reached our code. */
 const DECODED = createContextKey(false, { description: "the request reached the interceptors" });
@@ -24,62 +25,74 @@ export const markDecoded: Interceptor = (next) => (req) => {
   return next(req);
 };
 
-/** What the rewrite tells about a call that never reached the interceptors (for logs and metrics). */
-export interface UndecodableCall {
+/** A unary call answered before it reached the interceptors, as reported for logs and metrics. */
+export interface RejectedCall {
   /** Fully qualified, e.g. "agentlearning.v1.LearningService/RecordExecution". */
   method: string;
+  /** The connect Code name of the answer the client got, e.g. "InvalidArgument". */
+  code: string;
   /** connect's reason, e.g. "parse binary: premature EOF". */
   reason: string;
   seconds: number;
 }
 
+/** Given the error a call was answered with before reaching our code (if one can be read), the one to send instead. */
+type Settle = (error: ConnectError | undefined) => ConnectError | undefined;
+
 /**
  * Wraps every unary handler of the router (in place, before an adapter reads `router.handlers`)
- * so that undecodable requests answer INVALID_ARGUMENT over gRPC, gRPC-Web and Connect alike.
+ * so that undecodable requests answer INVALID_ARGUMENT over gRPC, gRPC-Web and Connect alike,
+ * and reports every unary call refused before our code (which the call interceptor never sees).
  */
-export function answerUndecodableRequests(router: ConnectRouter, report: (call: UndecodableCall) => void): void {
+export function answerUndecodableRequests(router: ConnectRouter, report: (call: RejectedCall) => void): void {
   const wrapped = router.handlers.map((handler) => (handler.method.methodKind === "unary" ? wrapUnary(handler, report) : handler));
   router.handlers.splice(0, router.handlers.length, ...wrapped);
 }
 
-function wrapUnary(handler: UniversalHandler, report: (call: UndecodableCall) => void): UniversalHandler {
+function wrapUnary(handler: UniversalHandler, report: (call: RejectedCall) => void): UniversalHandler {
   const method = `${handler.service.typeName}/${handler.method.name}`;
   const serve: UniversalHandlerFn = async (req) => {
     const started = process.hrtime.bigint();
     const contextValues = req.contextValues ?? createContextValues();
     const res = await handler({ ...req, contextValues });
     if (contextValues.get(DECODED)) return res;
-    const reported = (error: ConnectError) => {
-      report({ method, reason: error.rawMessage, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
-      return malformedRequest(error);
+    const settle: Settle = (error) => {
+      const answer = error?.code === Code.Internal ? malformedRequest(error) : error;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      report({ method, code: answer ? Code[answer.code] : "Unknown", reason: error?.rawMessage ?? `HTTP ${res.status}`, seconds });
+      return answer;
     };
-    return rewriteInternal(res, reported);
+    return settleAnswer(res, settle);
   };
   // The same descriptive properties (path, method, protocols, content types) as the original.
   return Object.assign(serve, handler);
 }
 
-/** Replaces an INTERNAL answer by `replace(error)`, in the framing of the protocol that answered. */
-async function rewriteInternal(res: UniversalServerResponse, replace: (error: ConnectError) => ConnectError): Promise<UniversalServerResponse> {
+/** Reads the error of an answer in the framing of the protocol that gave it, and sends `settle`'s instead. */
+async function settleAnswer(res: UniversalServerResponse, settle: Settle): Promise<UniversalServerResponse> {
   const contentType = res.header?.get("content-type") ?? "";
-  if (contentType.startsWith("application/grpc-web")) return { ...res, body: rewriteGrpcWebTrailer(res.body, replace) };
-  if (contentType.startsWith("application/grpc")) {
-    const trailer = res.trailer;
-    if (!trailer) return res;
+  if (contentType.startsWith("application/grpc-web")) return { ...res, body: settleGrpcWebTrailer(res.body, settle) };
+  const trailer = res.trailer;
+  if (contentType.startsWith("application/grpc") && trailer) {
     // The status is final once the body has been produced (for these calls it is empty).
-    const settle = () => {
+    const settleTrailer = () => {
       const error = findTrailerError(trailer);
-      if (error?.code === Code.Internal) {
+      const answer = settle(error);
+      if (answer && answer !== error) {
         trailer.delete("grpc-status-details-bin");
-        setTrailerStatus(trailer, replace(error));
+        setTrailerStatus(trailer, answer);
       }
     };
-    return { ...res, body: afterBody(res.body, settle) };
+    return { ...res, body: afterBody(res.body, settleTrailer) };
   }
-  // Connect unary: the error is the JSON body of a non-200 answer. A compressed body would be
-  // over compressMinBytes (1 KiB), which connect's decoding messages never are: left alone.
-  if (res.status !== codeToHttpStatus(Code.Internal) || res.header?.has("content-encoding") || !res.body || !(Symbol.asyncIterator in res.body)) return res;
-  return rewriteConnectError(res, res.body, replace);
+  // Connect unary, or a refusal before any protocol (e.g. 415): the error, if any, is a JSON body.
+  // A compressed body would be over compressMinBytes (1 KiB), which connect's messages never are.
+  const readable = contentType.startsWith("application/json") && !res.header?.has("content-encoding") && res.body && Symbol.asyncIterator in res.body;
+  if (!readable) {
+    settle(new ConnectError(`HTTP ${res.status}`, codeFromHttpStatus(res.status)));
+    return res;
+  }
+  return settleConnectError(res, res.body as AsyncIterable<Uint8Array>, settle);
 }
 
 async function* afterBody(body: UniversalServerResponse["body"], settle: () => void): AsyncIterable<Uint8Array> {
@@ -88,19 +101,19 @@ async function* afterBody(body: UniversalServerResponse["body"], settle: () => v
 }
 
 /** gRPC-Web carries the status in a last envelope flagged as trailer, inside the body. */
-async function* rewriteGrpcWebTrailer(body: UniversalServerResponse["body"], replace: (error: ConnectError) => ConnectError): AsyncIterable<Uint8Array> {
-  if (!body || !(Symbol.asyncIterator in body)) return;
+async function* settleGrpcWebTrailer(body: UniversalServerResponse["body"], settle: Settle): AsyncIterable<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
+  if (body && Symbol.asyncIterator in body) for await (const chunk of body) chunks.push(chunk);
   const bytes = Buffer.concat(chunks);
   const last = lastEnvelope(bytes);
   const error = last && (last.flags & trailerFlag) === trailerFlag ? findTrailerError(trailerParse(last.data)) : undefined;
-  if (!last || error?.code !== Code.Internal) {
+  const answer = settle(error);
+  if (!last || !answer || answer === error) {
     yield bytes;
     return;
   }
   const trailer = new Headers();
-  setTrailerStatus(trailer, replace(error));
+  setTrailerStatus(trailer, answer);
   yield bytes.subarray(0, last.offset);
   yield encodeEnvelope(trailerFlag, trailerSerialize(trailer));
 }
@@ -117,21 +130,17 @@ function lastEnvelope(bytes: Uint8Array): { offset: number; flags: number; data:
   return last;
 }
 
-async function rewriteConnectError(
-  res: UniversalServerResponse,
-  body: AsyncIterable<Uint8Array>,
-  replace: (error: ConnectError) => ConnectError,
-): Promise<UniversalServerResponse> {
+async function settleConnectError(res: UniversalServerResponse, body: AsyncIterable<Uint8Array>, settle: Settle): Promise<UniversalServerResponse> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
   const bytes = Buffer.concat(chunks);
-  const error = errorFromJsonBytes(bytes, undefined, new ConnectError("unreadable error body", Code.Unknown));
-  if (error.code !== Code.Internal) return { ...res, body: single(bytes) };
-  const replacement = replace(error);
-  const answer = errorToJsonBytes(replacement, undefined);
+  const error = errorFromJsonBytes(bytes, undefined, new ConnectError(`HTTP ${res.status}`, codeFromHttpStatus(res.status)));
+  const answer = settle(error);
+  if (!answer || answer === error) return { ...res, body: single(bytes) };
+  const json = errorToJsonBytes(answer, undefined);
   const header = new Headers(res.header);
-  header.set("content-length", String(answer.byteLength));
-  return { ...res, status: codeToHttpStatus(replacement.code), header, body: single(answer) };
+  header.set("content-length", String(json.byteLength));
+  return { ...res, status: codeToHttpStatus(answer.code), header, body: single(json) };
 }
 
 async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {

@@ -8,7 +8,8 @@ import { startTestServer, type TestServer } from "../support/server.js";
 
 // A unary request connect-es cannot decode fails before any of our code runs; the framework
 // would answer INTERNAL. Each protocol must instead say INVALID_ARGUMENT with the reason
-// MALFORMED_REQUEST (src/server/undecodable-requests.ts), store nothing, and be counted.
+// MALFORMED_REQUEST (src/server/undecodable-requests.ts), store nothing, and be counted. Calls
+// refused there for other reasons keep connect's answer, and are counted too.
 
 const RECORD = "/agentlearning.v1.LearningService/RecordExecution";
 const STATUS = "/agentlearning.v1.AdminService/GetStatus";
@@ -113,6 +114,27 @@ describe("a unary request whose body cannot be decoded", () => {
 
     expect(await databaseFingerprint(server.db)).toEqual(before);
     expect(await rpcCount(METHOD, "InvalidArgument")).toBe(counted + 2);
+  });
+});
+
+describe("a unary request refused before the handler for another reason", () => {
+  it("keeps connect's own answer to an unparsable grpc-timeout, and counts it under that code", async () => {
+    const counted = await rpcCount(METHOD, "InvalidArgument");
+
+    const reply = await raw.request(RECORD, { "content-type": "application/grpc", te: "trailers", "grpc-timeout": "abc" }, envelope(new Uint8Array()));
+
+    expect(reply.grpcStatus).toBe(INVALID_ARGUMENT);
+    expect(reply.grpcMessage).toMatch(/invalid grpc timeout value/);
+    expect(await rpcCount(METHOD, "InvalidArgument")).toBe(counted + 1);
+  });
+
+  it("counts a call with a content type no protocol serves (HTTP 415), as connect's Unknown", async () => {
+    const counted = await rpcCount(METHOD, "Unknown");
+
+    const reply = await postRaw(`${server.url}${RECORD}`, { "content-type": "text/plain" }, UNDECODABLE);
+
+    expect(reply.status).toBe(415);
+    expect(await rpcCount(METHOD, "Unknown")).toBe(counted + 1);
   });
 });
 
