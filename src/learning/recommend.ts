@@ -24,6 +24,7 @@ import { DEFAULT_LEVEL, type Estimate, estimateTeam } from "./estimate.js";
 import type { TaskEvidence } from "./evidence.js";
 import { suggestedOrder } from "./execution-order.js";
 import { typicalDuration } from "./team-duration.js";
+import { SnapshotMemo } from "./snapshot-memo.js";
 import { indexEvidence, teamKey } from "./team-prior.js";
 
 /** Thompson draws behind each propensity. */
@@ -85,19 +86,7 @@ export interface EstimateOverride {
  * same array for the same snapshot and request shape, so estimates computed for it can be reused.
  */
 export function candidatesFor(evidence: TaskEvidence, request: RecommendRequest): string[][] {
-  const shape = shapeOf(request, clamp01(request.successWeight));
-  let lists = candidateLists.get(evidence);
-  if (!lists) {
-    lists = new Map();
-    candidateLists.set(evidence, lists);
-  }
-  let candidates = lists.get(shape);
-  if (!candidates) {
-    candidates = candidateTeams(evidence, request);
-    if (lists.size >= MAX_SHAPES_PER_SNAPSHOT) lists.clear();
-    lists.set(shape, candidates);
-  }
-  return candidates;
+  return candidateLists.get(evidence, shapeOf(request, clamp01(request.successWeight)), () => candidateTeams(evidence, request));
 }
 
 /** Ranks teams for a task type, explores with Thompson sampling at rate ε, and logs each answer's propensity. */
@@ -129,7 +118,6 @@ export function recommend(evidence: TaskEvidence, request: RecommendRequest, ran
 
 /** The greedy ranking of one request shape over one evidence snapshot, and its Thompson statistics. */
 interface Ranking {
-  candidates: string[][];
   greedy: Scored[];
   contenders: Scored[];
   /** Thompson wins per contender; estimated once per ranking, on first use. */
@@ -139,9 +127,9 @@ interface Ranking {
 // Evidence snapshots are immutable and shared (the service refreshes each about once a second),
 // and the ranking and the Monte-Carlo propensities depend only on the snapshot and the request's
 // weight and constraints: computed once per snapshot and shape, a prediction costs microseconds.
-const rankings = new WeakMap<TaskEvidence, Map<string, Ranking>>();
-const candidateLists = new WeakMap<TaskEvidence, Map<string, string[][]>>();
 const MAX_SHAPES_PER_SNAPSHOT = 64;
+const rankings = new SnapshotMemo<TaskEvidence, Ranking>(MAX_SHAPES_PER_SNAPSHOT);
+const candidateLists = new SnapshotMemo<TaskEvidence, string[][]>(MAX_SHAPES_PER_SNAPSHOT);
 
 /** What a ranking depends on in a request, besides the snapshot (and an override's key). */
 function shapeOf(request: RecommendRequest, w: number): string {
@@ -150,14 +138,8 @@ function shapeOf(request: RecommendRequest, w: number): string {
 
 function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number, override?: EstimateOverride): Ranking {
   const shape = shapeOf(request, w);
-  let shapes = rankings.get(evidence);
-  if (!shapes) {
-    shapes = new Map();
-    rankings.set(evidence, shapes);
-  }
   const key = override ? `${shape}|${override.key}` : shape;
-  let ranking = shapes.get(key);
-  if (!ranking) {
+  return rankings.get(evidence, key, () => {
     const index = indexEvidence(evidence);
     const reference = typicalDuration(evidence.task);
     // The candidate list is the same with or without an override, so the override's estimates
@@ -171,11 +153,8 @@ function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number
     });
     // Stable sort: equal scores keep candidate order.
     const greedy = [...scored].sort((a, b) => b.score - a.score);
-    ranking = { candidates, greedy, contenders: greedy.length > 0 ? thompsonContenders(greedy, w) : [] };
-    if (shapes.size >= MAX_SHAPES_PER_SNAPSHOT) shapes.clear();
-    shapes.set(key, ranking);
-  }
-  return ranking;
+    return { greedy, contenders: greedy.length > 0 ? thompsonContenders(greedy, w) : [] };
+  });
 }
 
 /** Speed relative to the task type's typical duration: d_ref / (d_ref + E). */

@@ -3,6 +3,7 @@ import type { TaskEvidence } from "../learning/evidence.js";
 import { indexEvidence, TEAM_PRIOR_STRENGTH, teamKey } from "../learning/team-prior.js";
 import type { Estimate } from "../learning/estimate.js";
 import type { EstimateOverride } from "../learning/recommend.js";
+import { SnapshotMemo } from "../learning/snapshot-memo.js";
 import { knowsTaskType, type ModelSnapshot, scoreTeams, type ServingModel } from "../ml/model-runtime.js";
 
 /**
@@ -36,25 +37,19 @@ export async function modelOverride(
   // The scores depend only on the teams, the model versions and the complexity: the same
   // candidate list (one per snapshot and request shape) is scored once per model and complexity,
   // and concurrent requests for it share that one run.
-  let scored = overrides.get(teams);
-  if (!scored) {
-    scored = new Map();
-    overrides.set(teams, scored);
-  }
-  const known = scored.get(key);
-  if (known) return known;
-  if (scored.size >= MAX_OVERRIDES_PER_LIST) scored.clear();
-  const pending = scoredOverride({ key, version, success, duration }, evidence, complexity, teams);
-  scored.set(key, pending);
-  // A failed run is not remembered: the next request tries again.
-  pending.catch(() => scored.delete(key));
-  return pending;
+  return overrides.get(teams, key, () => {
+    const pending = scoredOverride({ key, version, success, duration }, evidence, complexity, teams);
+    // A failed run is not remembered: the next request tries again.
+    pending.catch(() => overrides.delete(teams, key));
+    return pending;
+  });
 }
 
-/** Overrides by candidate list (held weakly: they go with their evidence snapshot) and key. */
-const overrides = new WeakMap<string[][], Map<string, Promise<EstimateOverride>>>();
-/** 41 complexities (0 to 10 by 0.25) of the active versions, with room for a swap. */
-const MAX_OVERRIDES_PER_LIST = 96;
+/**
+ * Overrides by candidate list (they go with its evidence snapshot) and key: room for the 41
+ * complexities (0 to 10 by 0.25) of the active versions, and more for a swap.
+ */
+const overrides = new SnapshotMemo<string[][], Promise<EstimateOverride>>(96);
 
 /** Runs the models over the teams and builds the override from their scores. */
 async function scoredOverride(
