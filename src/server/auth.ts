@@ -6,6 +6,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { ReportService } from "../../gen/agentlearning/v1/report_service_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -17,6 +18,7 @@ const OPEN_SERVICES = new Set([Health.typeName, reflectionV1.ServerReflection.ty
 
 const L = LearningService.method;
 const A = AdminService.method;
+const R = ReportService.method;
 
 /**
  * The scope each RPC needs, listed explicitly so that adding an RPC is a decision about who may
@@ -40,6 +42,9 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map(
       [A.activateModel, "admin"],
       [A.setLearningMode, "admin"],
       [A.importData, "admin"],
+      [R.getSuccessOverTime, "read"],
+      [R.getTeamReport, "read"],
+      [R.getModelReport, "read"],
     ] as const
   ).map(([method, scope]) => [methodKey(method), scope]),
 );
