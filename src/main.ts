@@ -12,6 +12,7 @@ import { deadlineAnswer } from "./server/deadline.js";
 import { ingestCounter } from "./server/ingest-counter.js";
 import { inFlightLimit, streamLengthLimit, streamRateLimit } from "./server/limits.js";
 import { withMetricsEndpoint } from "./server/metrics-endpoint.js";
+import { consoleDirectory, withConsole } from "./server/console-endpoint.js";
 import { ServiceMetrics } from "./server/metrics.js";
 import { ReadinessMonitor } from "./server/readiness.js";
 import { API_SERVICES, routes } from "./server/routes.js";
@@ -206,7 +207,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
       readMaxBytes: config.maxMessageBytes,
       shutdownSignal: shutdown.signal,
     });
-    const served = withMetricsEndpoint(metrics.registry, handler);
+    const served = withConsole(consoleDirectory(), withMetricsEndpoint(metrics.registry, handler));
     const listenerOptions = { maxConcurrentStreams: config.maxConcurrentStreams };
     const listener = tls
       ? await listenTls(config.host, config.port, served, tls, listenerOptions)
