@@ -28,6 +28,7 @@ export interface ChartSpec {
   yLabel: string;
   series: SeriesSpec[];
   yRange?: [number, number];
+  xRange?: [number, number];
   log?: boolean;
   height?: number;
 }
@@ -89,9 +90,10 @@ export function chart(parent: HTMLElement, spec: ChartSpec, signal: AbortSignal)
       height: spec.height ?? 260,
       series,
       bands,
-      legend: { show: true },
+      // Our own legend below: uPlot's would also list the invisible band bounds.
+      legend: { show: false },
       scales: {
-        x: { time: spec.xTime, ...(spec.log ? { distr: 3 } : {}) },
+        x: { time: spec.xTime, ...(spec.xRange ? { range: spec.xRange } : {}), ...(spec.log ? { distr: 3 } : {}) },
         y: { ...(spec.yRange ? { range: spec.yRange } : {}), ...(spec.log ? { distr: 3 } : {}) },
       },
       axes: [axis(spec.xLabel), axis(spec.yLabel)],
@@ -99,6 +101,17 @@ export function chart(parent: HTMLElement, spec: ChartSpec, signal: AbortSignal)
     data as uPlot.AlignedData,
     holder,
   );
+  const legend = document.createElement("p");
+  legend.className = "legend";
+  for (const s of spec.series) {
+    const key = document.createElement("span");
+    const swatch = document.createElement("span");
+    swatch.className = s.pointsOnly ? "swatch dot" : s.dash ? "swatch dashed" : "swatch";
+    swatch.style.borderColor = cssVar(s.color);
+    key.append(swatch, s.band ? `${s.label} (shaded: ${s.band.label})` : s.label);
+    legend.append(key);
+  }
+  holder.append(legend);
   const onResize = () => plot.setSize({ width: width(), height: spec.height ?? 260 });
   window.addEventListener("resize", onResize);
   signal.addEventListener("abort", () => {

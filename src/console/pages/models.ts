@@ -35,7 +35,8 @@ function versionsSection(report: GetModelReportResponse, signal: AbortSignal): H
     ),
   );
   const success = [...report.versions].filter((v) => v.kind === ModelKind.SUCCESS && v.metrics.auc !== undefined).reverse();
-  if (success.length > 0) {
+  // A trend needs two versions; one is in the table already.
+  if (success.length > 1) {
     chart(
       card,
       {
@@ -68,18 +69,21 @@ function calibrationSection(report: GetModelReportResponse, signal: AbortSignal)
     ),
   );
   const filled = calibration.bins.filter((b) => b.count > 0n);
+  // The diagonal runs corner to corner: the end points carry no observation.
+  const x = [0, ...filled.map((b) => b.meanPredicted), 1];
   chart(
     card,
     {
       title: "Reliability diagram: observed success rate against mean predicted probability per bin",
-      x: filled.map((b) => b.meanPredicted),
+      x,
       xTime: false,
-      xLabel: "predicted probability",
+      xLabel: "mean predicted probability",
       yLabel: "observed rate",
+      xRange: [0, 1],
       yRange: [0, 1],
       series: [
-        { label: "observed", color: "--series-1", values: filled.map((b) => b.observedRate) },
-        { label: "perfect calibration", color: "--series-3", dash: [4, 4], values: filled.map((b) => b.meanPredicted) },
+        { label: "observed rate per bin", color: "--series-1", values: [null, ...filled.map((b) => b.observedRate), null] },
+        { label: "perfect calibration", color: "--series-3", dash: [4, 4], values: x },
       ],
     },
     signal,
