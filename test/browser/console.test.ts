@@ -29,7 +29,7 @@ beforeAll(async () => {
     startTestServer({ config: { analysisEveryExecutions: 1_000_000, analysisIntervalMs: 3_600_000, heartbeatMs: 1_000 } }),
     launchBrowser(),
   ]);
-  await seedConsoleWorld(server, { history: 1200, rounds: 30, seed: 5 });
+  await seedConsoleWorld(server, { history: 800, rounds: 20, seed: 5 });
   await server.admin.retrain({ force: true });
   reports = createClient(ReportService, createGrpcTransport({ baseUrl: server.url }));
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "light" });
