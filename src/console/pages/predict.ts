@@ -44,9 +44,10 @@ export async function predictPage(root: HTMLElement, api: Api, signal: AbortSign
   });
 }
 
-function sourceName(source: EstimateSource, version: string): string {
-  if (source === EstimateSource.MODEL) return `model ${version}`;
-  return (EstimateSource[source] ?? "unknown").toLowerCase();
+function sourceName(source: EstimateSource, version: string): HTMLElement {
+  // Versions are long: the name is in the cell's tooltip and the answer's explanation.
+  if (source === EstimateSource.MODEL) return h("abbr", { title: version }, "model");
+  return h("span", {}, (EstimateSource[source] ?? "unknown").toLowerCase());
 }
 
 function answerView(answer: PredictAgentsResponse): HTMLElement {
@@ -57,7 +58,7 @@ function answerView(answer: PredictAgentsResponse): HTMLElement {
     h("p", {}, facts, answer.explanation ? ` ${answer.explanation}` : ""),
     table(
       "Ranked teams, best first",
-      ["#", "team", "p(success)", "90% interval", "expected duration", "duration 90%", "confidence", "propensity", "source", "runs", "rationale"],
+      ["#", "team", "p(success)", "90% interval", "expected duration", "duration 90%", "confidence", "propensity", "source", "runs"],
       answer.recommendations.map((r, i) => [
         String(i + 1),
         h("span", { "data-testid": "recommended-team" }, r.agents.join(" + ")),
@@ -69,9 +70,10 @@ function answerView(answer: PredictAgentsResponse): HTMLElement {
         `${prob(r.propensity)}${r.exploratory ? " (exploring)" : ""}`,
         sourceName(r.source, r.modelVersion),
         count(r.sampleSize),
-        h("span", { class: "small" }, r.rationale),
       ]),
       { "data-testid": "recommendations" },
     ),
+    h("h3", {}, "Why"),
+    h("ol", { class: "rationale" }, answer.recommendations.map((r) => h("li", {}, h("strong", {}, r.agents.join(" + ")), `: ${r.rationale}`))),
   );
 }
