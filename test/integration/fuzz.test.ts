@@ -15,6 +15,7 @@ import {
   RecordExecutionsRequestSchema,
   RecordExecutionsResponseSchema,
 } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { ReportService } from "../../gen/agentlearning/v1/report_service_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { makeExecution } from "../support/executions.js";
 import {
@@ -46,7 +47,7 @@ import { startTestServer, type TestServer } from "../support/server.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_124);
 const CONCURRENCY = 16;
-const RPCS = rpcsOf([LearningService, AdminService]);
+const RPCS = rpcsOf([LearningService, AdminService, ReportService]);
 /** RPCs with work behind them (training spawns a worker) get fewer of the random calls. */
 const RARE = new Set(["Retrain"]);
 const SHAPE: MessageShape = { hugeStringChance: 0.01, maxStringBytes: 1024 * 1024, hugeListChance: 0.01, hugeListLength: 10_000 };

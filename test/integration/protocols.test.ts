@@ -178,6 +178,7 @@ describe("discovery with buf curl (reflection)", () => {
     expect(listed).toEqual([
       "agentlearning.v1.AdminService",
       "agentlearning.v1.LearningService",
+      "agentlearning.v1.ReportService",
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
