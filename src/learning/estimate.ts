@@ -41,6 +41,11 @@ export interface Estimate {
   sampleSize: number;
   /** The success posterior, for Thompson sampling. */
   posterior: BetaPosterior;
+  /**
+   * What the greedy ranking ranks this team's success by, when not its mean: model estimates give
+   * a lower posterior quantile (see model-posterior.ts), against the winner's curse.
+   */
+  rankingProbability?: number;
   source: "statistical" | "catalog" | "model";
   /** The model version behind a "model" estimate. */
   modelVersion?: string;

@@ -6,7 +6,9 @@
 //   with E the team's expected duration and d_ref the task type's median duration exp(m_T) − 1: in
 //   (0, 1), 0.5 for a team of typical duration (0.5 for all when no duration is known).
 // - Greedy order: by score, best first; ties keep candidate order (history first; on cold start
-//   best catalog match first).
+//   best catalog match first). A model estimate enters the score with its ranking probability (a
+//   lower posterior quantile) instead of its mean, so the argmax does not favour the teams whose
+//   estimate erred highest; the reported probability stays the mean.
 // - First slot: with probability ε (explorationRate) Thompson sampling: one success probability is
 //   drawn from each candidate's Beta posterior, candidates are scored with the drawn value and the
 //   best wins; otherwise the greedy best. The slot is marked exploratory when the Thompson winner
@@ -149,7 +151,7 @@ function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number
       const statistical = estimateTeam(index, team, DEFAULT_LEVEL);
       const estimate = override ? override.estimate(i, team, statistical) : statistical;
       const speed = speedOf(estimate.expectedDurationSeconds, reference);
-      return { team, estimate, speed, score: w * estimate.successProbability + (1 - w) * speed };
+      return { team, estimate, speed, score: w * (estimate.rankingProbability ?? estimate.successProbability) + (1 - w) * speed };
     });
     // Stable sort: equal scores keep candidate order.
     const greedy = [...scored].sort((a, b) => b.score - a.score);

@@ -63,7 +63,7 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
       const r = parseRequest(predictOutcomeSchema, request);
       const evidence = await deps.evidence.get(r.taskType);
       const statistical = estimateCombination(evidence, r.agents);
-      const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, [r.agents]);
+      const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, [r.agents], { exact: true });
       const estimate = override ? override.estimate(0, r.agents, statistical) : statistical;
       return create(PredictOutcomeResponseSchema, {
         successProbability: estimate.successProbability,
