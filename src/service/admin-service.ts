@@ -134,8 +134,8 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
       return create(ImportDataResponseSchema, { result });
     },
 
-    retrain(request) {
-      return retrain(deps, request);
+    retrain(request, context) {
+      return retrain(deps, request, context.signal);
     },
     listModels(request) {
       return listModels(deps, request);

@@ -41,14 +41,17 @@ export function modelToProto(m: ModelSummary): ModelVersion {
   });
 }
 
-/** Retrain: trains now (in a low-priority child process) unless another replica is training. */
-export async function retrain(deps: ServiceDependencies, request: RetrainRequest): Promise<RetrainResponse> {
+/**
+ * Retrain: trains now (in a low-priority child process) and answers with the outcome. A training
+ * already under way — this replica's (automatic or asked for) or another replica's — is waited
+ * for, within the call's deadline, and its versions are the answer.
+ */
+export async function retrain(deps: ServiceDependencies, request: RetrainRequest, signal?: AbortSignal): Promise<RetrainResponse> {
   parseRequest(z.object({ force: z.boolean() }), request);
   if (!(await deps.settings.get()).learning_enabled) {
     throw errorWithInfo(Code.FailedPrecondition, "learning is disabled (SetLearningMode learning_enabled=false)", "LEARNING_DISABLED");
   }
-  const outcome = await deps.retrainer.retrain("requested");
-  if (!outcome.ran) throw errorWithInfo(Code.Aborted, "another replica is retraining now; retry later", "RETRAIN_IN_PROGRESS");
+  const outcome = await deps.retrainer.retrain("requested", { waitForOthers: true, signal });
   if (outcome.models.length === 0) {
     throw errorWithInfo(Code.FailedPrecondition, `too little history to train on (${outcome.examples} executions)`, "NOT_ENOUGH_DATA");
   }

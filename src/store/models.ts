@@ -110,6 +110,14 @@ export async function listModelVersions(db: CommonQueryMethods, filter: { kind?:
     ORDER BY created_at DESC, version DESC LIMIT 500`);
 }
 
+/** Versions created after a moment (µs since the epoch, PostgreSQL's clock), newest first. */
+export async function listModelVersionsCreatedAfter(db: CommonQueryMethods, afterUs: bigint): Promise<readonly ModelSummary[]> {
+  return db.any(sql.type(ModelSummaryRow)`
+    SELECT ${summaryColumns} FROM model_versions
+    WHERE created_at > 'epoch'::timestamptz + ${afterUs.toString()}::bigint * interval '1 microsecond'
+    ORDER BY created_at DESC, version DESC LIMIT 500`);
+}
+
 /** One version with its bytes. */
 export async function readModelVersion(db: CommonQueryMethods, version: string): Promise<ModelRecord | null> {
   return db.maybeOne(sql.type(ModelRow)`
