@@ -9,6 +9,8 @@ export interface ServingModel {
   session: OnnxModel;
   /** duration only: quantiles of validation residuals of ln(1 + seconds), for intervals. */
   residualInterval?: { lower: number; upper: number; level: number };
+  /** duration only: every stored quantile of those residuals, increasing in p (see residual-quantiles.ts). */
+  residualQuantiles?: { p: number; value: number }[];
 }
 
 /** The models serving now. A request reads the snapshot once, so it never mixes versions. */

@@ -7,6 +7,7 @@ import { trainGbdt } from "./gbdt/train.js";
 import { auc, logLoss, meanAbsoluteError } from "./metrics.js";
 import { exportOnnx } from "./onnx-export.js";
 import { gateVerdict, pairedImprovementZ } from "./quality-gate.js";
+import { residualQuantileMetrics } from "./residual-quantiles.js";
 import { encodeExamples, splitChronologically, type EncodedSet, type TrainingExample } from "./training-set.js";
 import { predictValue, type TreeEnsemble } from "./tree-ensemble.js";
 
@@ -55,12 +56,6 @@ function rowLosses(p: Float64Array, y: Float64Array, kind: "log" | "abs"): Float
     }
   }
   return out;
-}
-
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
-  return sorted[i]!;
 }
 
 /** Trains, judges and exports the success and duration models from examples (oldest first). */
@@ -148,8 +143,7 @@ export function trainModels(
       mae_log_duration: meanAbsoluteError(p, y),
       base_mae_log_duration: meanAbsoluteError(new Float64Array(y.length).fill(mean), y),
       improvement_z: pairedImprovementZ(rowLosses(p, y, "abs"), rowLosses(new Float64Array(y.length).fill(mean), y, "abs")),
-      residual_q05: quantile(residuals, 0.05),
-      residual_q95: quantile(residuals, 0.95),
+      ...residualQuantileMetrics(residuals),
       trees: trained.ensemble.trees.length,
       validation_rows: split.validation.rows,
       holdout_rows: split.holdout.rows,

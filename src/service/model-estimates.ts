@@ -1,4 +1,5 @@
 import { betaInterval, betaMean } from "../learning/beta.js";
+import { residualLogDuration } from "../learning/deadline.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { indexEvidence, TEAM_PRIOR_STRENGTH, teamKey } from "../learning/team-prior.js";
 import type { Estimate } from "../learning/estimate.js";
@@ -79,13 +80,15 @@ async function scoredOverride(
       const posterior = { alpha: TEAM_PRIOR_STRENGTH * prior + successes, beta: TEAM_PRIOR_STRENGTH * (1 - prior) + failures };
       const probability = betaMean(posterior);
       const successInterval = betaInterval(posterior, 0.9);
-      let durationPart = { expectedDurationSeconds: statistical.expectedDurationSeconds, durationInterval: statistical.durationInterval };
+      let durationPart: Pick<Estimate, "expectedDurationSeconds" | "durationInterval" | "logDuration"> = { expectedDurationSeconds: statistical.expectedDurationSeconds, durationInterval: statistical.durationInterval, logDuration: statistical.logDuration };
       const logDuration = d?.[i];
       if (duration && logDuration !== undefined) {
         const r = duration.residualInterval ?? { lower: 0, upper: 0, level: 0.9 };
         durationPart = {
           expectedDurationSeconds: Math.max(0, Math.expm1(logDuration)),
           durationInterval: { lower: Math.max(0, Math.expm1(logDuration + r.lower)), upper: Math.max(0, Math.expm1(logDuration + r.upper)), level: r.level },
+          // The predictive distribution a deadline is judged by (none when the model stored no quantiles).
+          logDuration: residualLogDuration(logDuration, duration.residualQuantiles ?? []),
         };
       }
       return {

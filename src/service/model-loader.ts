@@ -4,6 +4,7 @@ import { featureEncoder } from "../ml/features.js";
 import { FeatureMapSchema } from "../ml/model-schemas.js";
 import { type ModelRuntime, type ServingModel } from "../ml/model-runtime.js";
 import { loadSession } from "../ml/onnx-session.js";
+import { residualQuantilesOf } from "../ml/residual-quantiles.js";
 import type { NotificationListener } from "../store/listener.js";
 import { isActiveVersion, MODELS_CHANNEL, type ModelRecord, readActiveModels, readModelVersion } from "../store/models.js";
 
@@ -22,6 +23,7 @@ export async function loadServingModel(record: LoadableModel): Promise<ServingMo
     encoder: featureEncoder(featureMap),
     session,
     residualInterval: q05 !== undefined && q95 !== undefined ? { lower: q05, upper: q95, level: 0.9 } : undefined,
+    residualQuantiles: residualQuantilesOf(record.metrics),
   };
 }
 
