@@ -23,7 +23,7 @@ import { errorWithInfo } from "./errors.js";
 import { executionToProto } from "./execution-mapping.js";
 import { insightToProto } from "./insight-mapping.js";
 import { LEARNING_MODES, modeNameOf } from "./learning-mode.js";
-import { activateModel, listModels, retrain } from "./model-service.js";
+import { activateModel, getModel, listModels, retrain } from "./model-service.js";
 import { statusReport } from "./status-report.js";
 import { knownEnum, parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
 
@@ -142,6 +142,9 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
     },
     activateModel(request) {
       return activateModel(deps, request);
+    },
+    getModel(request) {
+      return getModel(deps, request);
     },
   };
 }
