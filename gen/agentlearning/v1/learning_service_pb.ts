@@ -203,7 +203,7 @@ export type PredictAgentsRequest = Message<"agentlearning.v1.PredictAgentsReques
 
   /**
    * The probability, in (0, 1) exclusive, with which a team must finish within deadline_seconds.
-   * Absent means 0.8. Only meaningful with deadline_seconds.
+   * Absent means 0.8. Set without deadline_seconds it is INVALID_ARGUMENT.
    *
    * @generated from field: optional double deadline_level = 12;
    */
