@@ -26,6 +26,7 @@ import { analysisJob } from "./service/analysis-runner.js";
 import { DueScheduler } from "./service/due-scheduler.js";
 import { ModelRuntime } from "./ml/model-runtime.js";
 import { ModelSync } from "./service/model-loader.js";
+import { ModelFilesSync } from "./service/model-files-sync.js";
 import { Retrainer, retrainJob } from "./service/retrainer.js";
 import { MODELS_CHANNEL } from "./store/models.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
@@ -140,6 +141,8 @@ export async function startService(config: Config, log: Logger = createLogger(co
     const runtime = new ModelRuntime();
     cleanup.push(async () => runtime.close());
     await new ModelSync(pool, runtime, notifications, log).start();
+    const modelFiles = new ModelFilesSync(pool, config.modelsDir, log);
+    await modelFiles.start(notifications);
     // Scrape-time figures read `inFlight` (declared below) only once the server answers.
     const metrics = new ServiceMetrics({ pool, runtime, inFlightCalls: () => inFlight.size });
     const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics);
@@ -178,6 +181,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
         heartbeatMs: config.heartbeatMs,
         runtime,
         retrainer,
+        modelFiles,
         random: Math.random,
       },
       health,

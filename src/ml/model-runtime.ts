@@ -13,6 +13,8 @@ export interface ServingModel {
   teamLogitVariances?: number[];
   /** success only: how much of a team's record corrects the model (model-posterior.ts). */
   recordWeight?: number;
+  /** duration only: every stored quantile of those residuals, increasing in p (see residual-quantiles.ts). */
+  residualQuantiles?: { p: number; value: number }[];
 }
 
 /** The models serving now. A request reads the snapshot once, so it never mixes versions. */

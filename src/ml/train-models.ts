@@ -20,6 +20,7 @@ import { auc, logLoss, meanAbsoluteError } from "./metrics.js";
 import { exportOnnx } from "./onnx-export.js";
 import { type GateComparison, gateVerdict, pairedImprovementZ } from "./quality-gate.js";
 import { chooseRecordWeight, RECORD_WEIGHT_METRIC, type TeamScorer, teamLogitVariances, teamVarianceMetric } from "./team-uncertainty.js";
+import { residualQuantileMetrics } from "./residual-quantiles.js";
 import { buildFeatureMap, encodeExamples, splitChronologically, type EncodedSet, type TrainingExample } from "./training-set.js";
 import { predictValue, type TreeEnsemble } from "./tree-ensemble.js";
 
@@ -79,12 +80,6 @@ function rowLosses(p: Float64Array, y: Float64Array, kind: "log" | "abs"): Float
     }
   }
   return out;
-}
-
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
-  return sorted[i]!;
 }
 
 /** The rows an active model has not learned from (all of them when its window is unknown). */
@@ -213,8 +208,7 @@ export function trainModels(
       mae_log_duration: meanAbsoluteError(p, y),
       base_mae_log_duration: meanAbsoluteError(base, y),
       improvement_z: pairedImprovementZ(rowLosses(p, y, "abs"), rowLosses(base, y, "abs")),
-      residual_q05: quantile(residuals, 0.05),
-      residual_q95: quantile(residuals, 0.95),
+      ...residualQuantileMetrics(residuals),
       trees: served.trees.length,
       judged_trees: judged.trees.length,
       validation_rows: split.validation.rows,

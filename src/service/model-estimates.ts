@@ -1,3 +1,4 @@
+import { residualLogDuration } from "../learning/deadline.js";
 import type { Estimate } from "../learning/estimate.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { modelTeamPosterior } from "../learning/model-posterior.js";
@@ -115,13 +116,15 @@ async function scoredOverride(
         recordWeight,
       });
       const successInterval = posterior.interval(statistical.successInterval.level);
-      let durationPart = { expectedDurationSeconds: statistical.expectedDurationSeconds, durationInterval: statistical.durationInterval };
+      let durationPart: Pick<Estimate, "expectedDurationSeconds" | "durationInterval" | "logDuration"> = { expectedDurationSeconds: statistical.expectedDurationSeconds, durationInterval: statistical.durationInterval, logDuration: statistical.logDuration };
       const logDuration = d?.[i];
       if (duration && logDuration !== undefined) {
         const r = duration.residualInterval ?? { lower: 0, upper: 0, level: 0.9 };
         durationPart = {
           expectedDurationSeconds: Math.max(0, Math.expm1(logDuration)),
           durationInterval: { lower: Math.max(0, Math.expm1(logDuration + r.lower)), upper: Math.max(0, Math.expm1(logDuration + r.upper)), level: r.level },
+          // The predictive distribution a deadline is judged by (none when the model stored no quantiles).
+          logDuration: residualLogDuration(logDuration, duration.residualQuantiles ?? []),
         };
       }
       const modelled = p[i] ?? statistical.successProbability;

@@ -24,9 +24,16 @@ interface TestPostgres {
  * the embedded PostgreSQL in a fresh temporary directory.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // A service a test starts some other way (`agent-learning serve` with this environment) writes
+  // its models here, never to the repository's models/; the test workers inherit the variable.
+  const modelsDir = await mkdtemp(path.join(tmpdir(), "agent-learning-test-models-"));
+  process.env.MODELS_DIR = modelsDir;
   const postgres = await startTestPostgres();
   project.provide("pgAdminUrl", postgres.url);
-  return () => postgres.stop();
+  return async () => {
+    await postgres.stop();
+    await rm(modelsDir, { recursive: true, force: true });
+  };
 }
 
 async function startTestPostgres(): Promise<TestPostgres> {
