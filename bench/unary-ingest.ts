@@ -1,3 +1,4 @@
+import { INGEST_CONFIG } from "./bulk-ingest.js";
 import type { BenchPostgres } from "./database.js";
 import { combineDelays, type LoopDelay, watchEventLoop } from "./event-loop.js";
 import { runClosedLoop } from "./load.js";
@@ -58,7 +59,7 @@ export async function measureUnary(postgres: BenchPostgres, plan: UnaryPlan): Pr
   const levels: UnaryLevel[] = [];
   for (const concurrency of plan.concurrencies) {
     const url = await postgres.freshDatabase(`unary_c${concurrency}`);
-    const bench = await startBenchService(url);
+    const bench = await startBenchService(url, INGEST_CONFIG);
     try {
       levels.push(await measureLevel(bench, plan, concurrency));
     } finally {
