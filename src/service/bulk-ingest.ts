@@ -3,12 +3,22 @@ import { Code } from "@connectrpc/connect";
 import type { DatabasePool } from "slonik";
 import { type BulkResult, BulkResultSchema, type Execution, RejectedExecutionSchema } from "../../gen/agentlearning/v1/execution_pb.js";
 import { contentHash, type ExecutionRecord } from "../store/execution-record.js";
-import { insertExecutions } from "../store/executions.js";
+import { type InsertOutcome, insertExecutions } from "../store/executions.js";
 import { invalidArgument } from "./errors.js";
 import { executionViolations, validateExecution } from "./execution-input.js";
 
 /** Largest number of executions one stream message may carry. */
 export const MAX_EXECUTIONS_PER_MESSAGE = 1000;
+
+/** Batches of one upload committing at once. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+/** A batch handed to the store: its items, their ids, and the outcomes to come. */
+interface InFlightBatch {
+  items: Pending[];
+  ids: Set<string>;
+  outcomes: Promise<InsertOutcome[]>;
+}
 
 /** A valid item waiting for its batch: its position in the upload, record and content hash. */
 interface Pending {
@@ -22,7 +32,7 @@ interface Pending {
  * item rejects only itself; a duplicate (same id, same content, earlier in this upload or stored
  * before) is acknowledged once; a database failure fails the call, and everything of the batches
  * not yet committed can be re-sent safely because ingestion is idempotent. The next batch is
- * validated while the last one commits; batches still commit one after the other, in order.
+ * validated while earlier ones commit, and two batches commit at once unless they share an id.
  */
 export async function ingestStream(
   pool: DatabasePool,
@@ -34,9 +44,9 @@ export async function ingestStream(
   const result = create(BulkResultSchema);
   let index = 0;
   let batch: Pending[] = [];
-  // The batch being committed, if any: awaited before the next one starts, so a re-send of an id
-  // in a later batch always finds the earlier one committed.
-  let committing: Promise<void> | undefined;
+  // Batches being committed, oldest first: up to MAX_BATCHES_IN_FLIGHT on their own connections
+  // (PostgreSQL works on each with a core of its own), their results taken in upload order.
+  const inFlight: InFlightBatch[] = [];
 
   const reject = (i: number, executionId: string, code: Code, field: string, reason: string) => {
     result.rejected.push(
@@ -44,10 +54,13 @@ export async function ingestStream(
     );
   };
 
-  const commit = async (current: Pending[]) => {
-    const outcomes = await insertExecutions(pool, current.map((p) => p.record), knownAgents, current.map((p) => p.hash));
+  /** Waits for the oldest batch in flight and takes its outcomes into the result. */
+  const settleOldest = async () => {
+    const oldest = inFlight.shift();
+    if (!oldest) return;
+    const outcomes = await oldest.outcomes;
     outcomes.forEach((outcome, k) => {
-      const item = current[k];
+      const item = oldest.items[k];
       if (!item) return;
       if (outcome.kind === "stored") result.storedCount++;
       else if (outcome.kind === "duplicate") result.duplicateIds.push(outcome.execution.executionId);
@@ -56,14 +69,20 @@ export async function ingestStream(
   };
 
   const flush = async () => {
-    await committing;
     if (batch.length === 0) return;
-    signal.throwIfAborted();
     const current = batch;
     batch = [];
-    committing = commit(current);
-    // Observed when awaited (next flush or the end); until then a failure must not go unhandled.
-    committing.catch(() => {});
+    const ids = new Set(current.map((p) => p.record.executionId));
+    // An id still being committed by an earlier batch waits for it: the first occurrence of an id
+    // in an upload is the one stored, whatever the timing.
+    while (inFlight.length >= MAX_BATCHES_IN_FLIGHT || inFlight.some((b) => [...ids].some((id) => b.ids.has(id)))) {
+      await settleOldest();
+    }
+    signal.throwIfAborted();
+    const outcomes = insertExecutions(pool, current.map((p) => p.record), knownAgents, current.map((p) => p.hash));
+    // Observed when settled (in order); until then a failure must not go unhandled.
+    outcomes.catch(() => {});
+    inFlight.push({ items: current, ids, outcomes });
   };
 
   try {
@@ -94,11 +113,11 @@ export async function ingestStream(
       }
     }
     await flush();
-    await committing;
+    while (inFlight.length > 0) await settleOldest();
   } catch (error) {
-    // The call fails with the first error; a commit still in flight is waited for, so nothing of
+    // The call fails with the first error; commits still in flight are waited for, so nothing of
     // this call runs on after its answer.
-    await committing?.catch(() => {});
+    await Promise.allSettled(inFlight.map((b) => b.outcomes));
     throw error;
   }
   result.rejected.sort((a, b) => a.index - b.index);

@@ -112,8 +112,12 @@ export async function insertExecutions(
  * this process has already registered skip the round trip.
  */
 async function registerAgents(db: CommonQueryMethods, records: readonly ExecutionRecord[], knownAgents: Set<string>): Promise<void> {
-  const names = [...new Set(records.flatMap((r) => r.agents))].filter((name) => !knownAgents.has(name)).sort();
-  if (names.length === 0) return;
+  const fresh = new Set<string>();
+  for (const record of records) {
+    for (const name of record.agents) if (!knownAgents.has(name)) fresh.add(name);
+  }
+  if (fresh.size === 0) return;
+  const names = [...fresh].sort();
   await db.query(sql.type(z.object({}))`
     INSERT INTO agents (name)
     SELECT name FROM unnest(${sql.array(names, "text")}::text[]) AS n(name)
