@@ -2,7 +2,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import { type ExecutionRecord, LIMITS } from "../store/execution-record.js";
 import type { FieldViolation } from "./errors.js";
-import { fieldPath } from "./validation.js";
+import { AGENT_NAME_FORMAT, fieldPath, hasLoneSurrogate, IDENTIFIER_FORMAT_MESSAGE, TASK_TYPE_FORMAT } from "./validation.js";
 
 /** One problem with an incoming execution: where (proto path segments), what, and its reason code. */
 export interface ExecutionIssue {
@@ -14,11 +14,8 @@ export interface ExecutionIssue {
 /** The outcome of validating one execution: the record, or why not. */
 export type ExecutionValidation = { ok: true; record: ExecutionRecord } | { ok: false; issues: ExecutionIssue[] };
 
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const surrogate = /[\uD800-\uDFFF]/;
-const TASK_TYPE = /^[a-z0-9][a-z0-9_.-]*$/;
-const AGENT_NAME = /^[A-Z0-9][A-Z0-9_.-]*$/;
-const IDENTIFIER_FORMAT = "must be letters, digits, '_', '-' or '.', starting with a letter or digit";
+/** Task types and agent names share their limit (LIMITS.taskType, LIMITS.agentName). */
+const IDENTIFIER_MAX = 64;
 const MIN_SECONDS = -62_135_596_800n; // 0001-01-01T00:00:00Z
 const MAX_SECONDS = 253_402_300_799n; // 9999-12-31T23:59:59Z
 
@@ -58,14 +55,14 @@ export function validateExecution(execution: Execution): ExecutionValidation {
     return false;
   };
   const identifier = (path: (string | number)[], value: string, fold: (s: string) => string, format: RegExp): string | undefined => {
-    if (!text(path, value, 64, 1)) {
+    if (!text(path, value, IDENTIFIER_MAX, 1)) {
       unreadable = true;
       return undefined;
     }
     const folded = fold(value.trim());
     // Case folding can lengthen a string (e.g. "ß" → "SS"), so the limit is checked again after it.
-    if (folded.length > 64) add(path, "must be at most 64 characters", "TOO_LONG");
-    if (!format.test(folded)) add(path, IDENTIFIER_FORMAT, "INVALID_FORMAT");
+    if (folded.length > IDENTIFIER_MAX) add(path, `must be at most ${IDENTIFIER_MAX} characters`, "TOO_LONG");
+    if (!format.test(folded)) add(path, IDENTIFIER_FORMAT_MESSAGE, "INVALID_FORMAT");
     return folded;
   };
   const reference = (path: string, value: string): string | null => {
@@ -74,7 +71,7 @@ export function validateExecution(execution: Execution): ExecutionValidation {
   };
 
   text(["executionId"], execution.executionId, LIMITS.executionId, 1);
-  const taskType = identifier(["taskType"], execution.taskType, (s) => s.toLowerCase(), TASK_TYPE);
+  const taskType = identifier(["taskType"], execution.taskType, (s) => s.toLowerCase(), TASK_TYPE_FORMAT);
   text(["taskDescription"], execution.taskDescription, LIMITS.taskDescription);
   finite(["complexity"], execution.complexity, 0, LIMITS.maxComplexity);
   const agents = validateAgents(execution.agents, add, identifier);
@@ -139,7 +136,7 @@ function validateAgents(
   const agents: string[] = [];
   let usable = true;
   names.forEach((name, i) => {
-    const agent = identifier(["agents", i], name, (s) => s.toUpperCase(), AGENT_NAME);
+    const agent = identifier(["agents", i], name, (s) => s.toUpperCase(), AGENT_NAME_FORMAT);
     if (agent === undefined) usable = false;
     else agents.push(agent);
   });
@@ -183,7 +180,7 @@ function textProblems(value: string, max: number, min: number): [string, string]
   if (value.length > max) problems.push([`must be at most ${max} characters`, "TOO_LONG"]);
   // Text PostgreSQL can store verbatim: no NUL, no lone UTF-16 surrogate (which would be altered).
   if (value.includes("\u0000")) problems.push(["must not contain NUL characters", "INVALID_CHARACTER"]);
-  if (surrogate.test(value) && loneSurrogate.test(value)) problems.push(["must be valid Unicode", "INVALID_UTF8"]);
+  if (hasLoneSurrogate(value)) problems.push(["must be valid Unicode", "INVALID_UTF8"]);
   return problems;
 }
 
