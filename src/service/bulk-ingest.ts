@@ -10,13 +10,16 @@ import { executionViolations, validateExecution } from "./execution-input.js";
 /** Largest number of executions one stream message may carry. */
 export const MAX_EXECUTIONS_PER_MESSAGE = 1000;
 
-/** Batches of one upload committing at once. */
-const MAX_BATCHES_IN_FLIGHT = 2;
+/**
+ * Batches of one upload committing at once. One: a second batch on another connection was faster
+ * but took its sequence numbers among the first one's, so an upload's executions no longer
+ * exported in the order they were sent (and an export no longer re-imported to the same order).
+ */
+const MAX_BATCHES_IN_FLIGHT = 1;
 
-/** A batch handed to the store: its items, their ids, and the outcomes to come. */
+/** A batch handed to the store: its items and the outcomes to come. */
 interface InFlightBatch {
   items: Pending[];
-  ids: Set<string>;
   outcomes: Promise<InsertOutcome[]>;
 }
 
@@ -32,7 +35,7 @@ interface Pending {
  * item rejects only itself; a duplicate (same id, same content, earlier in this upload or stored
  * before) is acknowledged once; a database failure fails the call, and everything of the batches
  * not yet committed can be re-sent safely because ingestion is idempotent. The next batch is
- * validated while earlier ones commit, and two batches commit at once unless they share an id.
+ * validated while the last one commits; batches commit one after the other, in upload order.
  */
 export async function ingestStream(
   pool: DatabasePool,
@@ -44,8 +47,8 @@ export async function ingestStream(
   const result = create(BulkResultSchema);
   let index = 0;
   let batch: Pending[] = [];
-  // Batches being committed, oldest first: up to MAX_BATCHES_IN_FLIGHT on their own connections
-  // (PostgreSQL works on each with a core of its own), their results taken in upload order.
+  // Batches being committed, oldest first (at most MAX_BATCHES_IN_FLIGHT), their results taken
+  // in upload order; the next batch is validated meanwhile.
   const inFlight: InFlightBatch[] = [];
 
   const reject = (i: number, executionId: string, code: Code, field: string, reason: string) => {
@@ -72,17 +75,13 @@ export async function ingestStream(
     if (batch.length === 0) return;
     const current = batch;
     batch = [];
-    const ids = new Set(current.map((p) => p.record.executionId));
-    // An id still being committed by an earlier batch waits for it: the first occurrence of an id
-    // in an upload is the one stored, whatever the timing.
-    while (inFlight.length >= MAX_BATCHES_IN_FLIGHT || inFlight.some((b) => [...ids].some((id) => b.ids.has(id)))) {
-      await settleOldest();
-    }
+    // Earlier batches commit first, so a re-send of an id later in the upload finds it stored.
+    while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await settleOldest();
     signal.throwIfAborted();
     const outcomes = insertExecutions(pool, current.map((p) => p.record), knownAgents, current.map((p) => p.hash));
     // Observed when settled (in order); until then a failure must not go unhandled.
     outcomes.catch(() => {});
-    inFlight.push({ items: current, ids, outcomes });
+    inFlight.push({ items: current, outcomes });
   };
 
   try {

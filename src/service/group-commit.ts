@@ -1,7 +1,6 @@
 import type { DatabasePool } from "slonik";
 import type { ExecutionRecord } from "../store/execution-record.js";
 import { type InsertOutcome, insertExecutions } from "../store/executions.js";
-import { isDatabaseUnavailable } from "./errors.js";
 
 interface Waiter {
   record: ExecutionRecord;
@@ -23,8 +22,8 @@ export interface GroupCommitOptions {
  * so one commit and one WAL flush) instead of paying for a commit each. A call's promise settles
  * only once its group has committed, with that execution's own outcome (stored, duplicate,
  * conflict), so an answer still means committed and nothing is counted twice. A group that fails
- * on its data (rather than on an unreachable database) is retried one execution at a time, so a
- * row PostgreSQL refuses fails only its own call.
+ * because PostgreSQL refused a row's data is retried one execution at a time, so that row fails
+ * only its own call; any other failure (database unreachable, statement timeout) fails the group.
  */
 export class GroupCommit {
   private readonly queue: Waiter[] = [];
@@ -60,7 +59,7 @@ export class GroupCommit {
       const outcomes = await this.insert(group);
       group.forEach((waiter, i) => waiter.resolve(outcomes[i] as InsertOutcome));
     } catch (error) {
-      if (group.length === 1 || isDatabaseUnavailable(error)) {
+      if (group.length === 1 || !isRowRefused(error)) {
         for (const waiter of group) waiter.reject(error);
         return;
       }
@@ -73,4 +72,17 @@ export class GroupCommit {
   private insert(group: readonly Waiter[]): Promise<InsertOutcome[]> {
     return insertExecutions(this.pool, group.map((w) => w.record), this.knownAgents, group.map((w) => w.hash));
   }
+}
+
+/**
+ * Whether PostgreSQL refused the data of a row (SQLSTATE class 22, data exception, or 23,
+ * integrity constraint violation), as opposed to failing for reasons every row shares.
+ */
+function isRowRefused(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
