@@ -1,7 +1,7 @@
 import { residualLogDuration } from "../learning/deadline.js";
 import type { Estimate } from "../learning/estimate.js";
 import type { TaskEvidence } from "../learning/evidence.js";
-import { modelTeamPosterior } from "../learning/model-posterior.js";
+import { modelTeamPosterior, RANKING_Z } from "../learning/model-posterior.js";
 import type { EstimateOverride } from "../learning/recommend.js";
 import { SnapshotMemo } from "../learning/snapshot-memo.js";
 import { indexEvidence, teamKey } from "../learning/team-prior.js";
@@ -60,6 +60,21 @@ export async function modelOverride(
  * complexities (0 to 10 by 0.25) of the active versions, and more for a swap.
  */
 const overrides = new SnapshotMemo<string[][], Promise<EstimateOverride>>(96);
+
+/**
+ * The statistical estimate's lower quantile at the same depth as the model's (mean − RANKING_Z sd
+ * of its Beta posterior). The greedy pick ranks a team by the lower of the two: both the model and
+ * the counting must vouch for it. Measured in the simulator with rarely seen teams, the model's own
+ * quantile alone still let teams seen once or twice, that the model scored high, win the argmax at
+ * 10^3 executions (mean regret 0.29 against the statistics' 0); requiring the counting's assent
+ * keeps the model from picking worse than counting, while among the teams both rate well the
+ * model's finer estimate (complexity, agents) decides.
+ */
+function statisticalRankingProbability(statistical: Estimate): number {
+  const { alpha, beta } = statistical.posterior;
+  const sd = Math.sqrt((alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1)));
+  return statistical.successProbability - RANKING_Z * sd;
+}
 
 /** Where a team never run here is levelled: the complexity the simulated and most real fleets meet most. */
 const UNSEEN_TEAM_COMPLEXITY = 2;
@@ -134,7 +149,7 @@ async function scoredOverride(
         successProbability: posterior.probability,
         successInterval,
         posterior: posterior.beta,
-        rankingProbability: posterior.rankingProbability,
+        rankingProbability: Math.min(posterior.rankingProbability, statisticalRankingProbability(statistical)),
         confidence: Math.min(1, Math.max(0, 1 - (successInterval.upper - successInterval.lower))),
         source: "model",
         modelVersion: version,

@@ -3,11 +3,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import * as ort from "onnxruntime-node";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { FeatureColumnKind, type GetModelResponse, type ModelCard, ModelCardSchema, type ModelVersion } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import { FeatureColumnKind, type GetModelResponse, ModelCardSchema, type ModelVersion } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { EstimateSource } from "../../gen/agentlearning/v1/learning_pb.js";
 import { ModelProtoSchema } from "../../gen/onnx/onnx_pb.js";
 import { encodeRow, featureEncoder } from "../../src/ml/features.js";
@@ -16,6 +15,7 @@ import { predictValue } from "../../src/ml/tree-ensemble.js";
 import { cardFileText } from "../../src/service/model-card.js";
 import { createTestDatabase, dropTestDatabase } from "../support/database.js";
 import { byKind, pollUntil, QUIET_MODELS, rejectionOf, reportFigures } from "../support/model-fixtures.js";
+import { handBuiltRow, runOnnx } from "../support/onnx-rows.js";
 import { runSourceCli } from "../support/run-source-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordWorldHistory, world } from "../support/world-history.js";
@@ -56,30 +56,6 @@ async function bothExist(dir: string, version: string): Promise<boolean> {
   return names.includes(`${version}.onnx`) && names.includes(`${version}.json`);
 }
 
-/** Builds one input row from the card alone, as a caller in another language would. */
-function handBuiltRow(card: ModelCard, taskType: string, agents: readonly string[], complexity: number): Float32Array {
-  const row = new Float32Array(card.columns.length);
-  for (const column of card.columns) {
-    if (column.kind === FeatureColumnKind.COMPLEXITY) row[column.index] = complexity;
-    else if (column.kind === FeatureColumnKind.TEAM_SIZE) row[column.index] = agents.length;
-    else if (column.kind === FeatureColumnKind.TASK_TYPE) row[column.index] = column.value === taskType ? 1 : 0;
-    else if (column.kind === FeatureColumnKind.AGENT) row[column.index] = agents.includes(column.value) ? 1 : 0;
-  }
-  return row;
-}
-
-/** Runs an ONNX file on rows with a fresh onnxruntime session, reading the names from the card. */
-async function runOnnx(bytes: Uint8Array, card: ModelCard, rows: Float32Array, count: number): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(bytes);
-  try {
-    const result = await session.run({ [card.inputName]: new ort.Tensor("float32", rows, [count, card.columns.length]) });
-    const data = result[card.outputName]?.data;
-    if (!(data instanceof Float32Array)) throw new Error(`output ${card.outputName} is not a float tensor`);
-    return data;
-  } finally {
-    await session.release();
-  }
-}
 
 describe("the models directory after Retrain", () => {
   it("holds <version>.onnx and <version>.json of both activated versions, byte for byte what GetModel answers", async () => {

@@ -73,9 +73,13 @@ describe("Retrain after 3,000 executions", () => {
     }
   });
 
-  it("trains on the oldest 70% of the history (15% choose the trees, the newest 15% judge them) and states its window", () => {
+  it("judges a fit of the oldest 70% (15% choose its trees) on the newest 15%, serves a refit on the whole history, and states its window", () => {
     for (const model of [first.success, first.duration]) {
-      expect(model.trainingRows).toBe(BigInt(Math.floor(EXECUTIONS * 0.7)));
+      expect(model.trainingRows).toBe(BigInt(EXECUTIONS));
+      expect(metric(model, "validation_rows"), model.version).toBe(Math.floor(EXECUTIONS * 0.85) - Math.floor(EXECUTIONS * 0.7));
+      expect(metric(model, "holdout_rows"), model.version).toBe(EXECUTIONS - Math.floor(EXECUTIONS * 0.85));
+      // The refit grows the judged fit's tree count in proportion to its rows (1 / 0.7).
+      expect(metric(model, "trees"), model.version).toBe(Math.min(1000, Math.max(1, Math.round((metric(model, "judged_trees") * EXECUTIONS) / Math.floor(EXECUTIONS * 0.7)))));
       const start = model.windowStart;
       const end = model.windowEnd;
       expect(start && end, model.version).toBeTruthy();
@@ -272,7 +276,7 @@ describe("Retrain with too little history", () => {
     const { models } = await small.admin.retrain({});
     const { success, duration } = byKind(models);
     for (const m of [success, duration]) {
-      expect(m.trainingRows, m.version).toBe(140n);
+      expect(m.trainingRows, m.version).toBe(200n);
       if (m.status === ModelStatus.REJECTED) expect(m.rejectionReason).not.toBe("");
       else expect(m.status).toBe(ModelStatus.ACTIVE);
     }

@@ -476,14 +476,19 @@ export type ModelVersion = Message<"agentlearning.v1.ModelVersion"> & {
   status: ModelStatus;
 
   /**
-   * Held-out metrics by name, e.g. "log_loss", "auc", "mae_log_duration", "base_log_loss".
+   * Held-out metrics by name, e.g. "log_loss", "auc", "mae_log_duration", "base_log_loss". They
+   * judge an early-stopped fit on the oldest 70% of the window, on its newest 15%; the served
+   * model is refitted on every row with that fit's tree count scaled ("judged_trees", "trees").
+   * Success models also carry "team_logit_var_N" (variance of a team's log-odds deviation from the
+   * model, for teams with at least N rows) and "record_weight" (how much a team's own record
+   * corrects the model), which serving uses; see the README's "Trained models".
    *
    * @generated from field: map<string, double> metrics = 4;
    */
   metrics: { [key: string]: number };
 
   /**
-   * Training rows.
+   * Rows the served model learned from: the whole training window.
    *
    * @generated from field: uint64 training_rows = 5;
    */
@@ -987,7 +992,7 @@ export type ModelCard = Message<"agentlearning.v1.ModelCard"> & {
   metrics: { [key: string]: number };
 
   /**
-   * Training rows.
+   * Rows the model learned from: the whole training window.
    *
    * @generated from field: uint64 training_rows = 9;
    */
