@@ -108,18 +108,21 @@ async function runScenario(server: ServerProcess, executions: readonly Execution
   async function untilAcknowledged<T>(attempt: (learning: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
     let learning = connect();
     for (let tries = 1; ; tries++) {
+      let failure: unknown;
+      // In flight only while the attempt is on the wire: a call sleeping in backoff is not.
       inFlight++;
       try {
         return await attempt(learning);
       } catch (error) {
-        const e = ConnectError.from(error);
-        observed.failures.push({ code: Code[e.code], message: e.rawMessage, afterKills: observed.kills.length });
-        if (Date.now() > deadline) throw new Error(`gave up after ${tries} attempts: ${e.message}`);
-        await sleep(Math.min(25 * 2 ** tries, 500));
-        learning = connect();
+        failure = error;
       } finally {
         inFlight--;
       }
+      const e = ConnectError.from(failure);
+      observed.failures.push({ code: Code[e.code], message: e.rawMessage, afterKills: observed.kills.length });
+      if (Date.now() > deadline) throw new Error(`gave up after ${tries} attempts: ${e.message}`);
+      await sleep(Math.min(25 * 2 ** tries, 500));
+      learning = connect();
     }
   }
 
