@@ -10,6 +10,8 @@ import { API_SERVICES } from "./server/routes.js";
 import { loadTls } from "./server/tls.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
 import { ModelSync } from "./service/model-loader.js";
+import { retentionPolicyOf } from "./service/retention-job.js";
+import { type RetentionOutcome, runRetention } from "./service/retention-run.js";
 import { Retrainer } from "./service/retrainer.js";
 import { SettingsCache } from "./service/settings-cache.js";
 import { startAnalysis, startRetention, startRetraining } from "./startup/background-jobs.js";
@@ -20,9 +22,13 @@ import { INSIGHTS_CHANNEL } from "./store/insights.js";
 import { NotificationListener } from "./store/listener.js";
 import { migrate } from "./store/migrate.js";
 import { MODELS_CHANNEL } from "./store/models.js";
+import { createStorePool } from "./store/pool.js";
+import type { RetentionPolicy } from "./store/retention.js";
 import { SETTINGS_CHANNEL } from "./store/settings.js";
 
 export { provideDatabase } from "./startup/database.js";
+export type { RetentionOutcome } from "./service/retention-run.js";
+export type { RetentionPolicy } from "./store/retention.js";
 
 /** A running service, as `serve` and the tests hold it. */
 export interface RunningService {
@@ -53,6 +59,36 @@ export async function migrateOnly(config: Config, log: Logger): Promise<{ applie
   const database = await provideDatabase(config, log);
   try {
     return await migrate(database.url);
+  } finally {
+    await database.stop();
+  }
+}
+
+/** A retention run of `agent-learning retention`: the policy applied and what it did. */
+export interface RetentionRun {
+  policy: RetentionPolicy;
+  outcome: RetentionOutcome;
+}
+
+/**
+ * Applies the configured retention policy once, for `agent-learning retention`: an operator's
+ * maintenance command like `migrate`, so it works on the configured database directly, with no
+ * server running (APP_DATABASE_URL, else DATABASE_URL, else the embedded PostgreSQL when no
+ * service holds it). Undefined when the configuration sets no limit.
+ */
+export async function retentionOnce(config: Config, log: Logger, options: { dryRun: boolean; signal: AbortSignal }): Promise<RetentionRun | undefined> {
+  const policy = retentionPolicyOf(config);
+  if (!policy) return undefined;
+  const database = await provideDatabase(config, log);
+  try {
+    // Deleting rows needs no more than the application role's rights.
+    const pool = await createStorePool(config.appDatabaseUrl ?? database.url, { maximumPoolSize: 1, applicationName: "agent-learning-retention" });
+    try {
+      const outcome = await runRetention(pool, policy, { dryRun: options.dryRun, batchSize: config.retentionBatchSize, signal: options.signal, log });
+      return { policy, outcome };
+    } finally {
+      await pool.end();
+    }
   } finally {
     await database.stop();
   }
