@@ -5,8 +5,9 @@
 //   noise does not pass by the luck of one split;
 // - success model: log loss below the base rate's (predicting the training success rate for
 //   every row) AND AUC above 0.5 + margin; and, when a model is active, log loss not worse than
-//   the active model's on the same rows (small tolerance for noise) and AUC not lower by more
-//   than the same tolerance;
+//   the active model's (small tolerance for noise) and AUC not lower by more than the same
+//   tolerance, both on the holdout rows newer than everything the active model learned from (it
+//   was refitted on all its rows; with fewer than 100 such rows there is no comparison);
 // - duration model: mean absolute error of ln(1 + seconds) below the base's (predicting the
 //   training mean) and not worse than the active model's.
 
@@ -21,8 +22,15 @@ export interface GateFigures {
   improvementZ: number;
   /** success only. */
   auc?: number;
-  /** The active model's figures on the same rows, when one is active. */
-  active?: { loss: number; auc?: number };
+  /** The candidate against the active model, when one is active and enough rows are new to it. */
+  comparison?: GateComparison;
+}
+
+/** A candidate and the active model judged on the same rows: the holdout rows the active model never learned from. */
+export interface GateComparison {
+  rows: number;
+  candidate: { loss: number; auc?: number };
+  active: { loss: number; auc?: number };
 }
 
 /** Tolerances of the gate. */
@@ -63,12 +71,13 @@ export function gateVerdict(f: GateFigures): string | undefined {
   if (f.kind === "success" && f.auc !== undefined && f.auc < 0.5 + GATE.minAucMargin) {
     return `AUC ${f.auc.toFixed(4)} is not better than chance`;
   }
-  if (f.active) {
-    if (f.loss > f.active.loss * (1 + GATE.lossTolerance)) {
-      return `${f.kind === "success" ? "log loss" : "MAE"} ${f.loss.toFixed(4)} is worse than the active model's ${f.active.loss.toFixed(4)}`;
+  const c = f.comparison;
+  if (c) {
+    if (c.candidate.loss > c.active.loss * (1 + GATE.lossTolerance)) {
+      return `${f.kind === "success" ? "log loss" : "MAE"} ${c.candidate.loss.toFixed(4)} is worse than the active model's ${c.active.loss.toFixed(4)} on the ${c.rows} holdout rows new to it`;
     }
-    if (f.kind === "success" && f.auc !== undefined && f.active.auc !== undefined && f.auc < f.active.auc - GATE.aucTolerance) {
-      return `AUC ${f.auc.toFixed(4)} is worse than the active model's ${f.active.auc.toFixed(4)}`;
+    if (c.candidate.auc !== undefined && c.active.auc !== undefined && c.candidate.auc < c.active.auc - GATE.aucTolerance) {
+      return `AUC ${c.candidate.auc.toFixed(4)} is worse than the active model's ${c.active.auc.toFixed(4)} on the ${c.rows} holdout rows new to it`;
     }
   }
   return undefined;

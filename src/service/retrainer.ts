@@ -97,6 +97,7 @@ export class Retrainer {
         version: record.version,
         ensemble: TreeEnsembleSchema.parse(record.ensemble),
         featureMap: FeatureMapSchema.parse(record.feature_map),
+        windowEndUs: record.window_end_us ?? undefined,
       };
       active[record.kind] = model;
     }

@@ -49,7 +49,7 @@ export interface TrainResult {
   bestIteration: number;
   /** Mean training loss after tree i + 1 (log loss for logistic, mean squared error for squared). */
   trainLoss: number[];
-  /** Mean validation loss after tree i + 1, same measure. */
+  /** Mean validation loss after tree i + 1, same measure (empty when trained without validation). */
   validationLoss: number[];
   /**
    * Raw scores of the training rows at bestIteration, as training computed them from bins. They

@@ -29,12 +29,13 @@ function addTree(tree: Tree, d: Dataset, raw: Float64Array): void {
 
 /**
  * Trains a histogram-based gradient-boosted tree ensemble on `train`, early-stopped on
- * `validation`. Deterministic: the same inputs (and seed) give the same trees.
+ * `validation`; with no validation set it grows exactly maxTrees trees (a refit on all rows with a
+ * tree count chosen earlier). Deterministic: the same inputs (and seed) give the same trees.
  */
-export function trainGbdt(train: Dataset, validation: Dataset, options: Partial<TrainOptions>): TrainResult {
+export function trainGbdt(train: Dataset, validation: Dataset | undefined, options: Partial<TrainOptions>): TrainResult {
   const o = resolveTrainOptions(options);
   checkDataset("train", train, o.objective, train.featureCount);
-  checkDataset("validation", validation, o.objective, train.featureCount);
+  if (validation) checkDataset("validation", validation, o.objective, train.featureCount);
   const loss = LOSSES[o.objective];
 
   const binning = computeBinning(train, o.maxBins);
@@ -49,7 +50,7 @@ export function trainGbdt(train: Dataset, validation: Dataset, options: Partial<
 
   const baseScore = loss.baseScore(train.labels, train.weights);
   const raw = new Float64Array(train.rows).fill(baseScore);
-  const validationRaw = new Float64Array(validation.rows).fill(baseScore);
+  const validationRaw = new Float64Array(validation?.rows ?? 0).fill(baseScore);
   const grad = new Float64Array(train.rows);
   const hess = new Float64Array(train.rows);
 
@@ -71,11 +72,15 @@ export function trainGbdt(train: Dataset, validation: Dataset, options: Partial<
       for (let i = leaf.start; i < leaf.end; i++) raw[ctx.order[i]!]! += leaf.value;
     }
     trees.push(grown.tree);
-    addTree(grown.tree, validation, validationRaw);
-    const current = loss.meanLoss(validationRaw, validation.labels, validation.weights);
-    validationLoss.push(current);
+    // Without a validation set every tree is kept: the last one is the best by definition.
+    let current = Number.NEGATIVE_INFINITY;
+    if (validation) {
+      addTree(grown.tree, validation, validationRaw);
+      current = loss.meanLoss(validationRaw, validation.labels, validation.weights);
+      validationLoss.push(current);
+    }
 
-    if (current < bestLoss || iteration === 0) {
+    if (current < bestLoss || iteration === 0 || !validation) {
       bestLoss = current;
       bestIteration = iteration;
       bestScores.set(raw);

@@ -1,0 +1,82 @@
+// How far a team's true success rate strays from the success model's prediction, measured on rows
+// the model never saw. Serving needs it twice: to weigh a team's own record against the model (a
+// team the model fits well keeps the model's answer; one it misjudges moves toward its record), and
+// to rank the greedy pick by a lower quantile, so an argmax over hundreds of candidates does not
+// pick the model's overestimates (the winner's curse).
+//
+// Model: on the log-odds scale a team's truth is logit p_m(x) + δ_team, δ_team ~ N(0, σ²). σ² is
+// larger for teams the model saw rarely, so it is estimated per bucket of the team's training rows.
+// Method of moments on the validation rows: for team g, r_g = Σ (y − p) and V_g = Σ p (1 − p); to
+// first order r_g = V_g δ_g + binomial noise of variance V_g, so E[r_g²] = V_g + V_g² σ² and
+// σ² = Σ_g (r_g² − V_g) / Σ_g V_g² over the bucket's teams (floored at MIN_VARIANCE).
+import { teamKey } from "../learning/team-prior.js";
+import type { TrainingExample } from "./training-set.js";
+
+/** Lower bounds of the buckets of a team's training rows in a task type: 0, 1–4, 5–19, 20–99, ≥ 100. */
+export const TEAM_ROW_BUCKETS = [0, 1, 5, 20, 100] as const;
+
+/** Below this many validation teams a bucket's variance is not estimated but borrowed. */
+export const MIN_TEAMS_PER_BUCKET = 4;
+
+/** Smallest variance reported: even a well-fitted team's rate is not known exactly. */
+export const MIN_VARIANCE = 0.0025;
+
+/**
+ * The variance of teams never seen in training when no validation row measures it (in a history of
+ * habits, every validation team was trained on): 0.25 (a log-odds sd of 0.5, e.g. 0.5 ± 0.12 in
+ * probability), or the largest measured variance when that is larger.
+ */
+export const UNSEEN_VARIANCE_FLOOR = 0.25;
+
+/** The bucket (index into TEAM_ROW_BUCKETS) of a team with `rows` rows. */
+export function teamRowBucket(rows: number): number {
+  let bucket = 0;
+  for (let i = 0; i < TEAM_ROW_BUCKETS.length; i++) if (rows >= TEAM_ROW_BUCKETS[i]!) bucket = i;
+  return bucket;
+}
+
+/** The metric name under which a model stores a bucket's variance (e.g. team_logit_var_20). */
+export function teamVarianceMetric(bucket: number): string {
+  return `team_logit_var_${TEAM_ROW_BUCKETS[bucket]}`;
+}
+
+const keyOf = (e: TrainingExample) => `${e.taskType}\u0000${teamKey(e.agents)}`;
+
+/**
+ * σ² per bucket of training rows, from the model's probabilities `p` on the validation examples.
+ * Non-increasing in the bucket (a team seen more is never less certain); a bucket with too few
+ * validation teams borrows the next better-sampled bucket's value, and the unseen bucket is at least
+ * UNSEEN_VARIANCE_FLOOR unless it was measured.
+ */
+export function teamLogitVariances(train: readonly TrainingExample[], validation: readonly TrainingExample[], p: ArrayLike<number>): number[] {
+  const trainRows = new Map<string, number>();
+  for (const e of train) trainRows.set(keyOf(e), (trainRows.get(keyOf(e)) ?? 0) + 1);
+  const teams = new Map<string, { bucket: number; r: number; v: number }>();
+  validation.forEach((e, i) => {
+    const key = keyOf(e);
+    let team = teams.get(key);
+    if (!team) {
+      team = { bucket: teamRowBucket(trainRows.get(key) ?? 0), r: 0, v: 0 };
+      teams.set(key, team);
+    }
+    const q = p[i]!;
+    team.r += (e.success ? 1 : 0) - q;
+    team.v += q * (1 - q);
+  });
+  const sums = TEAM_ROW_BUCKETS.map(() => ({ teams: 0, excess: 0, weight: 0 }));
+  for (const team of teams.values()) {
+    const s = sums[team.bucket]!;
+    s.teams++;
+    s.excess += team.r * team.r - team.v;
+    s.weight += team.v * team.v;
+  }
+  const measured = sums.map((s) => (s.teams >= MIN_TEAMS_PER_BUCKET && s.weight > 0 ? Math.max(MIN_VARIANCE, s.excess / s.weight) : undefined));
+  const out = new Array<number>(TEAM_ROW_BUCKETS.length);
+  let next = MIN_VARIANCE;
+  for (let b = TEAM_ROW_BUCKETS.length - 1; b >= 0; b--) {
+    next = Math.max(next, measured[b] ?? next);
+    out[b] = next;
+  }
+  if (measured[0] === undefined) out[0] = Math.max(out[0]!, UNSEEN_VARIANCE_FLOOR);
+  return out;
+}
