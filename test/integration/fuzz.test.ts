@@ -261,13 +261,18 @@ async function send(call: FuzzCall): Promise<Outcome> {
       if (code !== "ok") return { call, code, message: reply.grpcMessage, stored: 0 };
       return { call, code, message: reply.grpcMessage, stored: storedBy(call, first), bulk: bulkReportOf(call, first) };
     }
-    if (reply.sawMessage) return { call, code: "ok", message: "server stream open", stored: 0 };
+    // A message without trailers yet: a server stream still open, or (on a busy machine) the
+    // answer of a unary or client-streaming call whose trailers were slower than our patience.
+    if (reply.sawMessage) return { call, code: "ok", message: "server stream open", stored: storedBy(call, first), bulk: bulkReportOf(call, first) };
     if (reply.timedOut) return { call, code: "hang", message: "no answer within 5 s", stored: 0 };
     if (reply.status !== 0 && reply.status !== 200) return { call, code: `http ${reply.status}`, message: "", stored: 0 };
     return { call, code: `no answer: ${reply.error ?? `HTTP ${reply.status} without grpc-status`}`, message: "", stored: 0 };
   }
   const reply = await postRaw(`${server.url}${call.rpc.path}`, call.headers, call.body);
-  if (reply.sawMessage) return { call, code: "ok", message: "server stream open", stored: 0 };
+  if (reply.sawMessage) {
+    const message = splitEnvelopes(reply.body).frames.find((f) => (f.flags & 0x02) === 0)?.data;
+    return { call, code: "ok", message: "server stream open", stored: storedBy(call, message), bulk: bulkReportOf(call, message) };
+  }
   if (reply.timedOut) return { call, code: "hang", message: "no answer within 5 s", stored: 0 };
   if (reply.error !== undefined) return { call, code: `no answer: ${reply.error}`, message: "", stored: 0 };
   if (reply.connectCode !== undefined) return { call, code: reply.connectCode, message: "", stored: 0 };
