@@ -1,15 +1,16 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Files whose assertions bound how long recovery takes (a killed server, a crashed PostgreSQL,
- * deadlines of a few milliseconds): they run alone, after the others, so a neighbour's CPU use
- * cannot eat their margin.
+ * Files whose assertions bound how long something takes (recovery from a killed server or a
+ * crashed PostgreSQL, deadlines of a few milliseconds, the fuzzer's 5 s answer limit on 1 MB
+ * messages): they run alone, after the others, so a neighbour's CPU use cannot eat their margin.
  */
 const ALONE = [
   "test/integration/fault-crash.test.ts",
   "test/integration/fault-outage.test.ts",
   "test/integration/pool-lost-connection.test.ts",
   "test/integration/limits.test.ts",
+  "test/integration/fuzz.test.ts",
 ];
 
 /** Every other integration file has a database and a server of its own: two run at once. */
