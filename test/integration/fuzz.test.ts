@@ -247,6 +247,22 @@ function bulkReportOf(call: FuzzCall, message: Uint8Array | undefined): Outcome[
   return { received: m.result?.receivedCount ?? 0, rejected: m.result?.rejected.length ?? 0 };
 }
 
+/**
+ * A message arrived and the stream was still open: a server stream, or (on a busy machine) the
+ * answer of a unary or client-streaming call whose end was slower than our patience. An answer
+ * of a recording RPC is read for what it stored and rejected; a compressed frame or one that does
+ * not decode is counted as storing nothing (and a bulk call without a readable report fails).
+ */
+function openStream(call: FuzzCall, frame: { flags: number; data: Uint8Array } | undefined): Outcome {
+  const open: Outcome = { call, code: "ok", message: "server stream open", stored: 0 };
+  if (!frame || frame.flags !== 0) return open;
+  try {
+    return { ...open, stored: storedBy(call, frame.data), bulk: bulkReportOf(call, frame.data) };
+  } catch {
+    return open;
+  }
+}
+
 async function send(call: FuzzCall): Promise<Outcome> {
   if (call.via === "grpc") {
     let reply = await raw.request(call.rpc.path, call.headers, call.body);
@@ -263,16 +279,13 @@ async function send(call: FuzzCall): Promise<Outcome> {
     }
     // A message without trailers yet: a server stream still open, or (on a busy machine) the
     // answer of a unary or client-streaming call whose trailers were slower than our patience.
-    if (reply.sawMessage) return { call, code: "ok", message: "server stream open", stored: storedBy(call, first), bulk: bulkReportOf(call, first) };
+    if (reply.sawMessage) return openStream(call, splitEnvelopes(reply.body).frames[0]);
     if (reply.timedOut) return { call, code: "hang", message: "no answer within 5 s", stored: 0 };
     if (reply.status !== 0 && reply.status !== 200) return { call, code: `http ${reply.status}`, message: "", stored: 0 };
     return { call, code: `no answer: ${reply.error ?? `HTTP ${reply.status} without grpc-status`}`, message: "", stored: 0 };
   }
   const reply = await postRaw(`${server.url}${call.rpc.path}`, call.headers, call.body);
-  if (reply.sawMessage) {
-    const message = splitEnvelopes(reply.body).frames.find((f) => (f.flags & 0x02) === 0)?.data;
-    return { call, code: "ok", message: "server stream open", stored: storedBy(call, message), bulk: bulkReportOf(call, message) };
-  }
+  if (reply.sawMessage) return openStream(call, splitEnvelopes(reply.body).frames.find((f) => (f.flags & 0x02) === 0));
   if (reply.timedOut) return { call, code: "hang", message: "no answer within 5 s", stored: 0 };
   if (reply.error !== undefined) return { call, code: `no answer: ${reply.error}`, message: "", stored: 0 };
   if (reply.connectCode !== undefined) return { call, code: reply.connectCode, message: "", stored: 0 };
