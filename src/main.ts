@@ -9,6 +9,7 @@ import { ReadinessMonitor } from "./server/readiness.js";
 import { API_SERVICES } from "./server/routes.js";
 import { loadTls } from "./server/tls.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
+import { ModelFilesSync } from "./service/model-files-sync.js";
 import { ModelSync } from "./service/model-loader.js";
 import { retentionPolicyOf } from "./service/retention-job.js";
 import { type RetentionOutcome, runRetention } from "./service/retention-run.js";
@@ -146,6 +147,8 @@ export async function startService(config: Config, log: Logger = createLogger(co
 
     const runtime = await lifecycle.start("model runtime", () => new ModelRuntime(), (r) => r.close());
     await new ModelSync(pool, runtime, notifications, log).start();
+    const modelFiles = new ModelFilesSync(pool, config.modelsDir, log);
+    await modelFiles.start(notifications);
     const inFlight = new InFlightCalls();
     const metrics = new ServiceMetrics({ pool, runtime, inFlightCalls: () => inFlight.size });
     const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics);
@@ -178,6 +181,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
             heartbeatMs: config.heartbeatMs,
             runtime,
             retrainer,
+            modelFiles,
             random: Math.random,
           },
         }),

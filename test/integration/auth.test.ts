@@ -66,6 +66,7 @@ const RPCS: Rpc[] = [
   { method: A.retrain, scope: "admin", call: (c, o) => c.admin.retrain({}, o) },
   { method: A.listModels, scope: "admin", call: (c, o) => c.admin.listModels({}, o) },
   { method: A.activateModel, scope: "admin", call: (c, o) => c.admin.activateModel({}, o) },
+  { method: A.getModel, scope: "admin", call: (c, o) => c.admin.getModel({}, o) },
   // Empty: changes neither the mode nor learning_enabled.
   { method: A.setLearningMode, scope: "admin", call: (c, o) => c.admin.setLearningMode({}, o) },
   { method: A.importData, scope: "admin", call: (c, o) => c.admin.importData(nothing(), o) },

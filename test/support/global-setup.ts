@@ -65,6 +65,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 async function startRunResources(): Promise<RunResources> {
   const runId = randomBytes(6).toString("hex");
+  // A service a test starts some other way (`agent-learning serve` with this environment) writes
+  // its models here, never to the repository's models/; the test workers inherit the variable.
+  const modelsDir = await mkdtemp(path.join(tmpdir(), "agent-learning-test-models-"));
+  process.env.MODELS_DIR = modelsDir;
   const postgres = await startTestPostgres();
   try {
     const template = await createTemplateDatabase(postgres.url, `template_${runId}`);
@@ -77,10 +81,12 @@ async function startRunResources(): Promise<RunResources> {
         await rm(path.join(tmpdir(), `agent-learning-build-${runId}`), { recursive: true, force: true });
         // A shared server (TEST_DATABASE_URL) outlives the run: leave no template behind on it.
         await dropDatabase(postgres.url, template).finally(() => postgres.stop());
+        await rm(modelsDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await postgres.stop();
+    await rm(modelsDir, { recursive: true, force: true });
     throw error;
   }
 }

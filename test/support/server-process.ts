@@ -3,7 +3,8 @@
 // same port and database, the way a crashed replica is restarted by its supervisor; and so the
 // bench's soak can read its memory from /proc without the bench's own heap mixed in.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -112,7 +113,17 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of leakingVariables(env)) delete env[name];
-  Object.assign(env, { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: options.databaseUrl, LOG_LEVEL: options.logLevel ?? "warn", ...options.env });
+  // Models it trains go to a temporary directory, never the repository's models/.
+  const modelsDir = mkdtempSync(path.join(tmpdir(), "agent-learning-test-models-"));
+  process.once("exit", () => rmSync(modelsDir, { recursive: true, force: true }));
+  Object.assign(env, {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: options.databaseUrl,
+    LOG_LEVEL: options.logLevel ?? "warn",
+    MODELS_DIR: modelsDir,
+    ...options.env,
+  });
 
   const start = async () => {
     starts++;

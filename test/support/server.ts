@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createPool, type DatabasePool } from "slonik";
@@ -25,6 +28,8 @@ export interface TestServer {
   port: number;
   /** The database this server uses. */
   databaseUrl: string;
+  /** The models directory this server writes (a temporary one unless the test gave one). */
+  modelsDir: string;
   /** LearningService over gRPC (HTTP/2). */
   learning: Client<typeof LearningService>;
   /** AdminService over gRPC (HTTP/2). */
@@ -53,9 +58,15 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const ownsDatabase = options.databaseUrl === undefined;
   const databaseUrl = options.databaseUrl ?? (await createMigratedTestDatabase());
+  // Tests never write to the repository's models/: a fresh directory per server unless given.
+  const ownsModelsDir = options.config?.modelsDir === undefined;
+  const modelsDir = options.config?.modelsDir ?? (await mkdtemp(path.join(tmpdir(), "agent-learning-test-models-")));
+  const removeModelsDir = async () => {
+    if (ownsModelsDir) await rm(modelsDir, { recursive: true, force: true });
+  };
   try {
     const service = await startService(
-      loadConfig({}, { ...options.config, port: 0, host: "127.0.0.1", databaseUrl, logLevel: "silent" }),
+      loadConfig({}, { ...options.config, port: 0, host: "127.0.0.1", databaseUrl, logLevel: "silent", modelsDir }),
     );
     const transport = createGrpcTransport({ baseUrl: service.url });
     const db = await createPool(databaseUrl, { maximumPoolSize: 3 });
@@ -64,6 +75,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       url: service.url,
       port: service.port,
       databaseUrl,
+      modelsDir,
       learning: createClient(LearningService, transport),
       admin: createClient(AdminService, transport),
       db,
@@ -82,6 +94,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
             await service.stop();
           } finally {
             await db.end();
+            await removeModelsDir();
             if (ownsDatabase) await dropTestDatabase(databaseUrl);
           }
         })();
@@ -89,6 +102,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       },
     };
   } catch (error) {
+    await removeModelsDir();
     if (ownsDatabase) await dropTestDatabase(databaseUrl);
     throw error;
   }
