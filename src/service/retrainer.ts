@@ -175,7 +175,7 @@ export class Retrainer {
       active[record.kind] = model;
     }
     const started = Date.now();
-    const reply = await this.#inWorker({ databaseUrl: this.databaseUrl, maxRows: this.maxRows, versionStamp: versionStamp(), active });
+    const reply = await this.#inChildProcess({ databaseUrl: this.databaseUrl, maxRows: this.maxRows, versionStamp: versionStamp(), active });
     if (!reply.ok) throw new Error(`training failed: ${reply.error}`);
     const outcome: RetrainOutcome = { ran: true, models: [], examples: reply.examples };
     for (const model of reply.models) outcome.models.push(await this.#publish(model, reason));
@@ -216,7 +216,7 @@ export class Retrainer {
   // A child process rather than a worker thread: a thread cannot be given a lower scheduling
   // priority than the event loop it shares a process with, and on a 2-core machine a trainer at
   // equal priority takes the cores the RPCs need (PredictAgents p99 tripled while training).
-  #inWorker(job: RetrainJob): Promise<RetrainReply> {
+  #inChildProcess(job: RetrainJob): Promise<RetrainReply> {
     const fromSources = import.meta.url.endsWith(".ts");
     const entry = fileURLToPath(new URL(`./retrain-worker.${fromSources ? "ts" : "js"}`, import.meta.url));
     const child = fork(entry, [], { serialization: "advanced", execArgv: fromSources ? ["--import", "tsx"] : [] });

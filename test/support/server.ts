@@ -8,7 +8,7 @@ import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { type ConfigInput, loadConfig } from "../../src/config.js";
 import { startService } from "../../src/main.js";
-import { createTestDatabase, dropTestDatabase } from "./database.js";
+import { createMigratedTestDatabase, dropTestDatabase } from "./database.js";
 
 /** What a plain HTTP/1.1 Connect JSON call answered. */
 export interface JsonReply {
@@ -51,12 +51,13 @@ export interface TestServerOptions {
 }
 
 /**
- * Starts the real service in-process on a free loopback port, against a fresh database unless one
- * is given, so integration tests exercise exactly what `serve` runs, over real sockets.
+ * Starts the real service in-process on a free loopback port, against a fresh database (a clone
+ * of the run's migrated template) unless one is given, so integration tests exercise exactly what
+ * `serve` runs, over real sockets.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const ownsDatabase = options.databaseUrl === undefined;
-  const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
+  const databaseUrl = options.databaseUrl ?? (await createMigratedTestDatabase());
   // Tests never write to the repository's models/: a fresh directory per server unless given.
   const ownsModelsDir = options.config?.modelsDir === undefined;
   const modelsDir = options.config?.modelsDir ?? (await mkdtemp(path.join(tmpdir(), "agent-learning-test-models-")));
