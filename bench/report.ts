@@ -3,6 +3,8 @@ import type { CopyFigures, CsvEncoding } from "./copy-baseline.js";
 import type { InferenceFigures } from "./inference.js";
 import type { PredictFigures } from "./predict.js";
 import { renderInference, renderPredict, renderTrain } from "./report-models.js";
+import { renderQuality } from "./report-quality.js";
+import type { QualityFigures } from "./learning-quality.js";
 import { renderSoak } from "./report-soak.js";
 import type { SoakFigures } from "./soak.js";
 import { formatMiB, formatMicros, formatNumber } from "./stats.js";
@@ -23,6 +25,7 @@ export interface BenchResults {
   predict?: PredictFigures;
   analyze?: AnalyzeFigure[];
   soak?: SoakFigures;
+  quality?: QualityFigures;
   ratios: {
     recordVsNoopThroughputC8?: number;
     recordVsNoopThroughputC32?: number;
@@ -124,6 +127,7 @@ function renderSections(results: BenchResults): string {
   if (results.train) out.push("", renderTrain(results.train));
   if (results.inference) out.push("", renderInference(results.inference, m));
   if (results.predict) out.push("", renderPredict(results.predict, m));
+  if (results.quality) out.push("", renderQuality(results.quality));
   if (results.soak) out.push("", renderSoak(results.soak));
 
   out.push("");
