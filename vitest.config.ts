@@ -1,17 +1,54 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Files whose assertions bound how long something takes (recovery from a killed server or a
+ * crashed PostgreSQL, deadlines of a few milliseconds, the fuzzer's 5 s answer limit on 1 MB
+ * messages): they run alone, after the others, so a neighbour's CPU use cannot eat their margin.
+ */
+const ALONE = [
+  "test/integration/fault-crash.test.ts",
+  "test/integration/fault-outage.test.ts",
+  "test/integration/pool-lost-connection.test.ts",
+  "test/integration/limits.test.ts",
+  "test/integration/fuzz.test.ts",
+];
+
+/** Every other integration file has a database and a server of its own: two run at once. */
+const TOGETHER = 2;
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // The browser tests run apart (npm run test:browser): they need Chromium.
-    exclude: ["test/browser/**", "**/node_modules/**"],
-    globalSetup: ["test/support/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Each integration file gets its own database and server. On 2 cores vitest runs one file at
-    // a time (cores - 1 workers): two at once saved only a fifth of the wall time here (402 s to
-    // 325 s) as files fight over the CPUs, and took margin from the fault tests' timings.
     pool: "forks",
-    fileParallelism: true,
+    projects: [
+      {
+        extends: true,
+        // Pure logic, no I/O: no PostgreSQL is started for these (`npm run test:unit`).
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], maxWorkers: TOGETHER, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          exclude: ALONE,
+          // The run's one PostgreSQL with its migrated template (shared with the project below).
+          globalSetup: ["test/support/global-setup.ts"],
+          maxWorkers: TOGETHER,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "alone",
+          include: ALONE,
+          globalSetup: ["test/support/global-setup.ts"],
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -44,7 +44,7 @@ export async function measureAnalyzeScaling(postgres: BenchPostgres, plan: Analy
         const records: ExecutionRecord[] = [];
         for (let i = 0; i < count; i++) {
           const validation = validateExecution(toExecutionMessage(worldExecution(plan.seed, "an", recorded + i)));
-          if (!validation.ok) throw new Error(`the bench world produced an invalid execution: ${validation.error.message}`);
+          if (!validation.ok) throw new Error(`the bench world produced an invalid execution: ${validation.issues[0]?.message ?? "invalid"}`);
           records.push(validation.record);
         }
         await insertExecutions(pool, records, knownAgents);

@@ -11,6 +11,7 @@ import { type BenchResults, ratiosOf, renderReport } from "./report.js";
 import { measureSoak, type SoakPlan } from "./soak.js";
 import { measureTrain, type TrainPlan } from "./train.js";
 import { measureUnary, type UnaryPlan } from "./unary-ingest.js";
+import { measureQuality, type QualityPlan } from "./learning-quality.js";
 import { worldExecutions } from "./world.js";
 
 /** What one run does: the full plan takes ~5 minutes here, --quick about one and a half. */
@@ -24,6 +25,7 @@ interface Plan {
   predict: PredictPlan;
   analyze: AnalyzePlan;
   soak: SoakPlan;
+  quality: QualityPlan;
 }
 
 const SEED = 20_250_106;
@@ -66,6 +68,7 @@ const FULL: Plan = {
   },
   analyze: { sizes: [10_000, 100_000, 1_000_000], rounds: 3, seed: SEED },
   soak: soakPlan(60_000, 3_000, 2_000),
+  quality: { sizes: [1_000, 5_000, 20_000, 100_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED },
 };
 
 const QUICK: Plan = {
@@ -89,13 +92,14 @@ const QUICK: Plan = {
   },
   analyze: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
   soak: soakPlan(10_000, 1_500, 1_000),
+  quality: { sizes: [1_000, 5_000, 20_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED },
 };
 
-const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "analyze", "soak"] as const;
+const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "analyze", "soak", "quality"] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,analyze,soak]
-  --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only, a 10 s soak instead of 60 s (a smoke run; figures are noisier)
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,analyze,soak,quality]
+  --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only, a 10 s soak instead of 60 s, learning quality up to 2·10^4 executions (a smoke run; figures are noisier)
   --json    the table goes to stderr, a JSON summary to stdout
   --only    run only the named sections
 The soak fails the run (exit code 1, after the report) on any RPC error, a lost or doubly counted
@@ -218,6 +222,9 @@ async function runSections(
   if (sections.has("analyze")) {
     progress(`analyze: Analyze time at ${plan.analyze.sizes.join(", ")} recorded executions`);
     results.analyze = await measureAnalyzeScaling(postgres, plan.analyze);
+  }
+  if (sections.has("quality")) {
+    results.quality = await measureQuality(postgres, plan.quality, progress);
   }
   if (sections.has("soak")) {
     results.soak = await measureSoak(postgres, plan.soak, progress);

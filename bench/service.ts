@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AdminService } from "../gen/agentlearning/v1/admin_service_pb.js";
@@ -43,7 +46,9 @@ export function connectBenchClients(url: string, defaultTimeoutMs?: number): Ben
  * `overrides` change settings a section needs (e.g. automatic jobs switched off).
  */
 export async function startBenchService(databaseUrl: string, overrides: ConfigInput = {}): Promise<BenchService> {
-  const config = loadConfig({}, { ...overrides, databaseUrl, port: 0, logLevel: "silent" });
+  // Models the bench trains are written to a directory of its own, never the repository's models/.
+  const modelsDir = overrides.modelsDir ?? (await mkdtemp(path.join(tmpdir(), "agent-learning-bench-models-")));
+  const config = loadConfig({}, { ...overrides, databaseUrl, port: 0, logLevel: "silent", modelsDir });
   const service = await startService(config);
   const { close, ...clients } = connectBenchClients(service.url);
   return {
@@ -52,6 +57,7 @@ export async function startBenchService(databaseUrl: string, overrides: ConfigIn
     async stop() {
       close();
       await service.stop();
+      if (overrides.modelsDir === undefined) await rm(modelsDir, { recursive: true, force: true });
     },
   };
 }

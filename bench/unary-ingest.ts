@@ -1,8 +1,9 @@
+import { startIngestService } from "./bulk-ingest.js";
 import type { BenchPostgres } from "./database.js";
 import { combineDelays, type LoopDelay, watchEventLoop } from "./event-loop.js";
 import { runClosedLoop } from "./load.js";
 import { noopCall } from "./noop-rpc.js";
-import { assertExecutionCount, type BenchService, startBenchService } from "./service.js";
+import { assertExecutionCount, type BenchService } from "./service.js";
 import { median, medianFigures, type RunFigures } from "./stats.js";
 import { toExecutionMessage, worldExecution } from "./world.js";
 
@@ -58,7 +59,7 @@ export async function measureUnary(postgres: BenchPostgres, plan: UnaryPlan): Pr
   const levels: UnaryLevel[] = [];
   for (const concurrency of plan.concurrencies) {
     const url = await postgres.freshDatabase(`unary_c${concurrency}`);
-    const bench = await startBenchService(url);
+    const bench = await startIngestService(url);
     try {
       levels.push(await measureLevel(bench, plan, concurrency));
     } finally {

@@ -43,6 +43,12 @@ export const ConfigSchema = z.object({
   retrainEveryExecutions: z.coerce.number().int().min(1).default(2_000),
   /** Automatic retraining at least this often while anything new arrives, ms. */
   retrainIntervalMs: z.coerce.number().int().min(1000).default(30 * 60_000),
+  /**
+   * Where every version that has been active is written as `<version>.onnx` and `<version>.json`
+   * (its card), for use outside the service; PostgreSQL stays the source of truth and each replica
+   * rebuilds missing files on start and on every activation.
+   */
+  modelsDir: z.string().min(1).default("./models"),
   /** Most recent executions a retraining learns from. */
   retrainMaxRows: z.coerce.number().int().min(100).default(200_000),
   /** Retention: delete executions recorded more than this many days ago (aggregates are kept). */
@@ -100,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     retrainEveryExecutions: env.RETRAIN_EVERY_EXECUTIONS,
     retrainIntervalMs: env.RETRAIN_INTERVAL_MS,
     retrainMaxRows: env.RETRAIN_MAX_ROWS,
+    modelsDir: env.MODELS_DIR,
     retentionDays: env.RETENTION_DAYS,
     retentionMaxRows: env.RETENTION_MAX_ROWS,
     retentionIntervalMs: env.RETENTION_INTERVAL_MS,

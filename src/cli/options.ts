@@ -33,7 +33,9 @@ export function withClientOptions(command: Command): Command {
     .addOption(new Option("--cert <file>", "PEM client certificate, for a server that requires one (https://)").env("AGENT_LEARNING_CERT"))
     .addOption(new Option("--key <file>", "PEM private key of --cert").env("AGENT_LEARNING_KEY"))
     .hook("preAction", (_command, action) => {
-      const { token, ca, cert, key } = action.opts<ClientOptions>();
+      // A subcommand's options may have been taken by its parent (`models --token … activate`
+      // and `models activate --token …` alike): read both.
+      const { token, ca, cert, key } = action.optsWithGlobals<ClientOptions>();
       useCredentials({ token, ca, cert, key });
     });
 }

@@ -16,6 +16,7 @@
 //   Beta(1, 1) and only the catalog chose the team), else "statistical".
 // Teams are sets: the order agents are given in does not change the estimate.
 import { type BetaPosterior, betaInterval, betaMean } from "./beta.js";
+import { type LogDurationDistribution, normalLogDuration } from "./deadline.js";
 import type { TaskEvidence } from "./evidence.js";
 import { estimateDuration } from "./team-duration.js";
 import { type EvidenceIndex, indexEvidence, type TeamPrior, teamPrior } from "./team-prior.js";
@@ -36,11 +37,18 @@ export interface Estimate {
   successInterval: Interval;
   expectedDurationSeconds: number;
   durationInterval: Interval;
+  /** The predictive distribution of ln(1 + seconds) behind the duration; absent when unknown. */
+  logDuration?: LogDurationDistribution;
   confidence: number;
   /** Executions of exactly this team on this task type. */
   sampleSize: number;
   /** The success posterior, for Thompson sampling. */
   posterior: BetaPosterior;
+  /**
+   * What the greedy ranking ranks this team's success by, when not its mean: model estimates give
+   * a lower posterior quantile (see model-posterior.ts), against the winner's curse.
+   */
+  rankingProbability?: number;
   source: "statistical" | "catalog" | "model";
   /** The model version behind a "model" estimate. */
   modelVersion?: string;
@@ -73,6 +81,7 @@ export function estimateTeam(index: EvidenceIndex, agents: readonly string[], le
     successInterval,
     expectedDurationSeconds: duration.expected,
     durationInterval: { lower: duration.lower, upper: duration.upper, level },
+    ...(duration.known ? { logDuration: normalLogDuration(duration.logMean, duration.logSd) } : {}),
     confidence: Math.min(1, Math.max(0, 1 - (successInterval.upper - successInterval.lower))),
     sampleSize: own.executions,
     posterior,

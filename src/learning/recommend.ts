@@ -6,7 +6,9 @@
 //   with E the team's expected duration and d_ref the task type's median duration exp(m_T) − 1: in
 //   (0, 1), 0.5 for a team of typical duration (0.5 for all when no duration is known).
 // - Greedy order: by score, best first; ties keep candidate order (history first; on cold start
-//   best catalog match first).
+//   best catalog match first). A model estimate enters the score with its ranking probability (a
+//   lower posterior quantile) instead of its mean, so the argmax does not favour the teams whose
+//   estimate erred highest; the reported probability stays the mean.
 // - First slot: with probability ε (explorationRate) Thompson sampling: one success probability is
 //   drawn from each candidate's Beta posterior, candidates are scored with the drawn value and the
 //   best wins; otherwise the greedy best. The slot is marked exploratory when the Thompson winner
@@ -16,10 +18,14 @@
 //   M = 200 Monte-Carlo draws with the injected random source (so it is an estimate with a standard
 //   error of at most 0.5 / √200 ≈ 0.035). Over all candidates the propensities sum to 1.
 // - ε = 0 draws nothing: the answer is deterministic.
+// - Deadline (optional): teams whose probability of finishing within it is below its level (see
+//   deadline.ts) are dropped before the greedy order, so exploration and propensities are over
+//   the teams that qualify; none qualifying is an empty answer, not an error.
 // The request's complexity is not used by this statistical ranking (no per-complexity evidence is
 // kept per team); it is for the trained model.
 import { sampleBeta } from "./beta.js";
 import { candidateTeams } from "./candidates.js";
+import { type DeadlineRequest, type DeadlineSummary, deadlineKey, filterByDeadline, probabilityWithin } from "./deadline.js";
 import { DEFAULT_LEVEL, type Estimate, estimateTeam } from "./estimate.js";
 import type { TaskEvidence } from "./evidence.js";
 import { suggestedOrder } from "./execution-order.js";
@@ -43,6 +49,8 @@ export interface RecommendRequest {
   successWeight: number;
   /** Share ε of answers whose first slot explores, in [0, 1]. */
   explorationRate: number;
+  /** Rank only teams that finish within it with at least its level of probability. */
+  deadline?: DeadlineRequest;
 }
 
 /** One ranked team: its estimate, its agents in suggested execution order, and what the policy logged. */
@@ -53,12 +61,16 @@ export interface Recommended extends Estimate {
   propensity: number;
   /** True when the first slot went to a Thompson draw's winner other than the greedy best. */
   exploratory: boolean;
+  /** With a deadline: the probability that this team finishes within it. */
+  deadlineProbability?: number;
 }
 
 /** The ranked answer, and whether it came from the catalog because the task type has no history. */
 export interface RecommendResult {
   recommendations: Recommended[];
   coldStart: boolean;
+  /** With a deadline: how many candidate teams it excluded, and why (see deadline.ts). */
+  deadline?: DeadlineSummary;
 }
 
 interface Scored {
@@ -98,7 +110,8 @@ export function recommend(evidence: TaskEvidence, request: RecommendRequest, ran
   const ranking = rankingFor(evidence, request, w, override);
   const greedy = ranking.greedy;
   const best = greedy[0];
-  if (!best) return { recommendations: [], coldStart };
+  const deadline = ranking.deadline;
+  if (!best) return { recommendations: [], coldStart, ...(deadline ? { deadline } : {}) };
 
   if (epsilon > 0) ranking.wins ??= thompsonWins(ranking.contenders, w, random);
   const wins = ranking.wins ?? new Map<Scored, number>();
@@ -106,12 +119,14 @@ export function recommend(evidence: TaskEvidence, request: RecommendRequest, ran
   const ranked = [first, ...greedy.filter((s) => s !== first)].slice(0, Math.max(0, request.maxRecommendations));
   return {
     coldStart,
+    ...(deadline ? { deadline } : {}),
     recommendations: ranked.map((s, slot) => ({
       ...s.estimate,
       agents: suggestedOrder(s.team, index.combinations.get(teamKey(s.team)), index.catalog),
       score: s.score,
       propensity: clamp01((1 - epsilon) * (s === best ? 1 : 0) + epsilon * ((wins.get(s) ?? 0) / PROPENSITY_DRAWS)),
       exploratory: slot === 0 && s !== best,
+      ...(request.deadline && s.estimate.logDuration ? { deadlineProbability: probabilityWithin(s.estimate.logDuration, request.deadline.seconds) } : {}),
     })),
   };
 }
@@ -122,6 +137,8 @@ interface Ranking {
   contenders: Scored[];
   /** Thompson wins per contender; estimated once per ranking, on first use. */
   wins?: Map<Scored, number>;
+  /** With a deadline: what its filter excluded. */
+  deadline?: DeadlineSummary;
 }
 
 // Evidence snapshots are immutable and shared (the service refreshes each about once a second),
@@ -137,7 +154,9 @@ function shapeOf(request: RecommendRequest, w: number): string {
 }
 
 function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number, override?: EstimateOverride): Ranking {
-  const shape = shapeOf(request, w);
+  // The deadline shapes the ranking but not the candidate list (keyed by shapeOf alone), so the
+  // model scores of a candidate list serve every deadline.
+  const shape = `${shapeOf(request, w)}|${deadlineKey(request.deadline)}`;
   const key = override ? `${shape}|${override.key}` : shape;
   return rankings.get(evidence, key, () => {
     const index = indexEvidence(evidence);
@@ -149,11 +168,16 @@ function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number
       const statistical = estimateTeam(index, team, DEFAULT_LEVEL);
       const estimate = override ? override.estimate(i, team, statistical) : statistical;
       const speed = speedOf(estimate.expectedDurationSeconds, reference);
-      return { team, estimate, speed, score: w * estimate.successProbability + (1 - w) * speed };
+      return { team, estimate, speed, score: w * (estimate.rankingProbability ?? estimate.successProbability) + (1 - w) * speed };
     });
+    // Teams that would likely miss the deadline are out before the greedy order and the Thompson
+    // draws, so the propensities are over the teams that qualify.
+    const filter = request.deadline ? filterByDeadline(scored, (s) => s.estimate.logDuration, request.deadline) : undefined;
+    const eligible = filter ? filter.kept : scored;
     // Stable sort: equal scores keep candidate order.
-    const greedy = [...scored].sort((a, b) => b.score - a.score);
-    return { greedy, contenders: greedy.length > 0 ? thompsonContenders(greedy, w) : [] };
+    const greedy = [...eligible].sort((a, b) => b.score - a.score);
+    const deadline = filter ? { considered: scored.length, excluded: filter.excluded, unknown: filter.unknown, bestExcludedProbability: filter.bestExcludedProbability } : undefined;
+    return { greedy, contenders: greedy.length > 0 ? thompsonContenders(greedy, w) : [], ...(deadline ? { deadline } : {}) };
   });
 }
 

@@ -22,6 +22,9 @@ export interface DurationEstimate {
   upper: number;
   /** Whether there was any duration to go on (false on cold start). */
   known: boolean;
+  /** The fit itself: ln(1 + seconds) ~ N(logMean, logSd²); 0 and 0 when unknown. */
+  logMean: number;
+  logSd: number;
 }
 
 /** The standard normal quantile, by bisection on Φ (accurate to Φ's own 1e-7). */
@@ -42,7 +45,7 @@ function shrunkMean(sums: OutcomeSums, target: number): number {
 
 /** The log-normal duration of a team from its own record, its agents' records elsewhere and the task type's. */
 export function estimateDuration(task: OutcomeSums, own: OutcomeSums, agentsOutside: OutcomeSums[], level: number): DurationEstimate {
-  if (task.executions === 0) return { expected: 0, lower: 0, upper: 0, known: false };
+  if (task.executions === 0) return { expected: 0, lower: 0, upper: 0, known: false, logMean: 0, logSd: 0 };
   const taskMoments = logDurationMoments(task);
   const agentMeans = agentsOutside.map((sums) => shrunkMean(sums, taskMoments.mean));
   const target = agentMeans.length > 0 ? agentMeans.reduce((a, b) => a + b, 0) / agentMeans.length : taskMoments.mean;
@@ -58,6 +61,8 @@ export function estimateDuration(task: OutcomeSums, own: OutcomeSums, agentsOuts
     lower: Math.max(0, Math.exp(mu - z * sigma) - 1),
     upper: Math.max(0, Math.exp(mu + z * sigma) - 1),
     known: true,
+    logMean: mu,
+    logSd: sigma,
   };
 }
 

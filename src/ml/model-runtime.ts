@@ -9,6 +9,12 @@ export interface ServingModel {
   session: OnnxModel;
   /** duration only: quantiles of validation residuals of ln(1 + seconds), for intervals. */
   residualInterval?: { lower: number; upper: number; level: number };
+  /** success only: σ² of a team's log-odds deviation from the model, per bucket of its rows (team-uncertainty.ts). */
+  teamLogitVariances?: number[];
+  /** success only: how much of a team's record corrects the model (model-posterior.ts). */
+  recordWeight?: number;
+  /** duration only: every stored quantile of those residuals, increasing in p (see residual-quantiles.ts). */
+  residualQuantiles?: { p: number; value: number }[];
 }
 
 /** The models serving now. A request reads the snapshot once, so it never mixes versions. */
@@ -69,6 +75,17 @@ export class ModelRuntime {
 /** Whether a model knows a task type well enough to answer for it. */
 export function knowsTaskType(model: ServingModel, taskType: string): boolean {
   return (model.encoder.map.taskTypeRows[taskType] ?? 0) >= MIN_TASK_TYPE_ROWS;
+}
+
+/** Scores several teams, each at its own complexity, in ONE batched run of a model. */
+export async function scoreTeamsAt(
+  model: ServingModel,
+  taskType: string,
+  rows: readonly { team: readonly string[]; complexity: number }[],
+): Promise<Float32Array> {
+  const features = new Float32Array(rows.length * model.encoder.width);
+  rows.forEach((r, row) => encodeRow(model.encoder, features, row, taskType, r.team, r.complexity));
+  return model.session.run(features, rows.length);
 }
 
 /** Scores several teams for one task in ONE batched run of a model. */

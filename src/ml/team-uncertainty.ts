@@ -8,7 +8,13 @@
 // larger for teams the model saw rarely, so it is estimated per bucket of the team's training rows.
 // Method of moments on the validation rows: for team g, r_g = Σ (y − p) and V_g = Σ p (1 − p); to
 // first order r_g = V_g δ_g + binomial noise of variance V_g, so E[r_g²] = V_g + V_g² σ² and
-// σ² = Σ_g (r_g² − V_g) / Σ_g V_g² over the bucket's teams (floored at MIN_VARIANCE).
+// σ² = Σ_g (r_g² − V_g) / Σ_g V_g² over the bucket's teams. What is kept is the upper 95% limit of
+// that estimate, σ² + 1.645 √(Σ_g 2 V_g²) / Σ_g V_g² (r_g² has variance about 2 V_g² when r_g is
+// roughly normal): with little validation evidence (a few rows per team), the point estimate is
+// mostly noise and often 0, which would let a model that misjudges a team overrule a long record
+// of it. Erring wide trusts the record (unbiased) over the model (possibly biased), and the error
+// vanishes as validation rows accumulate.
+import { modelTeamPosterior } from "../learning/model-posterior.js";
 import { teamKey } from "../learning/team-prior.js";
 import type { TrainingExample } from "./training-set.js";
 
@@ -28,6 +34,9 @@ export const MIN_VARIANCE = 0.0025;
  */
 export const UNSEEN_VARIANCE_FLOOR = 0.25;
 
+/** One-sided 95% normal quantile of the upper confidence limit. */
+const UPPER_Z = 1.645;
+
 /** The bucket (index into TEAM_ROW_BUCKETS) of a team with `rows` rows. */
 export function teamRowBucket(rows: number): number {
   let bucket = 0;
@@ -45,7 +54,7 @@ const keyOf = (e: TrainingExample) => `${e.taskType}\u0000${teamKey(e.agents)}`;
 /**
  * σ² per bucket of training rows, from the model's probabilities `p` on the validation examples.
  * Non-increasing in the bucket (a team seen more is never less certain); a bucket with too few
- * validation teams borrows the next better-sampled bucket's value, and the unseen bucket is at least
+ * validation teams borrows from its nearest measured neighbour, and the unseen bucket is at least
  * UNSEEN_VARIANCE_FLOOR unless it was measured.
  */
 export function teamLogitVariances(train: readonly TrainingExample[], validation: readonly TrainingExample[], p: ArrayLike<number>): number[] {
@@ -70,13 +79,63 @@ export function teamLogitVariances(train: readonly TrainingExample[], validation
     s.excess += team.r * team.r - team.v;
     s.weight += team.v * team.v;
   }
-  const measured = sums.map((s) => (s.teams >= MIN_TEAMS_PER_BUCKET && s.weight > 0 ? Math.max(MIN_VARIANCE, s.excess / s.weight) : undefined));
-  const out = new Array<number>(TEAM_ROW_BUCKETS.length);
-  let next = MIN_VARIANCE;
-  for (let b = TEAM_ROW_BUCKETS.length - 1; b >= 0; b--) {
-    next = Math.max(next, measured[b] ?? next);
-    out[b] = next;
-  }
+  const measured = sums.map((s) =>
+    s.teams >= MIN_TEAMS_PER_BUCKET && s.weight > 0 ? Math.max(MIN_VARIANCE, (s.excess + UPPER_Z * Math.sqrt(2 * s.weight)) / s.weight) : undefined,
+  );
+  // An unmeasured bucket takes the value of the nearest measured bucket of fewer rows (or, below
+  // the first measured one, of more rows): a gap must not read as certainty.
+  const firstMeasured = measured.find((v) => v !== undefined) ?? UNSEEN_VARIANCE_FLOOR;
+  let carried = firstMeasured;
+  const out = measured.map((v) => (carried = v ?? carried));
+  for (let b = out.length - 2; b >= 0; b--) out[b] = Math.max(out[b]!, out[b + 1]!);
   if (measured[0] === undefined) out[0] = Math.max(out[0]!, UNSEEN_VARIANCE_FLOOR);
   return out;
+}
+
+/** The record weights the trainer chooses among (0: the model alone). */
+export const RECORD_WEIGHTS = [0, 0.125, 0.25, 0.5, 1] as const;
+
+/** The metric under which a success model stores its record weight. */
+export const RECORD_WEIGHT_METRIC = "record_weight";
+
+/** Scores a team at a complexity with the model being judged. */
+export type TeamScorer = (taskType: string, agents: readonly string[], complexity: number) => number;
+
+/**
+ * The record weight w (model-posterior.ts) with the lowest log loss on the holdout rows, serving
+ * them as the service would: each row's team corrected by its record in `train` (the rows the
+ * judged model learned from), at the row's complexity, with the measured variances. Ties go to the
+ * smaller weight; w = 0 is the model alone, so the choice is never worse than it on these rows.
+ */
+export function chooseRecordWeight(train: readonly TrainingExample[], holdout: readonly TrainingExample[], score: TeamScorer, variances: readonly number[]): number {
+  const records = new Map<string, { executions: number; successes: number; complexitySum: number }>();
+  for (const e of train) {
+    const r = records.get(keyOf(e)) ?? { executions: 0, successes: 0, complexitySum: 0 };
+    r.executions++;
+    r.successes += e.success ? 1 : 0;
+    r.complexitySum += e.complexity;
+    records.set(keyOf(e), r);
+  }
+  const atRecord = new Map<string, number>();
+  const rows = holdout.map((e) => {
+    const key = keyOf(e);
+    const record = records.get(key) ?? { executions: 0, successes: 0, complexitySum: 0 };
+    let pbar = atRecord.get(key);
+    if (pbar === undefined) {
+      pbar = record.executions > 0 ? score(e.taskType, e.agents, record.complexitySum / record.executions) : 0.5;
+      atRecord.set(key, pbar);
+    }
+    return { e, record, pbar, p: score(e.taskType, e.agents, e.complexity), variance: variances[teamRowBucket(record.executions)]! };
+  });
+  let best = { weight: 0, loss: Number.POSITIVE_INFINITY };
+  for (const weight of RECORD_WEIGHTS) {
+    let loss = 0;
+    for (const { e, record, pbar, p, variance } of rows) {
+      const q = modelTeamPosterior({ modelProbability: p, recordProbability: pbar, executions: record.executions, successes: record.successes, priorVariance: variance, recordWeight: weight }).probability;
+      const clamped = Math.min(1 - 1e-12, Math.max(1e-12, q));
+      loss -= e.success ? Math.log(clamped) : Math.log(1 - clamped);
+    }
+    if (loss < best.loss - 1e-9) best = { weight, loss };
+  }
+  return best.weight;
 }

@@ -13,13 +13,14 @@
 // Trees grow best-first to a budget of leaves (LightGBM's and scikit-learn's default shape):
 // measured on the simulator's world against its true probabilities, 31 leaves matched or beat
 // depth-4 trees at every size from 10^3 to 10^5 rows and needed a third of the trees.
-import { type FeatureMap } from "./features.js";
+import { encodeRow, type FeatureMap, featureEncoder } from "./features.js";
 import type { TrainOptions } from "./gbdt/options.js";
 import { trainGbdt } from "./gbdt/train.js";
 import { auc, logLoss, meanAbsoluteError } from "./metrics.js";
 import { exportOnnx } from "./onnx-export.js";
 import { type GateComparison, gateVerdict, pairedImprovementZ } from "./quality-gate.js";
-import { teamLogitVariances, teamVarianceMetric } from "./team-uncertainty.js";
+import { chooseRecordWeight, RECORD_WEIGHT_METRIC, type TeamScorer, teamLogitVariances, teamVarianceMetric } from "./team-uncertainty.js";
+import { residualQuantileMetrics } from "./residual-quantiles.js";
 import { buildFeatureMap, encodeExamples, splitChronologically, type EncodedSet, type TrainingExample } from "./training-set.js";
 import { predictValue, type TreeEnsemble } from "./tree-ensemble.js";
 
@@ -81,12 +82,6 @@ function rowLosses(p: Float64Array, y: Float64Array, kind: "log" | "abs"): Float
   return out;
 }
 
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
-  return sorted[i]!;
-}
-
 /** The rows an active model has not learned from (all of them when its window is unknown). */
 function newToActive(active: ActiveModel, examples: readonly TrainingExample[]): number[] {
   const end = active.windowEndUs;
@@ -95,6 +90,17 @@ function newToActive(active: ActiveModel, examples: readonly TrainingExample[]):
     if (end === undefined || e.recordedAtUs > end) rows.push(i);
   });
   return rows;
+}
+
+/** One team at one complexity through an ensemble, encoded with its map. */
+function scorer(ensemble: TreeEnsemble, map: FeatureMap): TeamScorer {
+  const encoder = featureEncoder(map);
+  const row = new Float32Array(encoder.width);
+  return (taskType, agents, complexity) => {
+    row.fill(0);
+    encodeRow(encoder, row, 0, taskType, agents, complexity);
+    return predictValue(ensemble, row, 0);
+  };
 }
 
 const pick = (values: Float64Array, rows: readonly number[]): Float64Array => Float64Array.from(rows, (i) => values[i]!);
@@ -161,6 +167,7 @@ export function trainModels(
     trainRate = Math.min(1 - 1e-6, Math.max(1e-6, trainRate / Math.max(1, split.train.rows)));
     const base = new Float64Array(y.length).fill(trainRate);
     const variances = teamLogitVariances(trainExamples, validationExamples, predictAll(judged, split.validation));
+    const recordWeight = chooseRecordWeight(trainExamples, holdoutExamples, scorer(judged, split.featureMap), variances);
     const metrics: Record<string, number> = {
       log_loss: logLoss(p, y),
       auc: auc(p, y),
@@ -171,6 +178,7 @@ export function trainModels(
       validation_rows: split.validation.rows,
       holdout_rows: split.holdout.rows,
       ...Object.fromEntries(variances.map((v, bucket) => [teamVarianceMetric(bucket), v])),
+      [RECORD_WEIGHT_METRIC]: recordWeight,
     };
     const comparison = active.success && compareWithActive(active.success, holdoutExamples, p, y, (q, labels) => ({ loss: logLoss(q, labels), auc: auc(q, labels) }));
     if (comparison) {
@@ -200,8 +208,7 @@ export function trainModels(
       mae_log_duration: meanAbsoluteError(p, y),
       base_mae_log_duration: meanAbsoluteError(base, y),
       improvement_z: pairedImprovementZ(rowLosses(p, y, "abs"), rowLosses(base, y, "abs")),
-      residual_q05: quantile(residuals, 0.05),
-      residual_q95: quantile(residuals, 0.95),
+      ...residualQuantileMetrics(residuals),
       trees: served.trees.length,
       judged_trees: judged.trees.length,
       validation_rows: split.validation.rows,

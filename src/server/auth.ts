@@ -40,6 +40,7 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map(
       [A.retrain, "admin"],
       [A.listModels, "admin"],
       [A.activateModel, "admin"],
+      [A.getModel, "admin"],
       [A.setLearningMode, "admin"],
       [A.importData, "admin"],
       [R.getSuccessOverTime, "read"],

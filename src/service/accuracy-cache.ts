@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import { type Accuracy, readAccuracy } from "../store/accuracy.js";
 import { TtlCache } from "./ttl-cache.js";
@@ -5,16 +6,24 @@ import { TtlCache } from "./ttl-cache.js";
 /** Recommendations that must have recorded outcomes before calibration moves thresholds. */
 const MIN_EVALUATED = 30n;
 
+/** How many refresh periods a calibration figure may outlive while its recomputation fails. */
+const STALE_FACTOR = 6;
+
 /**
  * The measured calibration of past recommendations, for thresholds on the prediction hot path:
  * it aggregates over the logged history, so it is recomputed in PostgreSQL at most every
- * `maxAgeMs`.
+ * `maxAgeMs`. A failing recomputation is logged; the last figure keeps serving for at most
+ * STALE_FACTOR × `maxAgeMs`, after which callers wait for (and fail with) a fresh read.
  */
 export class AccuracyCache {
   readonly #accuracy: TtlCache<Accuracy>;
 
-  constructor(pool: DatabasePool, maxAgeMs: number) {
-    this.#accuracy = new TtlCache(() => readAccuracy(pool), maxAgeMs);
+  constructor(pool: DatabasePool, maxAgeMs: number, log: Logger) {
+    this.#accuracy = new TtlCache(() => readAccuracy(pool), {
+      maxAgeMs,
+      maxStaleMs: STALE_FACTOR * maxAgeMs,
+      onRefreshError: (error) => log.warn({ err: error }, "recomputing the calibration of past recommendations failed; serving the previous figure"),
+    });
   }
 
   /**

@@ -23,7 +23,7 @@ import { errorWithInfo } from "./errors.js";
 import { executionToProto } from "./execution-mapping.js";
 import { insightToProto } from "./insight-mapping.js";
 import { LEARNING_MODES, modeNameOf } from "./learning-mode.js";
-import { activateModel, listModels, retrain } from "./model-service.js";
+import { activateModel, getModel, listModels, retrain } from "./model-service.js";
 import { statusReport } from "./status-report.js";
 import { knownEnum, parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
 
@@ -134,14 +134,17 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
       return create(ImportDataResponseSchema, { result });
     },
 
-    retrain(request) {
-      return retrain(deps, request);
+    retrain(request, context) {
+      return retrain(deps, request, context.signal);
     },
     listModels(request) {
       return listModels(deps, request);
     },
     activateModel(request) {
       return activateModel(deps, request);
+    },
+    getModel(request) {
+      return getModel(deps, request);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { DatabasePool } from "slonik";
 import type { NotificationListener } from "../store/listener.js";
 import type { ModelRuntime } from "../ml/model-runtime.js";
 import type { EvidenceCache } from "./evidence-cache.js";
+import type { ModelFilesSync } from "./model-files-sync.js";
 import type { Retrainer } from "./retrainer.js";
 import type { SettingsCache } from "./settings-cache.js";
 
@@ -34,6 +35,8 @@ export interface ServiceDependencies {
   runtime: ModelRuntime;
   /** Trains new versions (one replica at a time). */
   retrainer: Retrainer;
+  /** Writes activated versions to the models directory. */
+  modelFiles: ModelFilesSync;
   /** Uniform random numbers in [0, 1): exploration draws (injectable for reproducible tests). */
   random(): number;
 }

@@ -1,6 +1,6 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { type Insight, InsightSchema, InsightStatus, InsightType } from "../../gen/agentlearning/v1/learning_pb.js";
-import type { InsightKind } from "../learning/insight-rules.js";
+import type { InsightKind } from "../domain/insight.js";
 import type { InsightRow } from "../store/insights.js";
 import { timestampFromMicros } from "./execution-mapping.js";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InsightStatus, InsightType } from "../../gen/agentlearning/v1/learning_pb.js";
-import type { InsightKind } from "../learning/insight-rules.js";
+import type { InsightKind } from "../domain/insight.js";
 import { insightKindOf } from "./insight-mapping.js";
 import { finite, knownEnum, taskTypeSchema, text } from "./validation.js";
 

@@ -7,18 +7,19 @@ import {
   RecordExecutionResponseSchema,
   RecordExecutionsResponseSchema,
 } from "../../gen/agentlearning/v1/learning_service_pb.js";
-import { insertExecutions } from "../store/executions.js";
+import { contentHash } from "../store/execution-record.js";
+import { GroupCommit } from "./group-commit.js";
 import { ingestStream } from "./bulk-ingest.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { errorWithInfo, invalidArgument } from "./errors.js";
-import { validateExecution } from "./execution-input.js";
+import { executionViolations, validateExecution } from "./execution-input.js";
 import { executionToProto } from "./execution-mapping.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { AccuracyCache } from "./accuracy-cache.js";
 import { ESTIMATE_SOURCES, predictAgents } from "./predict-agents.js";
 import { modelOverride } from "./model-estimates.js";
 import { predictOutcomeSchema } from "./predict-request.js";
-import { parseRequest, violationsOf } from "./validation.js";
+import { parseRequest } from "./validation.js";
 import { listInsights } from "../store/insights.js";
 import { insightToProto } from "./insight-mapping.js";
 import { encodePageToken, listInsightsSchema, streamInsightsSchema } from "./insight-requests.js";
@@ -26,17 +27,19 @@ import { streamInsights } from "./insight-stream.js";
 
 /** The LearningService handlers: recording, prediction and the insight feed. */
 export function learningService(deps: ServiceDependencies): ServiceImpl<typeof LearningService> {
-  // Calibration moves thresholds slowly; recompute it at most every 10 s.
-  const accuracy = new AccuracyCache(deps.pool, 10_000);
+  // Calibration moves thresholds slowly; recompute it at most every 10 s (served for at most 60 s
+  // while recomputing fails).
+  const accuracy = new AccuracyCache(deps.pool, 10_000, deps.log);
+  const executions = new GroupCommit(deps.pool, deps.knownAgents);
   return {
     async recordExecution(request) {
       if (!request.execution) {
         throw invalidArgument([{ field: "execution", description: "is required", reason: "REQUIRED" }]);
       }
       const validation = validateExecution(request.execution);
-      if (!validation.ok) throw invalidArgument(violationsOf(validation.error, "execution"));
-      const [outcome] = await insertExecutions(deps.pool, [validation.record], deps.knownAgents);
-      if (!outcome || outcome.kind === "conflict") {
+      if (!validation.ok) throw invalidArgument(executionViolations(validation.issues, "execution"));
+      const outcome = await executions.record(validation.record, contentHash(validation.record));
+      if (outcome.kind === "conflict") {
         throw errorWithInfo(
           Code.AlreadyExists,
           `execution ${validation.record.executionId} is already stored with different content`,
@@ -63,7 +66,7 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
       const r = parseRequest(predictOutcomeSchema, request);
       const evidence = await deps.evidence.get(r.taskType);
       const statistical = estimateCombination(evidence, r.agents);
-      const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, [r.agents]);
+      const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, [r.agents], { exact: true });
       const estimate = override ? override.estimate(0, r.agents, statistical) : statistical;
       return create(PredictOutcomeResponseSchema, {
         successProbability: estimate.successProbability,

@@ -4,6 +4,8 @@ import { featureEncoder } from "../ml/features.js";
 import { FeatureMapSchema } from "../ml/model-schemas.js";
 import { type ModelRuntime, type ServingModel } from "../ml/model-runtime.js";
 import { loadSession } from "../ml/onnx-session.js";
+import { RECORD_WEIGHT_METRIC, TEAM_ROW_BUCKETS, teamVarianceMetric } from "../ml/team-uncertainty.js";
+import { residualQuantilesOf } from "../ml/residual-quantiles.js";
 import type { NotificationListener } from "../store/listener.js";
 import { isActiveVersion, MODELS_CHANNEL, type ModelRecord, readActiveModels, readModelVersion } from "../store/models.js";
 
@@ -16,12 +18,16 @@ export async function loadServingModel(record: LoadableModel): Promise<ServingMo
   const session = await loadSession(new Uint8Array(record.onnx));
   const q05 = record.metrics.residual_q05;
   const q95 = record.metrics.residual_q95;
+  const variances = TEAM_ROW_BUCKETS.map((_, bucket) => record.metrics[teamVarianceMetric(bucket)]);
   return {
     version: record.version,
     kind: record.kind,
     encoder: featureEncoder(featureMap),
     session,
     residualInterval: q05 !== undefined && q95 !== undefined ? { lower: q05, upper: q95, level: 0.9 } : undefined,
+    teamLogitVariances: variances.every((v) => v !== undefined) ? (variances as number[]) : undefined,
+    recordWeight: record.metrics[RECORD_WEIGHT_METRIC],
+    residualQuantiles: residualQuantilesOf(record.metrics),
   };
 }
 

@@ -5,6 +5,9 @@ import {
   ActivateModelResponseSchema,
   type ActivateModelRequest,
   type ActivateModelResponse,
+  type GetModelRequest,
+  type GetModelResponse,
+  GetModelResponseSchema,
   type ListModelsRequest,
   type ListModelsResponse,
   ListModelsResponseSchema,
@@ -16,10 +19,19 @@ import {
   type RetrainResponse,
   RetrainResponseSchema,
 } from "../../gen/agentlearning/v1/admin_service_pb.js";
-import { activateModelVersion, isActiveVersion, listModelVersions, type ModelSummary, readModelVersion, RejectedModelError } from "../store/models.js";
+import {
+  activateModelVersion,
+  isActiveVersion,
+  listModelVersions,
+  type ModelSummary,
+  readFirstActivation,
+  readModelVersion,
+  RejectedModelError,
+} from "../store/models.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { errorWithInfo } from "./errors.js";
 import { timestampFromMicros } from "./execution-mapping.js";
+import { modelCard } from "./model-card.js";
 import { loadServingModel } from "./model-loader.js";
 import { knownEnum, parseRequest, text } from "./validation.js";
 
@@ -41,17 +53,22 @@ export function modelToProto(m: ModelSummary): ModelVersion {
   });
 }
 
-/** Retrain: trains now (in a low-priority child process) unless another replica is training. */
-export async function retrain(deps: ServiceDependencies, request: RetrainRequest): Promise<RetrainResponse> {
+/**
+ * Retrain: trains now (in a low-priority child process) and answers with the outcome. A training
+ * already under way — this replica's (automatic or asked for) or another replica's — is waited
+ * for, within the call's deadline, and its versions are the answer.
+ */
+export async function retrain(deps: ServiceDependencies, request: RetrainRequest, signal?: AbortSignal): Promise<RetrainResponse> {
   parseRequest(z.object({ force: z.boolean() }), request);
   if (!(await deps.settings.get()).learning_enabled) {
     throw errorWithInfo(Code.FailedPrecondition, "learning is disabled (SetLearningMode learning_enabled=false)", "LEARNING_DISABLED");
   }
-  const outcome = await deps.retrainer.retrain("requested");
-  if (!outcome.ran) throw errorWithInfo(Code.Aborted, "another replica is retraining now; retry later", "RETRAIN_IN_PROGRESS");
+  const outcome = await deps.retrainer.retrain("requested", { waitForOthers: true, signal });
   if (outcome.models.length === 0) {
     throw errorWithInfo(Code.FailedPrecondition, `too little history to train on (${outcome.examples} executions)`, "NOT_ENOUGH_DATA");
   }
+  // The activated versions' files are written before the answer, so a caller finds them at once.
+  for (const m of outcome.models) if (m.accepted) await deps.modelFiles.write(m.version);
   const versions = await listModelVersions(deps.pool, {});
   const trained = new Set(outcome.models.map((m) => m.version));
   return create(RetrainResponseSchema, { models: versions.filter((v) => trained.has(v.version)).map(modelToProto) });
@@ -93,5 +110,15 @@ export async function activateModel(deps: ServiceDependencies, request: Activate
   // Another activation of the same kind may have committed after ours: serve only what is active.
   if (await isActiveVersion(deps.pool, version)) deps.runtime.install(model);
   else void model.session.release();
+  await deps.modelFiles.write(version);
   return create(ActivateModelResponseSchema, { model: modelToProto(summary) });
+}
+
+/** GetModel: one version's card and ONNX bytes, for use outside the service. */
+export async function getModel(deps: ServiceDependencies, request: GetModelRequest): Promise<GetModelResponse> {
+  const { version } = parseRequest(z.object({ version: text(128, 1) }), request);
+  const record = await readModelVersion(deps.pool, version);
+  if (!record) throw errorWithInfo(Code.NotFound, `no model version ${version}`, "MODEL_NOT_FOUND", { version });
+  const card = modelCard(record, await readFirstActivation(deps.pool, version));
+  return create(GetModelResponseSchema, { model: modelToProto(record), card, onnx: new Uint8Array(record.onnx) });
 }

@@ -11,6 +11,7 @@ import type { Estimate } from "../learning/estimate.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { MODE_POLICIES } from "../learning/mode-policy.js";
 import { candidatesFor, recommend } from "../learning/recommend.js";
+import { deadlineExplanation } from "./deadline-explanation.js";
 import { modelOverride } from "./model-estimates.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
@@ -28,7 +29,7 @@ export const ESTIMATE_SOURCES: Record<Estimate["source"], EstimateSource> = {
   model: EstimateSource.MODEL,
 };
 
-function toProto(id: string, agents: string[], e: Estimate, extra: { propensity: number; exploratory: boolean }): Recommendation {
+function toProto(id: string, agents: string[], e: Estimate, extra: { propensity: number; exploratory: boolean; deadlineProbability?: number }): Recommendation {
   return create(RecommendationSchema, {
     recommendationId: id,
     agents,
@@ -43,6 +44,7 @@ function toProto(id: string, agents: string[], e: Estimate, extra: { propensity:
     source: ESTIMATE_SOURCES[e.source],
     modelVersion: e.modelVersion ?? "",
     sampleSize: BigInt(e.sampleSize),
+    deadlineProbability: extra.deadlineProbability ?? 0,
   });
 }
 
@@ -69,6 +71,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
     maxAgents: r.maxAgents,
     successWeight: r.successWeight,
     explorationRate: exploration,
+    ...(r.deadline ? { deadline: r.deadline } : {}),
   };
   // One snapshot for the whole request: a model swap mid-request cannot mix versions.
   const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, candidatesFor(evidence, recommendRequest));
@@ -154,6 +157,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",
     override ? `scored by model ${modelVersion ?? ""}` : deps.runtime.snapshot.success ? "statistical estimates: the model has too little data for this task type" : "",
+    ranked.deadline && r.deadline ? deadlineExplanation(ranked.deadline, r.deadline) : "",
     dropped > 0 ? `${dropped} below the ${settings.learning_mode} confidence threshold ${threshold.toFixed(2)}` : "",
     exploration > 0 ? `exploration share ${exploration}` : "",
   ]

@@ -8,7 +8,7 @@ import type { TrainingExample } from "../ml/training-set.js";
 import { createStorePool } from "../store/pool.js";
 import { readTrainingPage, trainingWindowStart } from "../store/models.js";
 
-/** What the main thread sends. */
+/** What the service process sends the training child. */
 export interface RetrainJob {
   databaseUrl: string;
   maxRows: number;
@@ -16,7 +16,7 @@ export interface RetrainJob {
   active: { success?: ActiveModel; duration?: ActiveModel };
 }
 
-/** What the worker answers. */
+/** What the training child answers. */
 export type RetrainReply = { ok: true; models: TrainedModel[]; examples: number } | { ok: false; error: string };
 
 const PAGE = 20_000;

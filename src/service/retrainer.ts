@@ -9,7 +9,9 @@ import {
   activateModelVersion,
   insertModelVersion,
   isActiveVersion,
+  listModelVersionsCreatedAfter,
   markTrained,
+  type ModelSummary,
   readActiveModels,
   readRetrainDue,
   RETRAIN_LOCK_KEY,
@@ -19,12 +21,15 @@ import { loadServingModel } from "./model-loader.js";
 import type { RetrainJob, RetrainReply } from "./retrain-worker.js";
 import { fork } from "node:child_process";
 import { setPriority } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 /** What one retraining produced. */
 export interface RetrainOutcome {
   /** False when another replica holds the retrain lock. */
   ran: boolean;
+  /** When `ran` is false: when the lock was found taken (µs, PostgreSQL's clock). */
+  refusedAtUs?: bigint;
   models: { version: string; kind: "success" | "duration"; accepted: boolean; reason?: string }[];
   examples: number;
 }
@@ -42,7 +47,26 @@ export interface RetrainObserver {
   retrainFinished(outcome: RetrainOutcomeLabel, seconds?: number): void;
 }
 
-const LockRow = z.object({ locked: z.boolean() });
+const LockRow = z.object({ locked: z.boolean(), now_us: z.bigint() });
+
+/** How often a caller waiting for another replica's training asks for the lock again. */
+const LOCK_POLL_MS = 250;
+
+/** A stored version as a retraining outcome reports it. */
+function outcomeOf(m: ModelSummary): RetrainOutcome["models"][number] {
+  return { version: m.version, kind: m.kind, accepted: m.status !== "rejected", ...(m.rejection_reason ? { reason: m.rejection_reason } : {}) };
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the work behind the promise goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
 
 function versionStamp(): string {
   const now = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
@@ -66,28 +90,77 @@ export class Retrainer {
     private readonly observer?: RetrainObserver,
   ) {}
 
-  /** Runs one retraining now (or reports that another replica is training). */
-  async retrain(reason: string): Promise<RetrainOutcome> {
-    return this.pool.connect(async (connection) => {
-      const { locked } = await connection.one(sql.type(LockRow)`SELECT pg_try_advisory_lock(${RETRAIN_LOCK_KEY}) AS locked`);
-      if (!locked) {
+  /**
+   * Retrains now and answers with the outcome. When this replica is already training, the caller
+   * joins that run (the automatic one included) rather than starting another. When another
+   * replica holds the lock: with `waitForOthers`, polls the lock until that replica is done and
+   * answers with the versions it stored meanwhile (or trains itself when it stored none); without,
+   * answers `ran: false` at once. `signal` (a call's deadline) ends the caller's wait, never the
+   * training itself, which goes on and publishes its versions for everyone.
+   */
+  async retrain(reason: string, options: { waitForOthers?: boolean; signal?: AbortSignal } = {}): Promise<RetrainOutcome> {
+    const { signal } = options;
+    let othersSince: bigint | undefined;
+    for (;;) {
+      signal?.throwIfAborted();
+      const run = this.#running ?? this.#startRun(reason, othersSince);
+      const outcome = await untilAborted(run, signal);
+      if (outcome.ran) return outcome;
+      if (!options.waitForOthers) {
         this.observer?.retrainFinished("skipped");
-        return { ran: false, models: [], examples: 0 };
-      }
-      const started = performance.now();
-      const seconds = () => (performance.now() - started) / 1000;
-      try {
-        const outcome = await this.#run(reason);
-        const label = outcome.models.length === 0 ? "insufficient_data" : outcome.models.some((m) => m.accepted) ? "activated" : "rejected";
-        this.observer?.retrainFinished(label, seconds());
         return outcome;
-      } catch (error) {
-        this.observer?.retrainFinished("failed", seconds());
-        throw error;
+      }
+      // Versions created from now on are the other replica's answer to this caller too.
+      othersSince ??= outcome.refusedAtUs;
+      await sleep(LOCK_POLL_MS, undefined, { signal }).catch(() => signal?.throwIfAborted());
+    }
+  }
+
+  /** The run of this replica in progress, shared by every caller that asks meanwhile. */
+  #running: Promise<RetrainOutcome> | undefined;
+
+  #startRun(reason: string, othersSince: bigint | undefined): Promise<RetrainOutcome> {
+    const run = this.#locked(reason, othersSince).finally(() => {
+      if (this.#running === run) this.#running = undefined;
+    });
+    this.#running = run;
+    return run;
+  }
+
+  async #locked(reason: string, othersSince: bigint | undefined): Promise<RetrainOutcome> {
+    return this.pool.connect(async (connection) => {
+      const { locked, now_us } = await connection.one(
+        sql.type(LockRow)`SELECT pg_try_advisory_lock(${RETRAIN_LOCK_KEY}) AS locked, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us`,
+      );
+      if (!locked) return { ran: false, models: [], examples: 0, refusedAtUs: now_us };
+      try {
+        if (othersSince !== undefined) {
+          // Another replica trained while this caller waited: its versions are the answer.
+          const theirs = await listModelVersionsCreatedAfter(connection, othersSince);
+          if (theirs.length > 0) {
+            this.observer?.retrainFinished("skipped");
+            return { ran: true, models: theirs.map(outcomeOf), examples: Number(theirs[0]!.training_rows) };
+          }
+        }
+        return await this.#observed(reason);
       } finally {
         await connection.query(sql.type(z.object({}))`SELECT pg_advisory_unlock(${RETRAIN_LOCK_KEY})`);
       }
     });
+  }
+
+  async #observed(reason: string): Promise<RetrainOutcome> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const outcome = await this.#run(reason);
+      const label = outcome.models.length === 0 ? "insufficient_data" : outcome.models.some((m) => m.accepted) ? "activated" : "rejected";
+      this.observer?.retrainFinished(label, seconds());
+      return outcome;
+    } catch (error) {
+      this.observer?.retrainFinished("failed", seconds());
+      throw error;
+    }
   }
 
   async #run(reason: string): Promise<RetrainOutcome> {
@@ -102,7 +175,7 @@ export class Retrainer {
       active[record.kind] = model;
     }
     const started = Date.now();
-    const reply = await this.#inWorker({ databaseUrl: this.databaseUrl, maxRows: this.maxRows, versionStamp: versionStamp(), active });
+    const reply = await this.#inChildProcess({ databaseUrl: this.databaseUrl, maxRows: this.maxRows, versionStamp: versionStamp(), active });
     if (!reply.ok) throw new Error(`training failed: ${reply.error}`);
     const outcome: RetrainOutcome = { ran: true, models: [], examples: reply.examples };
     for (const model of reply.models) outcome.models.push(await this.#publish(model, reason));
@@ -143,7 +216,7 @@ export class Retrainer {
   // A child process rather than a worker thread: a thread cannot be given a lower scheduling
   // priority than the event loop it shares a process with, and on a 2-core machine a trainer at
   // equal priority takes the cores the RPCs need (PredictAgents p99 tripled while training).
-  #inWorker(job: RetrainJob): Promise<RetrainReply> {
+  #inChildProcess(job: RetrainJob): Promise<RetrainReply> {
     const fromSources = import.meta.url.endsWith(".ts");
     const entry = fileURLToPath(new URL(`./retrain-worker.${fromSources ? "ts" : "js"}`, import.meta.url));
     const child = fork(entry, [], { serialization: "advanced", execArgv: fromSources ? ["--import", "tsx"] : [] });

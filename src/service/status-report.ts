@@ -10,7 +10,11 @@ import type { ServiceDependencies } from "./dependencies.js";
 import { timestampFromMicros } from "./execution-mapping.js";
 import { LEARNING_MODES } from "./learning-mode.js";
 
-/** The figures of GetStatus (also the head of GetDashboard), read from aggregates, not history. */
+/**
+ * The figures of GetStatus (also the head of GetDashboard). The counts come from the running
+ * aggregates; the prediction accuracy joins the executions that name a recommendation with the
+ * logged recommendations, so its cost grows with those.
+ */
 export async function statusReport(deps: ServiceDependencies): Promise<GetStatusResponse> {
   const [counts, settings, insights, accuracy, activeModels] = await Promise.all([
     readCounts(deps.pool),

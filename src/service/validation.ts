@@ -3,6 +3,17 @@ import { z } from "zod";
 import { invalidArgument, type FieldViolation } from "./errors.js";
 
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const anySurrogate = /[\uD800-\uDFFF]/;
+
+/** Whether a string holds a UTF-16 surrogate without its pair (PostgreSQL would store something else). */
+export function hasLoneSurrogate(s: string): boolean {
+  return anySurrogate.test(s) && loneSurrogate.test(s);
+}
+
+/** Task types and agent names (after case folding), and what to say when one is not. */
+export const TASK_TYPE_FORMAT = /^[a-z0-9][a-z0-9_.-]*$/;
+export const AGENT_NAME_FORMAT = /^[A-Z0-9][A-Z0-9_.-]*$/;
+export const IDENTIFIER_FORMAT_MESSAGE = "must be letters, digits, '_', '-' or '.', starting with a letter or digit";
 
 /** Text PostgreSQL can store verbatim: no NUL, no lone UTF-16 surrogate (which would be altered). */
 export function text(max: number, min = 0) {
@@ -11,7 +22,7 @@ export function text(max: number, min = 0) {
     .min(min, min === 1 ? { message: "must not be empty" } : undefined)
     .max(max, { message: `must be at most ${max} characters` })
     .refine((s) => !s.includes("\u0000"), { message: "must not contain NUL characters", params: { reason: "INVALID_CHARACTER" } })
-    .refine((s) => !loneSurrogate.test(s), { message: "must be valid Unicode", params: { reason: "INVALID_UTF8" } });
+    .refine((s) => !hasLoneSurrogate(s), { message: "must be valid Unicode", params: { reason: "INVALID_UTF8" } });
 }
 
 /** A finite number in [min, max]; NaN and infinities are rejected with their own reason. */
@@ -31,8 +42,8 @@ export const taskTypeSchema = text(64, 1)
   .transform((s) => s.trim().toLowerCase())
   // Case folding can lengthen a string (e.g. "İ" → "i̇"), so the limit is checked again after it.
   .refine((s) => s.length <= 64, { message: "must be at most 64 characters", params: { reason: "TOO_LONG" } })
-  .refine((s) => /^[a-z0-9][a-z0-9_.-]*$/.test(s), {
-    message: "must be letters, digits, '_', '-' or '.', starting with a letter or digit",
+  .refine((s) => TASK_TYPE_FORMAT.test(s), {
+    message: IDENTIFIER_FORMAT_MESSAGE,
     params: { reason: "INVALID_FORMAT" },
   });
 
@@ -41,8 +52,8 @@ export const agentNameSchema = text(64, 1)
   .transform((s) => s.trim().toUpperCase())
   // Case folding can lengthen a string (e.g. "ß" → "SS"), so the limit is checked again after it.
   .refine((s) => s.length <= 64, { message: "must be at most 64 characters", params: { reason: "TOO_LONG" } })
-  .refine((s) => /^[A-Z0-9][A-Z0-9_.-]*$/.test(s), {
-    message: "must be letters, digits, '_', '-' or '.', starting with a letter or digit",
+  .refine((s) => AGENT_NAME_FORMAT.test(s), {
+    message: IDENTIFIER_FORMAT_MESSAGE,
     params: { reason: "INVALID_FORMAT" },
   });
 

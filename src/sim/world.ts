@@ -60,6 +60,7 @@ const HELPFUL_SPEED = 0.9;
 const SLOW_SPEED = 1.8;
 const BEST_SPEED = 0.8;
 const DURATION_SIGMA = 0.35;
+const NEUTRAL_POOL = 4;
 
 /** What one simulated execution produced. */
 export interface Outcome {
@@ -91,6 +92,12 @@ export interface World {
   candidateTeams(taskType: string): readonly (readonly string[])[];
   /** One of the candidate teams, each equally likely (a fresh array the caller may keep). */
   randomTeam(taskType: string, rng: Rng): string[];
+  /**
+   * A team an exploring orchestrator might try once or twice: 2–4 agents drawn uniformly from the
+   * task type's helpful agents, bad pair and slow agent and four fixed neutral agents (hundreds of
+   * possible teams, so most are rarely seen). Always consumes five draws.
+   */
+  rareTeam(taskType: string, rng: Rng): string[];
   /** A task complexity as the simulated fleet meets them: triangular on [0.5, 5], mode 2.0, one decimal. */
   sampleComplexity(rng: Rng): number;
   /** Draws one execution's outcome; always consumes the same number of draws from rng. */
@@ -116,6 +123,7 @@ export function createWorld(seed: number): World {
     slowAgent: (taskType) => model(taskType).spec.slow,
     candidateTeams: (taskType) => model(taskType).spec.candidates,
     randomTeam: (taskType, rng) => [...rng.pick(model(taskType).spec.candidates)],
+    rareTeam: (taskType, rng) => drawTeam(rarePool(model(taskType).spec), rng),
     sampleComplexity,
     sampleExecution: (taskType, agents, complexity, rng) => model(taskType).sample(normalize(agents), complexity, rng),
   };
@@ -210,6 +218,23 @@ function seededUniforms(seed: number, name: string): () => number {
   let hash = 0x811c9dc5 ^ (seed >>> 0);
   for (const char of name) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193);
   return createRng(hash).next;
+}
+
+/** NEUTRAL_POOL agents that play no part in the task type, plus every agent that does. */
+function rarePool(spec: TaskTypeSpec): string[] {
+  const named = new Set([...spec.helpful, ...spec.badPair, spec.slow]);
+  return [...named, ...CATALOG_AGENTS.filter((agent) => !named.has(agent)).slice(0, NEUTRAL_POOL)];
+}
+
+/** A uniformly drawn team of 2–4 distinct agents of `pool` (a partial shuffle: five draws). */
+function drawTeam(pool: readonly string[], rng: Rng): string[] {
+  const size = 2 + rng.int(3);
+  const items = [...pool];
+  for (let i = 0; i < 4; i++) {
+    const j = i + rng.int(items.length - i);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items.slice(0, size);
 }
 
 function sampleComplexity(rng: Rng): number {

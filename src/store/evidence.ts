@@ -1,6 +1,6 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import type { CatalogAgent, TaskEvidence } from "../learning/evidence.js";
+import type { CatalogAgent, TaskEvidence } from "../domain/evidence.js";
 
 /** How many combinations of a task type learning considers: the most frequent ones. */
 const MAX_COMBINATIONS = 500;

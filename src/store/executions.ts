@@ -1,6 +1,15 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import { agentSetKey, contentHash, type ExecutionRecord, type StoredExecution } from "./execution-record.js";
+import { aggregateUpserts } from "./execution-aggregates.js";
+import {
+  contentHash,
+  type ExecutionRecord,
+  inputRelation,
+  insertedColumns,
+  type StoredExecution,
+  StoredExecutionSchema,
+  storedExecutionColumns,
+} from "./execution-record.js";
 
 /** What became of one execution handed to `insertExecutions`. */
 export type InsertOutcome =
@@ -8,247 +17,113 @@ export type InsertOutcome =
   | { kind: "duplicate"; execution: StoredExecution }
   | { kind: "conflict"; executionId: string };
 
-const ExecutionRow = z.object({
-  seq: z.bigint(),
-  execution_id: z.string(),
-  task_type: z.string(),
-  task_description: z.string(),
-  complexity: z.number(),
-  agents: z.array(z.string()),
-  duration_seconds: z.number(),
-  success: z.boolean(),
-  error_message: z.string(),
-  cpu_percent: z.number().nullable(),
-  memory_mb: z.number().nullable(),
-  metrics: z.record(z.string(), z.number()),
-  user_satisfaction: z.number().int().nullable(),
-  started_at_us: z.bigint().nullable(),
-  finished_at_us: z.bigint().nullable(),
-  recommendation_id: z.string().nullable(),
-  model_version: z.string().nullable(),
-  recorded_at_us: z.bigint(),
-  content_hash: z.instanceof(Buffer),
-});
-type ExecutionRow = z.infer<typeof ExecutionRow>;
-
-const selectExecutionColumns = sql.fragment`
-  seq, execution_id, task_type, task_description, complexity, agents, duration_seconds, success,
-  error_message, cpu_percent, memory_mb, metrics, user_satisfaction,
-  (extract(epoch FROM started_at) * 1000000)::bigint AS started_at_us,
-  (extract(epoch FROM finished_at) * 1000000)::bigint AS finished_at_us,
-  recommendation_id, model_version,
-  (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_us,
-  content_hash`;
-
-function toStored(row: ExecutionRow): StoredExecution {
-  return {
-    seq: row.seq,
-    executionId: row.execution_id,
-    taskType: row.task_type,
-    taskDescription: row.task_description,
-    complexity: row.complexity,
-    agents: row.agents,
-    durationSeconds: row.duration_seconds,
-    success: row.success,
-    errorMessage: row.error_message,
-    cpuPercent: row.cpu_percent,
-    memoryMb: row.memory_mb,
-    metrics: row.metrics,
-    userSatisfaction: row.user_satisfaction,
-    startedAtUs: row.started_at_us,
-    finishedAtUs: row.finished_at_us,
-    recommendationId: row.recommendation_id,
-    modelVersion: row.model_version,
-    recordedAtUs: row.recorded_at_us,
-  };
-}
-
-/** One input row as JSON for `jsonb_to_recordset`; bigints travel as strings to stay exact. */
-function toInputJson(record: ExecutionRecord, ord: number) {
-  return {
-    ord,
-    execution_id: record.executionId,
-    task_type: record.taskType,
-    task_description: record.taskDescription,
-    complexity: record.complexity,
-    agents: record.agents,
-    agent_set: agentSetKey(record.agents),
-    sorted_agents: [...record.agents].sort(),
-    duration_seconds: record.durationSeconds,
-    success: record.success,
-    error_message: record.errorMessage,
-    cpu_percent: record.cpuPercent,
-    memory_mb: record.memoryMb,
-    metrics: record.metrics,
-    user_satisfaction: record.userSatisfaction,
-    started_at_us: record.startedAtUs?.toString() ?? null,
-    finished_at_us: record.finishedAtUs?.toString() ?? null,
-    recommendation_id: record.recommendationId,
-    model_version: record.modelVersion,
-    content_hash: contentHash(record).toString("hex"),
-  };
-}
-
-const InsertedRow = z.object({ ord: z.number().int(), seq: z.bigint(), recorded_at_us: z.bigint() });
+const InsertedRow = z.object({ execution_id: z.string(), seq: z.bigint(), recorded_at_us: z.bigint() });
 
 /**
  * Stores executions and folds them into the running aggregates in ONE statement, so an
  * acknowledged execution and its aggregates commit together or not at all, and a re-sent
  * execution (same id, same content) is recognised and counted nothing twice. Ids already stored
- * with other content come back as conflicts. Executions must have distinct ids.
+ * with other content come back as conflicts. An id may occur more than once: its first occurrence
+ * is the one stored, the others are duplicates of it (same content) or conflicts. `hashes`, when
+ * the caller has them, are the records' content hashes (computed here otherwise).
  */
 export async function insertExecutions(
   db: CommonQueryMethods,
   records: readonly ExecutionRecord[],
   knownAgents: Set<string> = new Set(),
+  hashes: readonly Buffer[] = records.map(contentHash),
 ): Promise<InsertOutcome[]> {
   if (records.length === 0) return [];
-  const input = records.map((r, i) => toInputJson(r, i));
-  // Agents seen for the first time join the catalog first (idempotent, ordered to avoid
-  // deadlocks between concurrent batches); the aggregates reference them. Agents are never
-  // removed, so names this process has already registered skip the round trip.
-  const names = [...new Set(records.flatMap((r) => r.agents))].filter((name) => !knownAgents.has(name)).sort();
-  if (names.length > 0) {
-    await db.query(sql.type(z.object({}))`
-      INSERT INTO agents (name)
-      SELECT name FROM unnest(${sql.array(names, "text")}::text[]) AS n(name)
-      ORDER BY name
-      ON CONFLICT (name) DO NOTHING`);
-    for (const name of names) knownAgents.add(name);
-  }
+  // Repeats of an id are settled here, against its first occurrence: one statement cannot
+  // insert the same key twice.
+  const firstOf = new Map<string, number>();
+  const distinct: number[] = [];
+  records.forEach((r, i) => {
+    if (!firstOf.has(r.executionId)) {
+      firstOf.set(r.executionId, i);
+      distinct.push(i);
+    }
+  });
+  const unique = distinct.length === records.length ? records : distinct.map((i) => records[i] as ExecutionRecord);
+  const uniqueHashes = distinct.length === records.length ? hashes : distinct.map((i) => hashes[i] as Buffer);
+  await registerAgents(db, unique, knownAgents);
   const inserted = await db.any(sql.type(InsertedRow)`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${sql.jsonb(input)}) AS r(
-        ord integer, execution_id text, task_type text, task_description text,
-        complexity double precision, agents text[], agent_set text, sorted_agents text[],
-        duration_seconds double precision, success boolean, error_message text,
-        cpu_percent double precision, memory_mb double precision, metrics jsonb,
-        user_satisfaction smallint, started_at_us bigint, finished_at_us bigint,
-        recommendation_id text, model_version text, content_hash text)
-    ),
+    WITH input AS ${inputRelation(unique, uniqueHashes)},
     inserted AS (
-      INSERT INTO executions (
-        execution_id, task_type, task_description, complexity, agents, agent_set,
-        duration_seconds, success, error_message, cpu_percent, memory_mb, metrics,
-        user_satisfaction, started_at, finished_at, recommendation_id, model_version, content_hash)
-      SELECT execution_id, task_type, task_description, complexity, agents, agent_set,
-        duration_seconds, success, error_message, cpu_percent, memory_mb, metrics,
-        user_satisfaction,
-        'epoch'::timestamptz + started_at_us * interval '1 microsecond',
-        'epoch'::timestamptz + finished_at_us * interval '1 microsecond',
-        recommendation_id, model_version, decode(content_hash, 'hex')
-      FROM input
+      INSERT INTO executions (${insertedColumns})
+      SELECT ${insertedColumns} FROM input
       -- An execution retention deleted is still known: never stored (and counted) again.
       WHERE NOT EXISTS (SELECT 1 FROM retired_executions r WHERE r.execution_id = input.execution_id)
       ORDER BY ord
       ON CONFLICT (execution_id) DO NOTHING
-      RETURNING execution_id, seq, recorded_at
+      RETURNING execution_id, seq, recorded_at, task_type, agents, agent_set, success,
+        duration_seconds, complexity, user_satisfaction, error_message
     ),
-    fresh AS (
-      SELECT i.*, x.seq, x.recorded_at, ln(1 + i.duration_seconds) AS log_duration
-      FROM input i JOIN inserted x USING (execution_id)
-    ),
-    task_types AS (
-      INSERT INTO task_type_stats AS t (task_type, executions, successes, duration_sum,
-        log_duration_sum, log_duration_sq_sum, complexity_sum, last_recorded_at)
-      SELECT task_type, count(*), count(*) FILTER (WHERE success), sum(duration_seconds),
-        sum(log_duration), sum(log_duration * log_duration), sum(complexity), max(recorded_at)
-      FROM fresh GROUP BY task_type ORDER BY task_type
-      ON CONFLICT (task_type) DO UPDATE SET
-        executions = t.executions + excluded.executions,
-        successes = t.successes + excluded.successes,
-        duration_sum = t.duration_sum + excluded.duration_sum,
-        log_duration_sum = t.log_duration_sum + excluded.log_duration_sum,
-        log_duration_sq_sum = t.log_duration_sq_sum + excluded.log_duration_sq_sum,
-        complexity_sum = t.complexity_sum + excluded.complexity_sum,
-        last_recorded_at = greatest(t.last_recorded_at, excluded.last_recorded_at)
-    ),
-    per_agent AS (
-      INSERT INTO agent_stats AS s (task_type, agent, executions, successes, duration_sum,
-        log_duration_sum, log_duration_sq_sum, complexity_sum, last_recorded_at)
-      SELECT f.task_type, a.agent, count(*), count(*) FILTER (WHERE f.success),
-        sum(f.duration_seconds), sum(f.log_duration), sum(f.log_duration * f.log_duration),
-        sum(f.complexity), max(f.recorded_at)
-      FROM fresh f CROSS JOIN LATERAL unnest(f.agents) AS a(agent)
-      GROUP BY f.task_type, a.agent ORDER BY f.task_type, a.agent
-      ON CONFLICT (task_type, agent) DO UPDATE SET
-        executions = s.executions + excluded.executions,
-        successes = s.successes + excluded.successes,
-        duration_sum = s.duration_sum + excluded.duration_sum,
-        log_duration_sum = s.log_duration_sum + excluded.log_duration_sum,
-        log_duration_sq_sum = s.log_duration_sq_sum + excluded.log_duration_sq_sum,
-        complexity_sum = s.complexity_sum + excluded.complexity_sum,
-        last_recorded_at = greatest(s.last_recorded_at, excluded.last_recorded_at)
-    ),
-    per_combination AS (
-      INSERT INTO combination_stats AS c (task_type, agent_set, agents, executions, successes,
-        duration_sum, log_duration_sum, log_duration_sq_sum, complexity_sum, satisfaction_sum,
-        satisfaction_count, last_recorded_at)
-      SELECT task_type, agent_set, min(sorted_agents), count(*), count(*) FILTER (WHERE success),
-        sum(duration_seconds), sum(log_duration), sum(log_duration * log_duration),
-        sum(complexity), coalesce(sum(user_satisfaction), 0), count(user_satisfaction),
-        max(recorded_at)
-      FROM fresh GROUP BY task_type, agent_set ORDER BY task_type, agent_set
-      ON CONFLICT (task_type, agent_set) DO UPDATE SET
-        executions = c.executions + excluded.executions,
-        successes = c.successes + excluded.successes,
-        duration_sum = c.duration_sum + excluded.duration_sum,
-        log_duration_sum = c.log_duration_sum + excluded.log_duration_sum,
-        log_duration_sq_sum = c.log_duration_sq_sum + excluded.log_duration_sq_sum,
-        complexity_sum = c.complexity_sum + excluded.complexity_sum,
-        satisfaction_sum = c.satisfaction_sum + excluded.satisfaction_sum,
-        satisfaction_count = c.satisfaction_count + excluded.satisfaction_count,
-        last_recorded_at = greatest(c.last_recorded_at, excluded.last_recorded_at)
-    ),
-    per_sequence AS (
-      INSERT INTO sequence_stats AS q (task_type, agent_sequence, agent_set, executions, successes,
-        duration_sum, last_recorded_at)
-      SELECT task_type, agents, min(agent_set), count(*), count(*) FILTER (WHERE success),
-        sum(duration_seconds), max(recorded_at)
-      FROM fresh GROUP BY task_type, agents ORDER BY task_type, agents
-      ON CONFLICT (task_type, agent_sequence) DO UPDATE SET
-        executions = q.executions + excluded.executions,
-        successes = q.successes + excluded.successes,
-        duration_sum = q.duration_sum + excluded.duration_sum,
-        last_recorded_at = greatest(q.last_recorded_at, excluded.last_recorded_at)
-    ),
-    per_error AS (
-      INSERT INTO combination_errors AS e (task_type, agent_set, error_message, occurrences)
-      SELECT task_type, agent_set, left(error_message, 500), count(*)
-      FROM fresh WHERE NOT success AND error_message <> ''
-      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-      ON CONFLICT (task_type, agent_set, error_message) DO UPDATE SET
-        occurrences = e.occurrences + excluded.occurrences
-    )
-    SELECT ord, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_us
+    fresh AS (SELECT *, ln(1 + duration_seconds) AS log_duration FROM inserted),
+    ${aggregateUpserts}
+    SELECT execution_id, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_us
     FROM fresh`);
 
   const outcomes: (InsertOutcome | undefined)[] = new Array(records.length);
   for (const row of inserted) {
-    const record = records[row.ord];
-    if (record) outcomes[row.ord] = { kind: "stored", execution: { ...record, seq: row.seq, recordedAtUs: row.recorded_at_us } };
+    const i = firstOf.get(row.execution_id);
+    const record = i === undefined ? undefined : records[i];
+    if (i !== undefined && record) outcomes[i] = { kind: "stored", execution: { ...record, seq: row.seq, recordedAtUs: row.recorded_at_us } };
   }
-  const existingIds = records.filter((_, i) => outcomes[i] === undefined).map((r) => r.executionId);
+  const existingIds = distinct.filter((i) => outcomes[i] === undefined).map((i) => (records[i] as ExecutionRecord).executionId);
   if (existingIds.length > 0) {
-    const stored = new Map((await selectByIds(db, existingIds)).map((row) => [row.execution_id, row]));
+    const stored = new Map((await selectByIds(db, existingIds)).map((row) => [row.executionId, row]));
     const retiredIds = existingIds.filter((id) => !stored.has(id));
     const retired = new Map((retiredIds.length > 0 ? await selectRetiredByIds(db, retiredIds) : []).map((row) => [row.execution_id, row]));
-    records.forEach((record, i) => {
-      if (outcomes[i] !== undefined) return;
-      const hash = contentHash(record);
+    for (const i of distinct) {
+      if (outcomes[i] !== undefined) continue;
+      const record = records[i] as ExecutionRecord;
+      const hash = hashes[i] as Buffer;
       const row = stored.get(record.executionId);
       const gone = retired.get(record.executionId);
-      if (row?.content_hash.equals(hash)) {
-        outcomes[i] = { kind: "duplicate", execution: toStored(row) };
+      const { contentHash: storedHash, ...execution } = row ?? { contentHash: undefined };
+      if (row && storedHash?.equals(hash)) {
+        outcomes[i] = { kind: "duplicate", execution: execution as StoredExecution };
       } else if (gone?.content_hash.equals(hash)) {
         // Same content as the deleted original, so the re-sent record stands for it.
         outcomes[i] = { kind: "duplicate", execution: { ...record, seq: gone.seq, recordedAtUs: gone.recorded_at_us } };
       } else {
         outcomes[i] = { kind: "conflict", executionId: record.executionId };
       }
-    });
+    }
   }
+  // Later occurrences of an id follow the first: the same content is a duplicate of what it
+  // became, other content a conflict.
+  records.forEach((record, i) => {
+    const first = firstOf.get(record.executionId) as number;
+    if (first === i) return;
+    const outcome = outcomes[first];
+    outcomes[i] =
+      outcome && outcome.kind !== "conflict" && (hashes[first] as Buffer).equals(hashes[i] as Buffer)
+        ? { kind: "duplicate", execution: outcome.execution }
+        : { kind: "conflict", executionId: record.executionId };
+  });
   return outcomes as InsertOutcome[];
+}
+
+/**
+ * Agents seen for the first time join the catalog first (idempotent, ordered to avoid deadlocks
+ * between concurrent batches); the aggregates reference them. Agents are never removed, so names
+ * this process has already registered skip the round trip.
+ */
+async function registerAgents(db: CommonQueryMethods, records: readonly ExecutionRecord[], knownAgents: Set<string>): Promise<void> {
+  const fresh = new Set<string>();
+  for (const record of records) {
+    for (const name of record.agents) if (!knownAgents.has(name)) fresh.add(name);
+  }
+  if (fresh.size === 0) return;
+  const names = [...fresh].sort();
+  await db.query(sql.type(z.object({}))`
+    INSERT INTO agents (name)
+    SELECT name FROM unnest(${sql.array(names, "text")}::text[]) AS n(name)
+    ORDER BY name
+    ON CONFLICT (name) DO NOTHING`);
+  for (const name of names) knownAgents.add(name);
 }
 
 const RetiredRow = z.object({ execution_id: z.string(), content_hash: z.instanceof(Buffer), seq: z.bigint(), recorded_at_us: z.bigint() });
@@ -260,9 +135,11 @@ async function selectRetiredByIds(db: CommonQueryMethods, ids: readonly string[]
     FROM retired_executions WHERE execution_id = ANY(${sql.array(ids, "text")})`);
 }
 
-async function selectByIds(db: CommonQueryMethods, ids: readonly string[]): Promise<readonly ExecutionRow[]> {
-  return db.any(sql.type(ExecutionRow)`
-    SELECT ${selectExecutionColumns} FROM executions
+const StoredWithHash = StoredExecutionSchema.extend({ contentHash: z.instanceof(Buffer) });
+
+async function selectByIds(db: CommonQueryMethods, ids: readonly string[]): Promise<readonly z.infer<typeof StoredWithHash>[]> {
+  return db.any(sql.type(StoredWithHash)`
+    SELECT ${storedExecutionColumns}, content_hash AS "contentHash" FROM executions
     WHERE execution_id = ANY(${sql.array(ids, "text")})`);
 }
 
@@ -282,7 +159,7 @@ export async function readExecutionPage(
   filter: ExecutionFilter,
   afterSeq: bigint,
   limit: number,
-): Promise<StoredExecution[]> {
+): Promise<readonly StoredExecution[]> {
   const conditions = [sql.fragment`seq > ${afterSeq.toString()}::bigint`];
   if (filter.taskType) conditions.push(sql.fragment`task_type = ${filter.taskType}`);
   if (filter.recordedAfterUs !== undefined) {
@@ -291,9 +168,8 @@ export async function readExecutionPage(
   if (filter.recordedBeforeUs !== undefined) {
     conditions.push(sql.fragment`recorded_at < 'epoch'::timestamptz + ${filter.recordedBeforeUs.toString()}::bigint * interval '1 microsecond'`);
   }
-  const rows = await db.any(sql.type(ExecutionRow)`
-    SELECT ${selectExecutionColumns} FROM executions
+  return db.any(sql.type(StoredExecutionSchema)`
+    SELECT ${storedExecutionColumns} FROM executions
     WHERE ${sql.join(conditions, sql.fragment` AND `)}
     ORDER BY seq LIMIT ${limit}`);
-  return rows.map(toStored);
 }

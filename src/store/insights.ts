@@ -1,16 +1,14 @@
 import { createHash } from "node:crypto";
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import type { Finding, InsightKind, RecentExecution } from "../learning/insight-rules.js";
+import { type Finding, INSIGHT_KINDS, type InsightKind, type RecentExecution } from "../domain/insight.js";
 
 /** The channel on which a committed batch of insight events is announced to every replica. */
 export const INSIGHTS_CHANNEL = "agent_learning_insights";
 
-const kinds = ["best_combo", "avoid_pattern", "bottleneck", "underperforming_agent", "anomaly", "trend"] as const;
-
 const InsightColumns = {
   insight_id: z.string(),
-  type: z.enum(kinds),
+  type: z.enum(INSIGHT_KINDS),
   status: z.enum(["active", "retired"]),
   task_type: z.string(),
   agents: z.array(z.string()),

@@ -110,6 +110,28 @@ export async function listModelVersions(db: CommonQueryMethods, filter: { kind?:
     ORDER BY created_at DESC, version DESC LIMIT 500`);
 }
 
+/** Versions created after a moment (µs since the epoch, PostgreSQL's clock), newest first. */
+export async function listModelVersionsCreatedAfter(db: CommonQueryMethods, afterUs: bigint): Promise<readonly ModelSummary[]> {
+  return db.any(sql.type(ModelSummaryRow)`
+    SELECT ${summaryColumns} FROM model_versions
+    WHERE created_at > 'epoch'::timestamptz + ${afterUs.toString()}::bigint * interval '1 microsecond'
+    ORDER BY created_at DESC, version DESC LIMIT 500`);
+}
+
+/** When a version first became active (µs since the epoch), or null when it never did. */
+export async function readFirstActivation(db: CommonQueryMethods, version: string): Promise<bigint | null> {
+  const row = await db.one(sql.type(z.object({ at_us: z.bigint().nullable() }))`
+    SELECT (extract(epoch FROM min(activated_at)) * 1000000)::bigint AS at_us FROM model_activations WHERE version = ${version}`);
+  return row.at_us;
+}
+
+/** Every version that has ever been active, oldest activation first. */
+export async function listActivatedVersions(db: CommonQueryMethods): Promise<readonly string[]> {
+  const rows = await db.any(sql.type(z.object({ version: z.string() }))`
+    SELECT version FROM model_activations GROUP BY version ORDER BY min(activated_at), version`);
+  return rows.map((r) => r.version);
+}
+
 /** One version with its bytes. */
 export async function readModelVersion(db: CommonQueryMethods, version: string): Promise<ModelRecord | null> {
   return db.maybeOne(sql.type(ModelRow)`

@@ -53,7 +53,9 @@ export async function createStorePool(databaseUrl: string, options: StorePoolOpt
     connectionTimeout: 5_000,
     connectionRetryLimit: 1,
     idleTimeout: 30_000,
-    // Deadlocks and serialization failures between concurrent ingest transactions are retried.
+    // A pool.transaction (analysis, model publication) that fails with a deadlock or a
+    // serialization failure is run again, up to 5 times. Single statements outside a transaction,
+    // as ingest sends them, fall under slonik's queryRetryLimit instead (its default, also 5).
     transactionRetryLimit: 5,
     captureStackTrace: false,
   });

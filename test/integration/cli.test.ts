@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
@@ -14,6 +14,7 @@ import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.
 import { loadConfig } from "../../src/config.js";
 import { type RunningService, startService } from "../../src/main.js";
 import { SERVICE_VERSION } from "../../src/version.js";
+import { requireBuild } from "../support/build-once.js";
 import { createTestDatabase, dropTestDatabase } from "../support/database.js";
 
 // The CLI is tested as users run it: the compiled command in a child process, against a real
@@ -100,14 +101,9 @@ describe("the agent-learning command", () => {
   }
 
   beforeAll(async () => {
-    // Compile once; errors elsewhere in the tree (others' work in progress) do not stop tsc
-    // emitting, so only diagnostics in the CLI's own files fail this suite.
-    try {
-      execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", ROOT], { cwd: ROOT, encoding: "utf8" });
-    } catch (error) {
-      const output = String((error as { stdout?: unknown }).stdout ?? error);
-      if (output.includes("src/cli/")) throw new Error(`the CLI does not compile:\n${output}`);
-    }
+    // Errors elsewhere in the tree (others' work in progress) do not stop tsc emitting, so only
+    // diagnostics in the CLI's own files fail this suite.
+    await requireBuild(/src\/cli\//);
     workDir = await mkdtemp(path.join(tmpdir(), "agent-learning-cli-"));
     service = await startFreshService();
     databaseUrl = databases[0] ?? "";

@@ -8,9 +8,10 @@ import { z } from "zod";
 import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { type BulkResult, type Execution, ExecutionSchema } from "../../gen/agentlearning/v1/execution_pb.js";
 import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { requireBuild } from "../support/build-once.js";
 import { createTestDatabase, dropTestDatabase } from "../support/database.js";
 import { Rng } from "../support/fuzz.js";
-import { buildCli, type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 
 // Crash safety, as slonik's integration tests prove termination: the real `serve` process is
 // killed with SIGKILL twice, at seeded points, while a client streams 10,000 executions (bulk
@@ -107,18 +108,21 @@ async function runScenario(server: ServerProcess, executions: readonly Execution
   async function untilAcknowledged<T>(attempt: (learning: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
     let learning = connect();
     for (let tries = 1; ; tries++) {
+      let failure: unknown;
+      // In flight only while the attempt is on the wire: a call sleeping in backoff is not.
       inFlight++;
       try {
         return await attempt(learning);
       } catch (error) {
-        const e = ConnectError.from(error);
-        observed.failures.push({ code: Code[e.code], message: e.rawMessage, afterKills: observed.kills.length });
-        if (Date.now() > deadline) throw new Error(`gave up after ${tries} attempts: ${e.message}`);
-        await sleep(Math.min(25 * 2 ** tries, 500));
-        learning = connect();
+        failure = error;
       } finally {
         inFlight--;
       }
+      const e = ConnectError.from(failure);
+      observed.failures.push({ code: Code[e.code], message: e.rawMessage, afterKills: observed.kills.length });
+      if (Date.now() > deadline) throw new Error(`gave up after ${tries} attempts: ${e.message}`);
+      await sleep(Math.min(25 * 2 ** tries, 500));
+      learning = connect();
     }
   }
 
@@ -200,7 +204,7 @@ describe(`when the server process is killed (SIGKILL) twice under load (seed ${S
   let observed: Observed;
 
   beforeAll(async () => {
-    buildCli();
+    await requireBuild(/src\/(cli\/|main\.ts|config\.ts)/);
     databaseUrl = await createTestDatabase();
     db = await createPool(databaseUrl, { maximumPoolSize: 2 });
     server = await startServerProcess({

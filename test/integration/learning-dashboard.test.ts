@@ -1,6 +1,5 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { cpSync } from "node:fs";
 import path from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -9,6 +8,7 @@ import type { GetDashboardRequest, GetDashboardRequestSchema, GetDashboardRespon
 import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { DEPENDENCY_CONFLICT } from "../../src/sim/world.js";
+import { requireBuild } from "../support/build-once.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordWorldHistory, world } from "../support/world-history.js";
 
@@ -24,18 +24,6 @@ type DashboardRequest = Exclude<MessageInitShape<typeof GetDashboardRequestSchem
 
 let server: TestServer;
 let history: Execution[];
-
-/** `npm run build`; when others' work in progress elsewhere breaks the type check, tsc still emits, so only CLI diagnostics fail. */
-function build(): void {
-  try {
-    execFileSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
-  } catch (error) {
-    const output = `${String((error as { stdout?: unknown }).stdout ?? "")}${String((error as { stderr?: unknown }).stderr ?? "")}`;
-    if (/src\/(cli|sim)\//.test(output) || !output.includes("error TS")) throw new Error(`the build failed:\n${output}`);
-    // tsc emitted but exited non-zero, so the build's second step did not run: do it as package.json does.
-    cpSync(path.join(ROOT, "src/store/migrations"), path.join(ROOT, "dist/src/store/migrations"), { recursive: true });
-  }
-}
 
 interface CliRun {
   code: number | null;
@@ -56,7 +44,8 @@ async function runCli(args: string[]): Promise<CliRun> {
 }
 
 beforeAll(async () => {
-  build();
+  // The README's commands run compiled; only diagnostics in the CLI's and the simulator's files fail.
+  await requireBuild(/src\/(cli|sim)\//);
   server = await startTestServer({ config: { analysisEveryExecutions: 1_000_000, analysisIntervalMs: 3_600_000 } });
   await server.admin.analyze({});
   history = await recordWorldHistory(server.learning, { taskTypes: TASK_TYPES, count: 2_000, seed: 501 });

@@ -1,144 +1,88 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { EstimateSource, LearningMode } from "../../gen/agentlearning/v1/learning_pb.js";
+import { LearningMode } from "../../gen/agentlearning/v1/learning_pb.js";
+import { drawHistory, measureRegret, recordHistory, type RegretFigures } from "../../src/sim/learning-quality.js";
 import { byKind, ModelStatus, QUIET_MODELS, reportFigures } from "../support/model-fixtures.js";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { asSet, recordWorldHistory, world } from "../support/world-history.js";
+import { startTestServer } from "../support/server.js";
+import { world } from "../support/world-history.js";
 
-// Does the trained model choose better teams than the statistics alone? Judged by regret against
-// the world's ground truth: for a task type and a complexity c,
+// Does the trained model choose teams at least as well as the statistics alone? Judged by regret
+// against the world's ground truth: for a task type and a complexity c,
 //   regret = P_true(world's best team, c) − P_true(the answer's top team, c),
 // the success the caller gives up by following the answer (0 when it names the best team). Both
-// answers come from the same server on the same history (all five task types, teams drawn from the
-// world's candidate teams): the statistical one before any model exists, the model one after
-// Retrain; greedy (exploration_rate 0) and ranked by success only (success_weight 1).
+// answers come from the same server on the same history: the statistical one before any model
+// exists, the model one after Retrain; greedy (exploration_rate 0), ranked by success only.
 //
-// Tolerance: the planted best team succeeds 0.93 at complexity 2 and 0.87 at 4, and no other team
-// the world can form comes within 0.109 of it at 2 (0.17 at 4): the closest are the task type's
-// helpful agents together without the synergy, 0.80–0.82 (computed from world.successProbability
-// over every subset of the helpful agents plus the four best neutral ones, up to six agents). One
-// wrong top pick in one of the 10 (task type, complexity) cells therefore adds at least 0.0109 to
-// a history's mean regret. TOLERANCE = 0.005 forgives rounding, not a single pick worse than the
-// statistics'. The same margin is checked below on every answer: regret is 0 or at least 0.1.
-
-const COMPLEXITIES = [2, 4] as const;
-const TOLERANCE = 0.005;
-const WRONG_PICK_COST = 0.1;
-
-interface Answer {
-  taskType: string;
-  complexity: number;
-  agents: string[];
-  source: EstimateSource;
-  modelVersion: string;
-  regret: number;
-  /** What the answer estimated for its own top team, and that team's executions. */
-  estimated: number;
-  sampleSize: bigint;
-}
+// The world is one where rarely seen teams matter: 30% of the history is run by teams drawn from
+// hundreds of possible ones (World.rareTeam), most seen once or twice, the rest by the twelve
+// habitual teams of each task type. An argmax over hundreds of candidates then selects whatever
+// estimate erred highest (the winner's curse): before the model's estimates carried their
+// uncertainty (a constant prior strength of 8 around the model's score), the model picked teams
+// seen once at 10^3 executions (mean regret 0.29 against the statistics' 0) and a misjudged
+// habitual team at 5·10^3 (0.04).
+//
+// Each size is one seeded history, so the figures are deterministic; the same claims were checked
+// on other seeds with the bench's learning-quality section (README, "How it learns").
+const COMPLEXITIES = [1, 2, 4];
+const RARE_SHARE = 0.3;
+const SIZES = [1_000, 5_000, 20_000] as const;
+/** A history's mean regret with the model serving may exceed the statistics' by rounding only. */
+const TOLERANCE = 1e-9;
+/** At 2·10^4 executions the model's picks are within this of the best possible (the issue's target). */
+const REGRET_AT_20K = 0.01;
 
 interface Scenario {
   executions: number;
-  seed: number;
-  statistical: Answer[];
-  modelled: Answer[];
-  auc: number | undefined;
-  /** For model answers that missed the best team: the model's estimate of the best team. */
-  bestTeamEstimates: string[];
+  statistical: RegretFigures;
+  modelled: RegretFigures;
 }
 
-async function answers(server: TestServer): Promise<Answer[]> {
-  const out: Answer[] = [];
-  for (const taskType of world.taskTypes) {
-    for (const complexity of COMPLEXITIES) {
-      const response = await server.learning.predictAgents({ taskType, complexity, explorationRate: 0, successWeight: 1, maxRecommendations: 1 });
-      const top = response.recommendations[0];
-      if (!top) throw new Error(`no recommendation for ${taskType} at ${complexity}: ${response.explanation}`);
-      const best = world.successProbability(taskType, world.bestCombination(taskType), complexity);
-      out.push({
-        taskType,
-        complexity,
-        agents: asSet(top.agents),
-        source: top.source,
-        modelVersion: top.modelVersion,
-        regret: best - world.successProbability(taskType, top.agents, complexity),
-        estimated: top.successProbability,
-        sampleSize: top.sampleSize,
-      });
-    }
-  }
-  return out;
-}
-
-/** Records a history on a fresh server, asks before and after Retrain, and stops the server. */
 async function runScenario(executions: number, seed: number): Promise<Scenario> {
   const server = await startTestServer({ config: QUIET_MODELS });
   try {
     await server.admin.setLearningMode({ mode: LearningMode.AUTONOMOUS });
-    await recordWorldHistory(server.learning, { taskTypes: world.taskTypes, count: executions, seed });
-    const statistical = await answers(server);
+    await recordHistory(server.learning, drawHistory(world, { rareShare: RARE_SHARE }, executions, seed, "regret").map((h) => h.execution));
+    const statistical = await measureRegret(server.learning, world, COMPLEXITIES);
     const { success } = byKind((await server.admin.retrain({})).models);
     if (success.status !== ModelStatus.ACTIVE) throw new Error(`the success model was not activated: ${success.rejectionReason}`);
-    const modelled = await answers(server);
-    const bestTeamEstimates: string[] = [];
-    for (const a of modelled.filter((m) => m.regret > 0)) {
-      const best = await server.learning.predictOutcome({ taskType: a.taskType, complexity: a.complexity, agents: [...world.bestCombination(a.taskType)] });
-      bestTeamEstimates.push(
-        `${a.taskType}@${a.complexity}: picked ${a.agents.join("+")} (estimated ${a.estimated.toFixed(3)}, ${a.sampleSize} runs, true ${world.successProbability(a.taskType, a.agents, a.complexity).toFixed(3)}) over the best team (estimated ${best.successProbability.toFixed(3)}, ${best.sampleSize} runs, true ${world.successProbability(a.taskType, world.bestCombination(a.taskType), a.complexity).toFixed(3)})`,
-      );
-    }
-    const scenario = { executions, seed, statistical, modelled, auc: success.metrics.auc, bestTeamEstimates };
-    reportFigures(`regret ${executions}/${seed}`, {
-      statisticalMean: mean(statistical),
-      modelMean: mean(modelled),
-      auc: scenario.auc,
-      misses: bestTeamEstimates,
-    });
-    return scenario;
+    const modelled = await measureRegret(server.learning, world, COMPLEXITIES);
+    reportFigures(`regret ${executions}/${seed}`, { statistical: statistical.mean, model: modelled.mean, misses: modelled.picks.filter((p) => p.regret > 0) });
+    return { executions, statistical, modelled };
   } finally {
     await server.stop();
   }
 }
 
-const mean = (xs: readonly Answer[]) => xs.reduce((sum, a) => sum + a.regret, 0) / xs.length;
+const describeMisses = (r: RegretFigures) =>
+  r.picks
+    .filter((p) => p.regret > 0)
+    .map((p) => `${p.taskType}@${p.complexity}: ${p.agents.join("+")} (${p.sampleSize} runs, estimated ${p.estimated.toFixed(3)}, regret ${p.regret.toFixed(3)})`)
+    .join("\n  ");
 
-function describeScenarios(title: string, executions: number, seeds: readonly number[]) {
-  describe(title, () => {
-    const scenarios: Scenario[] = [];
-    beforeAll(async () => {
-      for (const seed of seeds) scenarios.push(await runScenario(executions, seed));
-    }, 120_000);
+describe("top-1 regret in a world of habits and rarely seen teams", () => {
+  const scenarios: Scenario[] = [];
+  beforeAll(async () => {
+    for (const [i, executions] of SIZES.entries()) scenarios.push(await runScenario(executions, 4_421 + i));
+  }, 240_000);
 
-    it("compares a statistical answer with a model answer in every cell", () => {
-      expect(scenarios).toHaveLength(seeds.length);
-      for (const s of scenarios) {
-        expect(s.statistical).toHaveLength(world.taskTypes.length * COMPLEXITIES.length);
-        for (const a of s.statistical) expect(a.source, `${s.seed} ${a.taskType}@${a.complexity}`).toBe(EstimateSource.STATISTICAL);
-        for (const a of s.modelled) {
-          expect(a.source, `${s.seed} ${a.taskType}@${a.complexity}`).toBe(EstimateSource.MODEL);
-          expect(a.modelVersion).not.toBe("");
-        }
-      }
-    });
-
-    it(`finds every answer either the best team (regret 0) or at least ${WRONG_PICK_COST} worse, as the tolerance assumes`, () => {
-      for (const s of scenarios) {
-        for (const a of [...s.statistical, ...s.modelled]) {
-          const ok = Math.abs(a.regret) < 1e-12 || a.regret >= WRONG_PICK_COST;
-          expect(ok, `${s.seed} ${a.taskType}@${a.complexity}: ${a.agents.join("+")} regret ${a.regret}`).toBe(true);
-        }
-      }
-    });
-
-    it(`gives the model-backed answers a mean regret no higher than the statistical answers' (+ ${TOLERANCE}) on every history`, () => {
-      const worse = scenarios
-        .filter((s) => mean(s.modelled) > mean(s.statistical) + TOLERANCE)
-        .map((s) => `seed ${s.seed}: model ${mean(s.modelled).toFixed(4)} vs statistical ${mean(s.statistical).toFixed(4)}\n  ${s.bestTeamEstimates.join("\n  ")}`);
-      expect(worse, worse.join("\n")).toEqual([]);
-    });
+  it("answers every cell from the statistics before Retrain and from the model after", () => {
+    expect(scenarios.map((s) => s.executions)).toEqual([...SIZES]);
+    for (const s of scenarios) {
+      expect(s.statistical.picks.every((p) => p.source === "STATISTICAL"), `${s.executions}`).toBe(true);
+      expect(s.modelled.picks.every((p) => p.source === "MODEL"), `${s.executions}`).toBe(true);
+    }
   });
-}
 
-// About 100 executions of each candidate team: the brief's setting.
-describeScenarios("top-1 regret after 6,000 executions of the simulated world", 6_000, [4_401]);
-// About 50 executions of each candidate team: where a model's generalisation should help most.
-describeScenarios("top-1 regret after 3,000 executions, on four histories", 3_000, [4_411, 4_412, 4_413, 4_414]);
+  for (const [i, executions] of SIZES.entries()) {
+    it(`gives the model's greedy picks a mean regret no higher than the statistics' after ${executions} executions`, () => {
+      const s = scenarios[i]!;
+      expect(s.modelled.mean, `model ${s.modelled.mean.toFixed(4)} vs statistical ${s.statistical.mean.toFixed(4)}\n  ${describeMisses(s.modelled)}`).toBeLessThanOrEqual(
+        s.statistical.mean + TOLERANCE,
+      );
+    });
+  }
+
+  it(`keeps the model's mean regret within ${REGRET_AT_20K} of the best possible after 20,000 executions`, () => {
+    const s = scenarios.at(-1)!;
+    expect(s.modelled.mean, describeMisses(s.modelled)).toBeLessThanOrEqual(REGRET_AT_20K);
+  });
+});

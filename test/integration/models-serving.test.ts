@@ -256,6 +256,8 @@ describe("swapping versions while 20 clients call PredictAgents continuously", (
 describe("two concurrent ActivateModel calls for the same kind, while a third version is active", () => {
   const failures: string[] = [];
   const mismatches: string[] = [];
+  /** Rounds in which the version left active is not the one activated last (model_activations). */
+  const wrongWinners: string[] = [];
 
   beforeAll(async () => {
     for (let round = 0; round < 6; round++) {
@@ -270,6 +272,13 @@ describe("two concurrent ActivateModel calls for the same kind, while a third ve
         }
       }
       const inSql = async () => (await activeVersionsInSql(server)).find((x) => x.kind === "success")?.version;
+      // Activations of a kind are serialised by a lock and logged under it: the last two rows are
+      // these two calls, in the order they got the lock, and the later one must be what stays active.
+      const lastTwo = (await activationHistory(server)).filter((x) => x.kind === "success").slice(-2).map((x) => x.version);
+      const active = await inSql();
+      if ([...lastTwo].sort().join() !== [a.version, b.version].sort().join() || active !== lastTwo[1]) {
+        wrongWinners.push(`round ${round}: activated last ${lastTwo.join(" then ")}, active ${active}`);
+      }
       const settled = await pollUntil(
         async () => ({ serving: (await server.admin.getStatus({})).activeModelVersion.split(",")[0], active: await inSql() }),
         (v) => v.serving === v.active,
@@ -277,11 +286,12 @@ describe("two concurrent ActivateModel calls for the same kind, while a third ve
       );
       if (!settled.ok) mismatches.push(`round ${round}: serving ${settled.value.serving}, active in SQL ${settled.value.active}`);
     }
-    reportFigures("concurrent ActivateModel", { failures, mismatches });
+    reportFigures("concurrent ActivateModel", { failures, mismatches, wrongWinners });
   });
 
   it("both succeed: the later one wins, neither fails", () => {
     expect(failures).toEqual([]);
+    expect(wrongWinners).toEqual([]);
   });
 
   it("leave this replica serving the version PostgreSQL holds active", () => {

@@ -1,6 +1,7 @@
 import { createPool, sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../support/database.js";
+import { loadMigrations } from "../../src/store/migrate.js";
+import { createMigratedTestDatabase, createTestDatabase, dropTestDatabase } from "../support/database.js";
 
 type Query = ReturnType<typeof sql.unsafe>;
 
@@ -51,5 +52,30 @@ describe("createTestDatabase", () => {
     const doomed = await createTestDatabase();
     await dropTestDatabase(doomed);
     await expect(firstValue(doomed, sql.unsafe`select 1`)).rejects.toThrow();
+  });
+});
+
+describe("createMigratedTestDatabase", () => {
+  let first: string;
+  let second: string;
+
+  beforeAll(async () => {
+    [first, second] = await Promise.all([createMigratedTestDatabase(), createMigratedTestDatabase()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([first, second].filter(Boolean).map((url) => dropTestDatabase(url)));
+  });
+
+  it("holds every migration shipped, with the default agents", async () => {
+    const versions = (await loadMigrations()).map((m) => m.version);
+    expect(await firstValue(first, sql.unsafe`select array_agg(version order by version) from schema_migrations`)).toEqual(versions);
+    expect(await firstValue(first, sql.unsafe`select count(*)::int from agents`)).toBe(40);
+  });
+
+  it("keeps what one clone holds out of the other", async () => {
+    await execute(first, sql.unsafe`delete from agents`);
+    expect(await firstValue(first, sql.unsafe`select count(*)::int from agents`)).toBe(0);
+    expect(await firstValue(second, sql.unsafe`select count(*)::int from agents`)).toBe(40);
   });
 });

@@ -479,14 +479,21 @@ const Fingerprint = z.object({
   per_agent: z.bigint(),
   combinations: z.bigint(),
   agents: z.bigint(),
+  settings: z.string(),
+  models: z.string(),
 });
 
-/** What the database holds, summarised: equal fingerprints mean no execution, aggregate or agent was added or changed. */
+/**
+ * What the database holds, summarised: equal fingerprints mean no execution, aggregate or agent
+ * was added or changed, the learning settings are as they were, and so are the model versions
+ * (each with its status) and the activation history.
+ */
 export type DatabaseFingerprint = z.infer<typeof Fingerprint>;
 
 /**
  * Count and sum of content hashes (which cover the id) of the executions, with the running
- * aggregates and the agent catalog: any write a rejected call let through changes it.
+ * aggregates, the agent catalog, the learning settings and the model registry: any write a
+ * rejected call let through changes it.
  */
 export async function databaseFingerprint(db: CommonQueryMethods): Promise<DatabaseFingerprint> {
   return db.one(sql.type(Fingerprint)`
@@ -496,5 +503,8 @@ export async function databaseFingerprint(db: CommonQueryMethods): Promise<Datab
       (SELECT coalesce(sum(executions), 0) FROM task_type_stats)::bigint AS aggregated,
       (SELECT coalesce(sum(executions), 0) FROM agent_stats)::bigint AS per_agent,
       (SELECT coalesce(sum(executions), 0) FROM combination_stats)::bigint AS combinations,
-      (SELECT count(*) FROM agents)::bigint AS agents`);
+      (SELECT count(*) FROM agents)::bigint AS agents,
+      (SELECT string_agg(learning_mode || '/' || learning_enabled, ',') FROM service_settings) AS settings,
+      (SELECT coalesce(string_agg(version || ':' || status, ',' ORDER BY version), '') FROM model_versions)
+        || ' activations ' || (SELECT count(*) FROM model_activations) AS models`);
 }

@@ -4,11 +4,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../../src/store/embedded-postgres.js";
+import { createTemplateDatabase, dropDatabase } from "./database-template.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** Superuser URL of the run's one PostgreSQL; test files create their own databases on it. */
     pgAdminUrl: string;
+    /** A database on it holding every migration, which test files clone instead of migrating. */
+    pgTemplate: string;
+    /** Unique to this run: names what the run's files share outside PostgreSQL (the one build). */
+    runId: string;
   }
 }
 
@@ -18,15 +23,72 @@ interface TestPostgres {
   stop(): Promise<void>;
 }
 
+/** What the run's integration projects share: one PostgreSQL with its template, one run id. */
+interface RunResources {
+  runId: string;
+  adminUrl: string;
+  template: string;
+  /** Projects still using them; the last one to finish releases them. */
+  users: number;
+  release(): Promise<void>;
+}
+
+/**
+ * The run's resources, kept on globalThis: every project that lists this global setup (the
+ * parallel and the serial integration projects) calls it, in one process, and they must share
+ * one PostgreSQL and one build, not start one each.
+ */
+const SHARED = Symbol.for("agent-learning.test-run");
+type WithShared = typeof globalThis & { [SHARED]?: Promise<RunResources> };
+
 /**
  * Starts ONE PostgreSQL for the whole run, so no test file pays for a server of its own:
  * TEST_DATABASE_URL when given, else a postgres:17 container, else (CI, no container runtime)
- * the embedded PostgreSQL in a fresh temporary directory.
+ * the embedded PostgreSQL in a fresh temporary directory. On it, one migrated template database.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const holder = globalThis as WithShared;
+  holder[SHARED] ??= startRunResources();
+  const resources = await holder[SHARED];
+  resources.users += 1;
+  project.provide("pgAdminUrl", resources.adminUrl);
+  project.provide("pgTemplate", resources.template);
+  project.provide("runId", resources.runId);
+  return async () => {
+    resources.users -= 1;
+    if (resources.users === 0) {
+      delete holder[SHARED];
+      await resources.release();
+    }
+  };
+}
+
+async function startRunResources(): Promise<RunResources> {
+  const runId = randomBytes(6).toString("hex");
+  // A service a test starts some other way (`agent-learning serve` with this environment) writes
+  // its models here, never to the repository's models/; the test workers inherit the variable.
+  const modelsDir = await mkdtemp(path.join(tmpdir(), "agent-learning-test-models-"));
+  process.env.MODELS_DIR = modelsDir;
   const postgres = await startTestPostgres();
-  project.provide("pgAdminUrl", postgres.url);
-  return () => postgres.stop();
+  try {
+    const template = await createTemplateDatabase(postgres.url, `template_${runId}`);
+    return {
+      runId,
+      adminUrl: postgres.url,
+      template,
+      users: 0,
+      async release() {
+        await rm(path.join(tmpdir(), `agent-learning-build-${runId}`), { recursive: true, force: true });
+        // A shared server (TEST_DATABASE_URL) outlives the run: leave no template behind on it.
+        await dropDatabase(postgres.url, template).finally(() => postgres.stop());
+        await rm(modelsDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await postgres.stop();
+    await rm(modelsDir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 async function startTestPostgres(): Promise<TestPostgres> {

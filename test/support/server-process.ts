@@ -2,8 +2,9 @@
 // own, so a test can kill it outright (SIGKILL: no shutdown code runs) and start it again on the
 // same port and database, the way a crashed replica is restarted by its supervisor; and so the
 // bench's soak can read its memory from /proc without the bench's own heap mixed in.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -37,22 +38,6 @@ function leakingVariables(env: NodeJS.ProcessEnv): string[] {
   });
   loadConfig(probe, {});
   return [...read, ...Object.keys(env).filter((name) => name.startsWith("AGENT_LEARNING_"))];
-}
-
-/**
- * `npm run build`, once per test file. Others' work in progress elsewhere may fail the type check
- * while tsc still emits; only a failure that is not a type error, or a type error in the files
- * `serve` is started from, fails the caller.
- */
-export function buildCli(): void {
-  try {
-    execFileSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
-  } catch (error) {
-    const output = `${String((error as { stdout?: unknown }).stdout ?? "")}${String((error as { stderr?: unknown }).stderr ?? "")}`;
-    if (!output.includes("error TS") || /src\/(cli\/|main\.ts|config\.ts)/.test(output)) throw new Error(`the build failed:\n${output}`);
-    // tsc emitted but exited non-zero, so the build's second step did not run: do it as package.json does.
-    cpSync(path.join(ROOT, "src/store/migrations"), path.join(ROOT, "dist/src/store/migrations"), { recursive: true });
-  }
 }
 
 /** A TCP port that is free on the loopback interface right now. */
@@ -128,7 +113,17 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of leakingVariables(env)) delete env[name];
-  Object.assign(env, { PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: options.databaseUrl, LOG_LEVEL: options.logLevel ?? "warn", ...options.env });
+  // Models it trains go to a temporary directory, never the repository's models/.
+  const modelsDir = mkdtempSync(path.join(tmpdir(), "agent-learning-test-models-"));
+  process.once("exit", () => rmSync(modelsDir, { recursive: true, force: true }));
+  Object.assign(env, {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: options.databaseUrl,
+    LOG_LEVEL: options.logLevel ?? "warn",
+    MODELS_DIR: modelsDir,
+    ...options.env,
+  });
 
   const start = async () => {
     starts++;

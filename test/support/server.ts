@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createPool, type DatabasePool } from "slonik";
@@ -5,7 +8,7 @@ import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { type ConfigInput, loadConfig } from "../../src/config.js";
 import { startService } from "../../src/main.js";
-import { createTestDatabase, dropTestDatabase } from "./database.js";
+import { createMigratedTestDatabase, dropTestDatabase } from "./database.js";
 
 /** What a plain HTTP/1.1 Connect JSON call answered. */
 export interface JsonReply {
@@ -25,6 +28,8 @@ export interface TestServer {
   port: number;
   /** The database this server uses. */
   databaseUrl: string;
+  /** The models directory this server writes (a temporary one unless the test gave one). */
+  modelsDir: string;
   /** LearningService over gRPC (HTTP/2). */
   learning: Client<typeof LearningService>;
   /** AdminService over gRPC (HTTP/2). */
@@ -46,15 +51,22 @@ export interface TestServerOptions {
 }
 
 /**
- * Starts the real service in-process on a free loopback port, against a fresh database unless one
- * is given, so integration tests exercise exactly what `serve` runs, over real sockets.
+ * Starts the real service in-process on a free loopback port, against a fresh database (a clone
+ * of the run's migrated template) unless one is given, so integration tests exercise exactly what
+ * `serve` runs, over real sockets.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const ownsDatabase = options.databaseUrl === undefined;
-  const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
+  const databaseUrl = options.databaseUrl ?? (await createMigratedTestDatabase());
+  // Tests never write to the repository's models/: a fresh directory per server unless given.
+  const ownsModelsDir = options.config?.modelsDir === undefined;
+  const modelsDir = options.config?.modelsDir ?? (await mkdtemp(path.join(tmpdir(), "agent-learning-test-models-")));
+  const removeModelsDir = async () => {
+    if (ownsModelsDir) await rm(modelsDir, { recursive: true, force: true });
+  };
   try {
     const service = await startService(
-      loadConfig({}, { ...options.config, port: 0, host: "127.0.0.1", databaseUrl, logLevel: "silent" }),
+      loadConfig({}, { ...options.config, port: 0, host: "127.0.0.1", databaseUrl, logLevel: "silent", modelsDir }),
     );
     const transport = createGrpcTransport({ baseUrl: service.url });
     const db = await createPool(databaseUrl, { maximumPoolSize: 3 });
@@ -63,6 +75,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       url: service.url,
       port: service.port,
       databaseUrl,
+      modelsDir,
       learning: createClient(LearningService, transport),
       admin: createClient(AdminService, transport),
       db,
@@ -81,6 +94,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
             await service.stop();
           } finally {
             await db.end();
+            await removeModelsDir();
             if (ownsDatabase) await dropTestDatabase(databaseUrl);
           }
         })();
@@ -88,6 +102,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       },
     };
   } catch (error) {
+    await removeModelsDir();
     if (ownsDatabase) await dropTestDatabase(databaseUrl);
     throw error;
   }

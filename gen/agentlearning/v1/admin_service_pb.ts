@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentlearning/v1/admin_service.proto.
  */
 export const file_agentlearning_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRhZ2VudGxlYXJuaW5nL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SEGFnZW50bGVhcm5pbmcudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCK6BAoRR2V0U3RhdHVzUmVzcG9uc2USFwoPc2VydmljZV92ZXJzaW9uGAEgASgJEhYKDmRhdGFiYXNlX3JlYWR5GAIgASgIEhYKDnNjaGVtYV92ZXJzaW9uGAMgASgNEhcKD2V4ZWN1dGlvbl9jb3VudBgEIAEoBBITCgthZ2VudF9jb3VudBgFIAEoBBIXCg90YXNrX3R5cGVfY291bnQYBiABKAQSGQoRY29tYmluYXRpb25fY291bnQYByABKAQSFAoMc3VjY2Vzc19yYXRlGAggASgBEjUKDWxlYXJuaW5nX21vZGUYCSABKA4yHi5hZ2VudGxlYXJuaW5nLnYxLkxlYXJuaW5nTW9kZRIYChBsZWFybmluZ19lbmFibGVkGAogASgIEhUKDWluc2lnaHRfY291bnQYCyABKAQSHAoUYWN0aXZlX21vZGVsX3ZlcnNpb24YDCABKAkSLgoKc3RhcnRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoQbGFzdF9yZWNvcmRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQQoTcHJlZGljdGlvbl9hY2N1cmFjeRgPIAEoCzIkLmFnZW50bGVhcm5pbmcudjEuUHJlZGljdGlvbkFjY3VyYWN5EjUKDWFjdGl2ZV9tb2RlbHMYECADKAsyHi5hZ2VudGxlYXJuaW5nLnYxLk1vZGVsVmVyc2lvbiKBAQoSUHJlZGljdGlvbkFjY3VyYWN5EhcKD2V2YWx1YXRlZF9jb3VudBgBIAEoBBITCgticmllcl9zY29yZRgCIAEoARIdChVvYnNlcnZlZF9zdWNjZXNzX3JhdGUYAyABKAESHgoWbWVhbl9wcmVkaWN0ZWRfc3VjY2VzcxgEIAEoASJEChNHZXREYXNoYm9hcmRSZXF1ZXN0EhQKDHRyZW5kX3BvaW50cxgBIAEoDRIXCg9yZWNlbnRfaW5zaWdodHMYAiABKA0i4AEKFEdldERhc2hib2FyZFJlc3BvbnNlEjMKBnN0YXR1cxgBIAEoCzIjLmFnZW50bGVhcm5pbmcudjEuR2V0U3RhdHVzUmVzcG9uc2USLwoGdHJlbmRzGAIgAygLMh8uYWdlbnRsZWFybmluZy52MS5UYXNrVHlwZVRyZW5kEi4KBmFnZW50cxgDIAMoCzIeLmFnZW50bGVhcm5pbmcudjEuQWdlbnRSYW5raW5nEjIKD3JlY2VudF9pbnNpZ2h0cxgEIAMoCzIZLmFnZW50bGVhcm5pbmcudjEuSW5zaWdodCJSCg1UYXNrVHlwZVRyZW5kEhEKCXRhc2tfdHlwZRgBIAEoCRIVCg1zdWNjZXNzX3JhdGVzGAIgAygBEhcKD2V4ZWN1dGlvbl9jb3VudBgDIAEoBCLnAQoMQWdlbnRSYW5raW5nEg0KBWFnZW50GAEgASgJEhAKCGNhdGVnb3J5GAIgASgJEhcKD2V4ZWN1dGlvbl9jb3VudBgDIAEoBBIUCgxzdWNjZXNzX3JhdGUYBCABKAESHQoVbWVhbl9kdXJhdGlvbl9zZWNvbmRzGAUgASgBEhwKFHA1MF9kdXJhdGlvbl9zZWNvbmRzGAYgASgBEhwKFHA5MF9kdXJhdGlvbl9zZWNvbmRzGAcgASgBEhgKEGVmZmljaWVuY3lfc2NvcmUYCCABKAESEgoKdG9wX2Vycm9ycxgJIAMoCSIjCg5BbmFseXplUmVxdWVzdBIRCgl0YXNrX3R5cGUYASABKAkibwoPQW5hbHl6ZVJlc3BvbnNlEhUKDWNyZWF0ZWRfY291bnQYASABKA0SFQoNdXBkYXRlZF9jb3VudBgCIAEoDRIVCg1yZXRpcmVkX2NvdW50GAMgASgNEhcKD2V4ZWN1dGlvbl9jb3VudBgEIAEoBCKqAwoMTW9kZWxWZXJzaW9uEg8KB3ZlcnNpb24YASABKAkSKQoEa2luZBgCIAEoDjIbLmFnZW50bGVhcm5pbmcudjEuTW9kZWxLaW5kEi0KBnN0YXR1cxgDIAEoDjIdLmFnZW50bGVhcm5pbmcudjEuTW9kZWxTdGF0dXMSPAoHbWV0cmljcxgEIAMoCzIrLmFnZW50bGVhcm5pbmcudjEuTW9kZWxWZXJzaW9uLk1ldHJpY3NFbnRyeRIVCg10cmFpbmluZ19yb3dzGAUgASgEEjAKDHdpbmRvd19zdGFydBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQcmVqZWN0aW9uX3JlYXNvbhgJIAEoCRouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASIfCg5SZXRyYWluUmVxdWVzdBINCgVmb3JjZRgBIAEoCCJBCg9SZXRyYWluUmVzcG9uc2USLgoGbW9kZWxzGAEgAygLMh4uYWdlbnRsZWFybmluZy52MS5Nb2RlbFZlcnNpb24ibQoRTGlzdE1vZGVsc1JlcXVlc3QSKQoEa2luZBgBIAEoDjIbLmFnZW50bGVhcm5pbmcudjEuTW9kZWxLaW5kEi0KBnN0YXR1cxgCIAEoDjIdLmFnZW50bGVhcm5pbmcudjEuTW9kZWxTdGF0dXMiRAoSTGlzdE1vZGVsc1Jlc3BvbnNlEi4KBm1vZGVscxgBIAMoCzIeLmFnZW50bGVhcm5pbmcudjEuTW9kZWxWZXJzaW9uIicKFEFjdGl2YXRlTW9kZWxSZXF1ZXN0Eg8KB3ZlcnNpb24YASABKAkiRgoVQWN0aXZhdGVNb2RlbFJlc3BvbnNlEi0KBW1vZGVsGAEgASgLMh4uYWdlbnRsZWFybmluZy52MS5Nb2RlbFZlcnNpb24iegoWU2V0TGVhcm5pbmdNb2RlUmVxdWVzdBIsCgRtb2RlGAEgASgOMh4uYWdlbnRsZWFybmluZy52MS5MZWFybmluZ01vZGUSHQoQbGVhcm5pbmdfZW5hYmxlZBgCIAEoCEgAiAEBQhMKEV9sZWFybmluZ19lbmFibGVkImEKF1NldExlYXJuaW5nTW9kZVJlc3BvbnNlEiwKBG1vZGUYASABKA4yHi5hZ2VudGxlYXJuaW5nLnYxLkxlYXJuaW5nTW9kZRIYChBsZWFybmluZ19lbmFibGVkGAIgASgIIo8BChFFeHBvcnREYXRhUmVxdWVzdBIRCgl0YXNrX3R5cGUYASABKAkSMgoOcmVjb3JkZWRfYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3JlY29yZGVkX2JlZm9yZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoSRXhwb3J0RGF0YVJlc3BvbnNlEi4KCWV4ZWN1dGlvbhgBIAEoCzIbLmFnZW50bGVhcm5pbmcudjEuRXhlY3V0aW9uIkQKEUltcG9ydERhdGFSZXF1ZXN0Ei8KCmV4ZWN1dGlvbnMYASADKAsyGy5hZ2VudGxlYXJuaW5nLnYxLkV4ZWN1dGlvbiJCChJJbXBvcnREYXRhUmVzcG9uc2USLAoGcmVzdWx0GAEgASgLMhwuYWdlbnRsZWFybmluZy52MS5CdWxrUmVzdWx0KlgKCU1vZGVsS2luZBIaChZNT0RFTF9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSTU9ERUxfS0lORF9TVUNDRVNTEAESFwoTTU9ERUxfS0lORF9EVVJBVElPThACKnoKC01vZGVsU3RhdHVzEhwKGE1PREVMX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE01PREVMX1NUQVRVU19BQ1RJVkUQARIZChVNT0RFTF9TVEFUVVNfSU5BQ1RJVkUQAhIZChVNT0RFTF9TVEFUVVNfUkVKRUNURUQQAzK8BgoMQWRtaW5TZXJ2aWNlElQKCUdldFN0YXR1cxIiLmFnZW50bGVhcm5pbmcudjEuR2V0U3RhdHVzUmVxdWVzdBojLmFnZW50bGVhcm5pbmcudjEuR2V0U3RhdHVzUmVzcG9uc2USXQoMR2V0RGFzaGJvYXJkEiUuYWdlbnRsZWFybmluZy52MS5HZXREYXNoYm9hcmRSZXF1ZXN0GiYuYWdlbnRsZWFybmluZy52MS5HZXREYXNoYm9hcmRSZXNwb25zZRJOCgdBbmFseXplEiAuYWdlbnRsZWFybmluZy52MS5BbmFseXplUmVxdWVzdBohLmFnZW50bGVhcm5pbmcudjEuQW5hbHl6ZVJlc3BvbnNlEk4KB1JldHJhaW4SIC5hZ2VudGxlYXJuaW5nLnYxLlJldHJhaW5SZXF1ZXN0GiEuYWdlbnRsZWFybmluZy52MS5SZXRyYWluUmVzcG9uc2USVwoKTGlzdE1vZGVscxIjLmFnZW50bGVhcm5pbmcudjEuTGlzdE1vZGVsc1JlcXVlc3QaJC5hZ2VudGxlYXJuaW5nLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJgCg1BY3RpdmF0ZU1vZGVsEiYuYWdlbnRsZWFybmluZy52MS5BY3RpdmF0ZU1vZGVsUmVxdWVzdBonLmFnZW50bGVhcm5pbmcudjEuQWN0aXZhdGVNb2RlbFJlc3BvbnNlEmYKD1NldExlYXJuaW5nTW9kZRIoLmFnZW50bGVhcm5pbmcudjEuU2V0TGVhcm5pbmdNb2RlUmVxdWVzdBopLmFnZW50bGVhcm5pbmcudjEuU2V0TGVhcm5pbmdNb2RlUmVzcG9uc2USWQoKRXhwb3J0RGF0YRIjLmFnZW50bGVhcm5pbmcudjEuRXhwb3J0RGF0YVJlcXVlc3QaJC5hZ2VudGxlYXJuaW5nLnYxLkV4cG9ydERhdGFSZXNwb25zZTABElkKCkltcG9ydERhdGESIy5hZ2VudGxlYXJuaW5nLnYxLkltcG9ydERhdGFSZXF1ZXN0GiQuYWdlbnRsZWFybmluZy52MS5JbXBvcnREYXRhUmVzcG9uc2UoAWIGcHJvdG8z", [file_agentlearning_v1_execution, file_agentlearning_v1_learning, file_google_protobuf_timestamp]);
+  fileDesc("CiRhZ2VudGxlYXJuaW5nL3YxL2FkbWluX3NlcnZpY2UucHJvdG8SEGFnZW50bGVhcm5pbmcudjEiEgoQR2V0U3RhdHVzUmVxdWVzdCK6BAoRR2V0U3RhdHVzUmVzcG9uc2USFwoPc2VydmljZV92ZXJzaW9uGAEgASgJEhYKDmRhdGFiYXNlX3JlYWR5GAIgASgIEhYKDnNjaGVtYV92ZXJzaW9uGAMgASgNEhcKD2V4ZWN1dGlvbl9jb3VudBgEIAEoBBITCgthZ2VudF9jb3VudBgFIAEoBBIXCg90YXNrX3R5cGVfY291bnQYBiABKAQSGQoRY29tYmluYXRpb25fY291bnQYByABKAQSFAoMc3VjY2Vzc19yYXRlGAggASgBEjUKDWxlYXJuaW5nX21vZGUYCSABKA4yHi5hZ2VudGxlYXJuaW5nLnYxLkxlYXJuaW5nTW9kZRIYChBsZWFybmluZ19lbmFibGVkGAogASgIEhUKDWluc2lnaHRfY291bnQYCyABKAQSHAoUYWN0aXZlX21vZGVsX3ZlcnNpb24YDCABKAkSLgoKc3RhcnRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNAoQbGFzdF9yZWNvcmRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQQoTcHJlZGljdGlvbl9hY2N1cmFjeRgPIAEoCzIkLmFnZW50bGVhcm5pbmcudjEuUHJlZGljdGlvbkFjY3VyYWN5EjUKDWFjdGl2ZV9tb2RlbHMYECADKAsyHi5hZ2VudGxlYXJuaW5nLnYxLk1vZGVsVmVyc2lvbiKBAQoSUHJlZGljdGlvbkFjY3VyYWN5EhcKD2V2YWx1YXRlZF9jb3VudBgBIAEoBBITCgticmllcl9zY29yZRgCIAEoARIdChVvYnNlcnZlZF9zdWNjZXNzX3JhdGUYAyABKAESHgoWbWVhbl9wcmVkaWN0ZWRfc3VjY2VzcxgEIAEoASJEChNHZXREYXNoYm9hcmRSZXF1ZXN0EhQKDHRyZW5kX3BvaW50cxgBIAEoDRIXCg9yZWNlbnRfaW5zaWdodHMYAiABKA0i4AEKFEdldERhc2hib2FyZFJlc3BvbnNlEjMKBnN0YXR1cxgBIAEoCzIjLmFnZW50bGVhcm5pbmcudjEuR2V0U3RhdHVzUmVzcG9uc2USLwoGdHJlbmRzGAIgAygLMh8uYWdlbnRsZWFybmluZy52MS5UYXNrVHlwZVRyZW5kEi4KBmFnZW50cxgDIAMoCzIeLmFnZW50bGVhcm5pbmcudjEuQWdlbnRSYW5raW5nEjIKD3JlY2VudF9pbnNpZ2h0cxgEIAMoCzIZLmFnZW50bGVhcm5pbmcudjEuSW5zaWdodCJSCg1UYXNrVHlwZVRyZW5kEhEKCXRhc2tfdHlwZRgBIAEoCRIVCg1zdWNjZXNzX3JhdGVzGAIgAygBEhcKD2V4ZWN1dGlvbl9jb3VudBgDIAEoBCLnAQoMQWdlbnRSYW5raW5nEg0KBWFnZW50GAEgASgJEhAKCGNhdGVnb3J5GAIgASgJEhcKD2V4ZWN1dGlvbl9jb3VudBgDIAEoBBIUCgxzdWNjZXNzX3JhdGUYBCABKAESHQoVbWVhbl9kdXJhdGlvbl9zZWNvbmRzGAUgASgBEhwKFHA1MF9kdXJhdGlvbl9zZWNvbmRzGAYgASgBEhwKFHA5MF9kdXJhdGlvbl9zZWNvbmRzGAcgASgBEhgKEGVmZmljaWVuY3lfc2NvcmUYCCABKAESEgoKdG9wX2Vycm9ycxgJIAMoCSIjCg5BbmFseXplUmVxdWVzdBIRCgl0YXNrX3R5cGUYASABKAkibwoPQW5hbHl6ZVJlc3BvbnNlEhUKDWNyZWF0ZWRfY291bnQYASABKA0SFQoNdXBkYXRlZF9jb3VudBgCIAEoDRIVCg1yZXRpcmVkX2NvdW50GAMgASgNEhcKD2V4ZWN1dGlvbl9jb3VudBgEIAEoBCKqAwoMTW9kZWxWZXJzaW9uEg8KB3ZlcnNpb24YASABKAkSKQoEa2luZBgCIAEoDjIbLmFnZW50bGVhcm5pbmcudjEuTW9kZWxLaW5kEi0KBnN0YXR1cxgDIAEoDjIdLmFnZW50bGVhcm5pbmcudjEuTW9kZWxTdGF0dXMSPAoHbWV0cmljcxgEIAMoCzIrLmFnZW50bGVhcm5pbmcudjEuTW9kZWxWZXJzaW9uLk1ldHJpY3NFbnRyeRIVCg10cmFpbmluZ19yb3dzGAUgASgEEjAKDHdpbmRvd19zdGFydBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKd2luZG93X2VuZBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQcmVqZWN0aW9uX3JlYXNvbhgJIAEoCRouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASIfCg5SZXRyYWluUmVxdWVzdBINCgVmb3JjZRgBIAEoCCJBCg9SZXRyYWluUmVzcG9uc2USLgoGbW9kZWxzGAEgAygLMh4uYWdlbnRsZWFybmluZy52MS5Nb2RlbFZlcnNpb24ibQoRTGlzdE1vZGVsc1JlcXVlc3QSKQoEa2luZBgBIAEoDjIbLmFnZW50bGVhcm5pbmcudjEuTW9kZWxLaW5kEi0KBnN0YXR1cxgCIAEoDjIdLmFnZW50bGVhcm5pbmcudjEuTW9kZWxTdGF0dXMiRAoSTGlzdE1vZGVsc1Jlc3BvbnNlEi4KBm1vZGVscxgBIAMoCzIeLmFnZW50bGVhcm5pbmcudjEuTW9kZWxWZXJzaW9uIicKFEFjdGl2YXRlTW9kZWxSZXF1ZXN0Eg8KB3ZlcnNpb24YASABKAkiRgoVQWN0aXZhdGVNb2RlbFJlc3BvbnNlEi0KBW1vZGVsGAEgASgLMh4uYWdlbnRsZWFybmluZy52MS5Nb2RlbFZlcnNpb24iegoWU2V0TGVhcm5pbmdNb2RlUmVxdWVzdBIsCgRtb2RlGAEgASgOMh4uYWdlbnRsZWFybmluZy52MS5MZWFybmluZ01vZGUSHQoQbGVhcm5pbmdfZW5hYmxlZBgCIAEoCEgAiAEBQhMKEV9sZWFybmluZ19lbmFibGVkImEKF1NldExlYXJuaW5nTW9kZVJlc3BvbnNlEiwKBG1vZGUYASABKA4yHi5hZ2VudGxlYXJuaW5nLnYxLkxlYXJuaW5nTW9kZRIYChBsZWFybmluZ19lbmFibGVkGAIgASgIIo8BChFFeHBvcnREYXRhUmVxdWVzdBIRCgl0YXNrX3R5cGUYASABKAkSMgoOcmVjb3JkZWRfYWZ0ZXIYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3JlY29yZGVkX2JlZm9yZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoSRXhwb3J0RGF0YVJlc3BvbnNlEi4KCWV4ZWN1dGlvbhgBIAEoCzIbLmFnZW50bGVhcm5pbmcudjEuRXhlY3V0aW9uIkQKEUltcG9ydERhdGFSZXF1ZXN0Ei8KCmV4ZWN1dGlvbnMYASADKAsyGy5hZ2VudGxlYXJuaW5nLnYxLkV4ZWN1dGlvbiJCChJJbXBvcnREYXRhUmVzcG9uc2USLAoGcmVzdWx0GAEgASgLMhwuYWdlbnRsZWFybmluZy52MS5CdWxrUmVzdWx0IiIKD0dldE1vZGVsUmVxdWVzdBIPCgd2ZXJzaW9uGAEgASgJInoKEEdldE1vZGVsUmVzcG9uc2USLQoFbW9kZWwYASABKAsyHi5hZ2VudGxlYXJuaW5nLnYxLk1vZGVsVmVyc2lvbhIpCgRjYXJkGAIgASgLMhsuYWdlbnRsZWFybmluZy52MS5Nb2RlbENhcmQSDAoEb25ueBgDIAEoDCJuCg1GZWF0dXJlQ29sdW1uEg0KBWluZGV4GAEgASgNEgwKBG5hbWUYAiABKAkSMQoEa2luZBgDIAEoDjIjLmFnZW50bGVhcm5pbmcudjEuRmVhdHVyZUNvbHVtbktpbmQSDQoFdmFsdWUYBCABKAki/AQKCU1vZGVsQ2FyZBIPCgd2ZXJzaW9uGAEgASgJEikKBGtpbmQYAiABKA4yGy5hZ2VudGxlYXJuaW5nLnYxLk1vZGVsS2luZBIWCg5vdXRwdXRfbWVhbmluZxgDIAEoCRISCgppbnB1dF9uYW1lGAQgASgJEhMKC291dHB1dF9uYW1lGAUgASgJEjAKB2NvbHVtbnMYBiADKAsyHy5hZ2VudGxlYXJuaW5nLnYxLkZlYXR1cmVDb2x1bW4SRQoOdGFza190eXBlX3Jvd3MYByADKAsyLS5hZ2VudGxlYXJuaW5nLnYxLk1vZGVsQ2FyZC5UYXNrVHlwZVJvd3NFbnRyeRI5CgdtZXRyaWNzGAggAygLMiguYWdlbnRsZWFybmluZy52MS5Nb2RlbENhcmQuTWV0cmljc0VudHJ5EhUKDXRyYWluaW5nX3Jvd3MYCSABKAQSMAoMd2luZG93X3N0YXJ0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxhY3RpdmF0ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGjMKEVRhc2tUeXBlUm93c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEqWAoJTW9kZWxLaW5kEhoKFk1PREVMX0tJTkRfVU5TUEVDSUZJRUQQABIWChJNT0RFTF9LSU5EX1NVQ0NFU1MQARIXChNNT0RFTF9LSU5EX0RVUkFUSU9OEAIqegoLTW9kZWxTdGF0dXMSHAoYTU9ERUxfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTTU9ERUxfU1RBVFVTX0FDVElWRRABEhkKFU1PREVMX1NUQVRVU19JTkFDVElWRRACEhkKFU1PREVMX1NUQVRVU19SRUpFQ1RFRBADKsEBChFGZWF0dXJlQ29sdW1uS2luZBIjCh9GRUFUVVJFX0NPTFVNTl9LSU5EX1VOU1BFQ0lGSUVEEAASIgoeRkVBVFVSRV9DT0xVTU5fS0lORF9DT01QTEVYSVRZEAESIQodRkVBVFVSRV9DT0xVTU5fS0lORF9URUFNX1NJWkUQAhIhCh1GRUFUVVJFX0NPTFVNTl9LSU5EX1RBU0tfVFlQRRADEh0KGUZFQVRVUkVfQ09MVU1OX0tJTkRfQUdFTlQQBDKPBwoMQWRtaW5TZXJ2aWNlElQKCUdldFN0YXR1cxIiLmFnZW50bGVhcm5pbmcudjEuR2V0U3RhdHVzUmVxdWVzdBojLmFnZW50bGVhcm5pbmcudjEuR2V0U3RhdHVzUmVzcG9uc2USXQoMR2V0RGFzaGJvYXJkEiUuYWdlbnRsZWFybmluZy52MS5HZXREYXNoYm9hcmRSZXF1ZXN0GiYuYWdlbnRsZWFybmluZy52MS5HZXREYXNoYm9hcmRSZXNwb25zZRJOCgdBbmFseXplEiAuYWdlbnRsZWFybmluZy52MS5BbmFseXplUmVxdWVzdBohLmFnZW50bGVhcm5pbmcudjEuQW5hbHl6ZVJlc3BvbnNlEk4KB1JldHJhaW4SIC5hZ2VudGxlYXJuaW5nLnYxLlJldHJhaW5SZXF1ZXN0GiEuYWdlbnRsZWFybmluZy52MS5SZXRyYWluUmVzcG9uc2USVwoKTGlzdE1vZGVscxIjLmFnZW50bGVhcm5pbmcudjEuTGlzdE1vZGVsc1JlcXVlc3QaJC5hZ2VudGxlYXJuaW5nLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJgCg1BY3RpdmF0ZU1vZGVsEiYuYWdlbnRsZWFybmluZy52MS5BY3RpdmF0ZU1vZGVsUmVxdWVzdBonLmFnZW50bGVhcm5pbmcudjEuQWN0aXZhdGVNb2RlbFJlc3BvbnNlElEKCEdldE1vZGVsEiEuYWdlbnRsZWFybmluZy52MS5HZXRNb2RlbFJlcXVlc3QaIi5hZ2VudGxlYXJuaW5nLnYxLkdldE1vZGVsUmVzcG9uc2USZgoPU2V0TGVhcm5pbmdNb2RlEiguYWdlbnRsZWFybmluZy52MS5TZXRMZWFybmluZ01vZGVSZXF1ZXN0GikuYWdlbnRsZWFybmluZy52MS5TZXRMZWFybmluZ01vZGVSZXNwb25zZRJZCgpFeHBvcnREYXRhEiMuYWdlbnRsZWFybmluZy52MS5FeHBvcnREYXRhUmVxdWVzdBokLmFnZW50bGVhcm5pbmcudjEuRXhwb3J0RGF0YVJlc3BvbnNlMAESWQoKSW1wb3J0RGF0YRIjLmFnZW50bGVhcm5pbmcudjEuSW1wb3J0RGF0YVJlcXVlc3QaJC5hZ2VudGxlYXJuaW5nLnYxLkltcG9ydERhdGFSZXNwb25zZSgBYgZwcm90bzM", [file_agentlearning_v1_execution, file_agentlearning_v1_learning, file_google_protobuf_timestamp]);
 
 /**
  * Request of GetStatus.
@@ -476,14 +476,19 @@ export type ModelVersion = Message<"agentlearning.v1.ModelVersion"> & {
   status: ModelStatus;
 
   /**
-   * Held-out metrics by name, e.g. "log_loss", "auc", "mae_log_duration", "base_log_loss".
+   * Held-out metrics by name, e.g. "log_loss", "auc", "mae_log_duration", "base_log_loss". They
+   * judge an early-stopped fit on the oldest 70% of the window, on its newest 15%; the served
+   * model is refitted on every row with that fit's tree count scaled ("judged_trees", "trees").
+   * Success models also carry "team_logit_var_N" (variance of a team's log-odds deviation from the
+   * model, for teams with at least N rows) and "record_weight" (how much a team's own record
+   * corrects the model), which serving uses; see the README's "Trained models".
    *
    * @generated from field: map<string, double> metrics = 4;
    */
   metrics: { [key: string]: number };
 
   /**
-   * Training rows.
+   * Rows the served model learned from: the whole training window.
    *
    * @generated from field: uint64 training_rows = 5;
    */
@@ -553,7 +558,8 @@ export const RetrainRequestSchema: GenMessage<RetrainRequest> = /*@__PURE__*/
  */
 export type RetrainResponse = Message<"agentlearning.v1.RetrainResponse"> & {
   /**
-   * The versions trained by this run, with their gate results.
+   * The versions trained by the run (this call's, or the one under way that it waited for), with
+   * their gate results.
    *
    * @generated from field: repeated agentlearning.v1.ModelVersion models = 1;
    */
@@ -813,6 +819,222 @@ export const ImportDataResponseSchema: GenMessage<ImportDataResponse> = /*@__PUR
   messageDesc(file_agentlearning_v1_admin_service, 21);
 
 /**
+ * Request of GetModel.
+ *
+ * @generated from message agentlearning.v1.GetModelRequest
+ */
+export type GetModelRequest = Message<"agentlearning.v1.GetModelRequest"> & {
+  /**
+   * The version, as ListModels names it; required.
+   *
+   * @generated from field: string version = 1;
+   */
+  version: string;
+};
+
+/**
+ * Describes the message agentlearning.v1.GetModelRequest.
+ * Use `create(GetModelRequestSchema)` to create a new message.
+ */
+export const GetModelRequestSchema: GenMessage<GetModelRequest> = /*@__PURE__*/
+  messageDesc(file_agentlearning_v1_admin_service, 22);
+
+/**
+ * Response of GetModel.
+ *
+ * @generated from message agentlearning.v1.GetModelResponse
+ */
+export type GetModelResponse = Message<"agentlearning.v1.GetModelResponse"> & {
+  /**
+   * The version as ListModels shows it (status included: it changes with activations).
+   *
+   * @generated from field: agentlearning.v1.ModelVersion model = 1;
+   */
+  model?: ModelVersion | undefined;
+
+  /**
+   * The card: what the model reads and predicts. Every replica writes it, as proto JSON with
+   * 2-space indentation, to `<version>.json` in its models directory (MODELS_DIR) once the version
+   * has been active.
+   *
+   * @generated from field: agentlearning.v1.ModelCard card = 2;
+   */
+  card?: ModelCard | undefined;
+
+  /**
+   * The ONNX model, byte for byte what the service serves and writes to `<version>.onnx`: one
+   * ai.onnx.ml TreeEnsembleRegressor (opset 3) over the input row, followed by a standard Sigmoid
+   * for success models. Its metadata_props repeat the version, kind, feature map and metrics.
+   *
+   * @generated from field: bytes onnx = 3;
+   */
+  onnx: Uint8Array;
+};
+
+/**
+ * Describes the message agentlearning.v1.GetModelResponse.
+ * Use `create(GetModelResponseSchema)` to create a new message.
+ */
+export const GetModelResponseSchema: GenMessage<GetModelResponse> = /*@__PURE__*/
+  messageDesc(file_agentlearning_v1_admin_service, 23);
+
+/**
+ * One column of a model's input row.
+ *
+ * @generated from message agentlearning.v1.FeatureColumn
+ */
+export type FeatureColumn = Message<"agentlearning.v1.FeatureColumn"> & {
+  /**
+   * Position in the row, from 0.
+   *
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * The column's name, as the ONNX metadata names it: "complexity", "team_size",
+   * "task_type=<task type>", "agent=<AGENT>".
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * What the value means.
+   *
+   * @generated from field: agentlearning.v1.FeatureColumnKind kind = 3;
+   */
+  kind: FeatureColumnKind;
+
+  /**
+   * For one-hot columns, the task type or agent they stand for; empty otherwise.
+   *
+   * @generated from field: string value = 4;
+   */
+  value: string;
+};
+
+/**
+ * Describes the message agentlearning.v1.FeatureColumn.
+ * Use `create(FeatureColumnSchema)` to create a new message.
+ */
+export const FeatureColumnSchema: GenMessage<FeatureColumn> = /*@__PURE__*/
+  messageDesc(file_agentlearning_v1_admin_service, 24);
+
+/**
+ * A model version described for use outside the service. To score a team by hand: make a float32
+ * row of len(columns) zeros; set the COMPLEXITY column to the task's complexity and TEAM_SIZE to the
+ * number of agents; set to 1 the TASK_TYPE column of the task type and the AGENT column of each
+ * agent on the team (a task type or agent with no column simply sets nothing: the model never saw
+ * it); feed rows as the tensor `input_name` of shape [rows, len(columns)]; read `output_name`,
+ * shape [rows, 1].
+ *
+ * @generated from message agentlearning.v1.ModelCard
+ */
+export type ModelCard = Message<"agentlearning.v1.ModelCard"> & {
+  /**
+   * Version id.
+   *
+   * @generated from field: string version = 1;
+   */
+  version: string;
+
+  /**
+   * What it predicts.
+   *
+   * @generated from field: agentlearning.v1.ModelKind kind = 2;
+   */
+  kind: ModelKind;
+
+  /**
+   * What the output is: for SUCCESS "probability of success in [0, 1]"; for DURATION "ln(1 +
+   * duration seconds)", so the median duration is exp(output) − 1.
+   *
+   * @generated from field: string output_meaning = 3;
+   */
+  outputMeaning: string;
+
+  /**
+   * Name of the ONNX graph input: a float tensor [rows, len(columns)].
+   *
+   * @generated from field: string input_name = 4;
+   */
+  inputName: string;
+
+  /**
+   * Name of the ONNX graph output: a float tensor [rows, 1].
+   *
+   * @generated from field: string output_name = 5;
+   */
+  outputName: string;
+
+  /**
+   * The input row, column by column, in order.
+   *
+   * @generated from field: repeated agentlearning.v1.FeatureColumn columns = 6;
+   */
+  columns: FeatureColumn[];
+
+  /**
+   * Training rows per task type. The service answers from statistics instead of this model for a
+   * task type with fewer than 50.
+   *
+   * @generated from field: map<string, uint64> task_type_rows = 7;
+   */
+  taskTypeRows: { [key: string]: bigint };
+
+  /**
+   * Held-out metrics by name, as ModelVersion.metrics (for duration models also the quantiles of
+   * the held-out residuals of ln(1 + seconds), "residual_q05" to "residual_q95").
+   *
+   * @generated from field: map<string, double> metrics = 8;
+   */
+  metrics: { [key: string]: number };
+
+  /**
+   * Rows the model learned from: the whole training window.
+   *
+   * @generated from field: uint64 training_rows = 9;
+   */
+  trainingRows: bigint;
+
+  /**
+   * First execution of the training window.
+   *
+   * @generated from field: google.protobuf.Timestamp window_start = 10;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * Last execution of the training window.
+   *
+   * @generated from field: google.protobuf.Timestamp window_end = 11;
+   */
+  windowEnd?: Timestamp | undefined;
+
+  /**
+   * When it was trained.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 12;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it first became the active version of its kind; absent when it never did.
+   *
+   * @generated from field: google.protobuf.Timestamp activated_at = 13;
+   */
+  activatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message agentlearning.v1.ModelCard.
+ * Use `create(ModelCardSchema)` to create a new message.
+ */
+export const ModelCardSchema: GenMessage<ModelCard> = /*@__PURE__*/
+  messageDesc(file_agentlearning_v1_admin_service, 25);
+
+/**
  * What a model predicts.
  *
  * @generated from enum agentlearning.v1.ModelKind
@@ -888,6 +1110,55 @@ export const ModelStatusSchema: GenEnum<ModelStatus> = /*@__PURE__*/
   enumDesc(file_agentlearning_v1_admin_service, 1);
 
 /**
+ * What the value of one input column means.
+ *
+ * @generated from enum agentlearning.v1.FeatureColumnKind
+ */
+export enum FeatureColumnKind {
+  /**
+   * Not set; never used in a card.
+   *
+   * @generated from enum value: FEATURE_COLUMN_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The task's complexity on the Execution.complexity scale (0 to 10), as a float. The service
+   * rounds it to the nearest 0.25 before scoring candidate teams.
+   *
+   * @generated from enum value: FEATURE_COLUMN_KIND_COMPLEXITY = 1;
+   */
+  COMPLEXITY = 1,
+
+  /**
+   * The number of agents on the team, as a float.
+   *
+   * @generated from enum value: FEATURE_COLUMN_KIND_TEAM_SIZE = 2;
+   */
+  TEAM_SIZE = 2,
+
+  /**
+   * 1 when the row's task type is `value` (lower case), else 0.
+   *
+   * @generated from enum value: FEATURE_COLUMN_KIND_TASK_TYPE = 3;
+   */
+  TASK_TYPE = 3,
+
+  /**
+   * 1 when agent `value` (upper case) is on the team, else 0.
+   *
+   * @generated from enum value: FEATURE_COLUMN_KIND_AGENT = 4;
+   */
+  AGENT = 4,
+}
+
+/**
+ * Describes the enum agentlearning.v1.FeatureColumnKind.
+ */
+export const FeatureColumnKindSchema: GenEnum<FeatureColumnKind> = /*@__PURE__*/
+  enumDesc(file_agentlearning_v1_admin_service, 2);
+
+/**
  * The API operators use: status, analysis, models, mode, bulk export and import.
  *
  * @generated from service agentlearning.v1.AdminService
@@ -924,7 +1195,10 @@ export const AdminService: GenService<{
     output: typeof AnalyzeResponseSchema;
   },
   /**
-   * Retrains the models now.
+   * Retrains the models now and answers with the outcome. A training already under way (this
+   * replica's own, automatic or asked for, or another replica's) is waited for within the call's
+   * deadline, and its versions are the answer; the deadline passing while it waits is
+   * DEADLINE_EXCEEDED (the training goes on and still publishes its versions).
    *
    * @generated from rpc agentlearning.v1.AdminService.Retrain
    */
@@ -952,6 +1226,17 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof ActivateModelRequestSchema;
     output: typeof ActivateModelResponseSchema;
+  },
+  /**
+   * One model version, to run outside the service: its card (what it reads and predicts, its
+   * figures and training window) and its ONNX file. NOT_FOUND for an unknown version.
+   *
+   * @generated from rpc agentlearning.v1.AdminService.GetModel
+   */
+  getModel: {
+    methodKind: "unary";
+    input: typeof GetModelRequestSchema;
+    output: typeof GetModelResponseSchema;
   },
   /**
    * Changes the learning mode; persisted and shared by every replica.

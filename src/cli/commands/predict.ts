@@ -23,6 +23,8 @@ interface PredictOptions extends ClientOptions {
   successWeight?: number;
   exploration?: number;
   defaultAgents?: string[];
+  deadline?: number;
+  deadlineLevel?: number;
 }
 
 /** Registers `predict TASK_TYPE COMPLEXITY`: asks PredictAgents which teams to use, and shows why. */
@@ -39,7 +41,9 @@ export function registerPredict(program: Command): void {
       .option("--max-agents <n>", "largest team size", integerIn(1, 64))
       .option("--success-weight <w>", "weight of success against speed, 0 to 1 (default 0.8)", numberIn(0, 1))
       .option("--exploration <rate>", "share of answers that may explore under-tested teams, 0 to 1 (default: the mode's)", numberIn(0, 1))
-      .option("--default-agents <agents>", "the team you would use yourself (observation mode compares with it)", nameList),
+      .option("--default-agents <agents>", "the team you would use yourself (observation mode compares with it)", nameList)
+      .option("--deadline <seconds>", "only teams likely to finish within this many seconds", numberIn(0, 366 * 24 * 3600))
+      .option("--deadline-level <p>", "how likely, strictly between 0 and 1 (default 0.8)", numberIn(0, 1)),
   ).action((taskType: string, complexity: number, options: PredictOptions) =>
     withClient(options.address, async ({ learning }) => {
       const request: MessageInitShape<typeof PredictAgentsRequestSchema> = {
@@ -52,6 +56,8 @@ export function registerPredict(program: Command): void {
         successWeight: options.successWeight,
         explorationRate: options.exploration,
         callerDefaultAgents: options.defaultAgents ?? [],
+        deadlineSeconds: options.deadline,
+        deadlineLevel: options.deadlineLevel,
       };
       const response = await learning.predictAgents(request);
       printResult(
@@ -70,6 +76,8 @@ export function registerPredict(program: Command): void {
 export function formatPrediction(response: PredictAgentsResponse, width?: number): string {
   const lines: string[] = [];
   const recommendations = response.recommendations;
+  // Only an answer to a request with a deadline carries the probability of meeting it.
+  const withDeadline = recommendations.some((r) => r.deadlineProbability > 0);
   if (recommendations.length === 0) {
     lines.push("no recommendation");
   } else {
@@ -84,9 +92,10 @@ export function formatPrediction(response: PredictAgentsResponse, width?: number
           { header: "n", align: "right" },
           { header: "source" },
           { header: "propensity", align: "right" },
+          ...(withDeadline ? [{ header: "in time", align: "right" as const }] : []),
           { header: "rationale", flex: true },
         ],
-        recommendations.map((r, i) => recommendationRow(r, i + 1)),
+        recommendations.map((r, i) => recommendationRow(r, i + 1, withDeadline)),
         { width },
       ),
     );
@@ -106,7 +115,7 @@ export function formatPrediction(response: PredictAgentsResponse, width?: number
   return lines.join("\n");
 }
 
-function recommendationRow(r: Recommendation, rank: number): string[] {
+function recommendationRow(r: Recommendation, rank: number, withDeadline: boolean): string[] {
   const success = percent(r.successProbability) + (r.successInterval ? ` (${percentRange(r.successInterval)})` : "");
   const duration =
     formatDuration(r.expectedDurationSeconds) +
@@ -120,6 +129,7 @@ function recommendationRow(r: Recommendation, rank: number): string[] {
     String(r.sampleSize),
     sourceText(r),
     r.propensity.toFixed(2),
+    ...(withDeadline ? [percent(r.deadlineProbability)] : []),
     r.rationale,
   ];
 }

@@ -1,10 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../config.js";
-import { createLogger, provideDatabase } from "../../main.js";
-import { runRetention, type RetentionOutcome } from "../../service/retention-run.js";
-import { retentionPolicyOf } from "../../service/retention-job.js";
-import { createStorePool } from "../../store/pool.js";
-import type { RetentionPolicy } from "../../store/retention.js";
+import { createLogger, type RetentionOutcome, type RetentionPolicy, retentionOnce } from "../../main.js";
 import { CliFailure } from "../failure.js";
 import { interruptOnSigint } from "../interrupt.js";
 import { integerIn, numberIn } from "../option-parsers.js";
@@ -19,9 +15,9 @@ interface RetentionOptions extends OutputOptions {
 
 /**
  * Registers `retention`: deletes old raw executions now, keeping the aggregates. There is no
- * retention RPC (deleting history is an operator's act, not a client's), so like `migrate` it
- * runs here against the database of the configuration (APP_DATABASE_URL, else DATABASE_URL, else
- * the embedded PostgreSQL when no service holds it).
+ * retention RPC (deleting history is an operator's act, not a client's; the service applies the
+ * policy on its own schedule), so like `migrate` it goes through main.ts, to the database of the
+ * configuration, and needs no running server.
  */
 export function registerRetention(program: Command): void {
   program
@@ -42,28 +38,14 @@ async function retention(options: RetentionOptions): Promise<void> {
     ...(options.maxRows === undefined ? {} : { retentionMaxRows: options.maxRows }),
     ...(options.batchSize === undefined ? {} : { retentionBatchSize: options.batchSize }),
   });
-  const policy = retentionPolicyOf(config);
-  if (!policy) throw new CliFailure("no retention limit: set RETENTION_DAYS and/or RETENTION_MAX_ROWS, or pass --days / --max-rows");
   const log = createLogger(config.logLevel);
-  const database = await provideDatabase(config, log);
   const interrupt = interruptOnSigint();
   try {
-    // Deleting rows needs no more than the application role's rights.
-    const pool = await createStorePool(config.appDatabaseUrl ?? database.url, { maximumPoolSize: 1, applicationName: "agent-learning-retention" });
-    try {
-      const outcome = await runRetention(pool, policy, {
-        dryRun: options.dryRun === true,
-        batchSize: config.retentionBatchSize,
-        signal: interrupt.signal,
-        log,
-      });
-      printResult(options, () => describe(outcome, policy), () => toJson(outcome, policy));
-    } finally {
-      await pool.end();
-    }
+    const run = await retentionOnce(config, log, { dryRun: options.dryRun === true, signal: interrupt.signal });
+    if (!run) throw new CliFailure("no retention limit: set RETENTION_DAYS and/or RETENTION_MAX_ROWS, or pass --days / --max-rows");
+    printResult(options, () => describe(run.outcome, run.policy), () => toJson(run.outcome, run.policy));
   } finally {
     interrupt.dispose();
-    await database.stop();
   }
 }
 

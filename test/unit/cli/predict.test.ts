@@ -47,6 +47,17 @@ describe("formatPrediction", () => {
     expect(lines[2]).toMatch(/^2\s+WEB\+APIDESIGNER\s+70\.0% \(50\.0–85\.0%\)\s+5m 57s\s+0\.30\s+3\s+statistical, exploring\s+0\.10\s+under-tested$/);
   });
 
+  it("adds the probability of finishing in time when the request set a deadline", () => {
+    const timed = create(PredictAgentsResponseSchema, {
+      ...answer,
+      recommendations: answer.recommendations.map((r, i) => ({ ...r, deadlineProbability: i === 0 ? 0.97 : 0.84 })),
+    });
+    const lines = formatPrediction(timed).split("\n");
+    expect(lines[0]).toMatch(/\s+propensity\s+in time\s+rationale$/);
+    expect(lines[1]).toMatch(/\s+0\.90\s+97\.0%\s+42 runs of this team$/);
+    expect(lines[2]).toMatch(/\s+0\.10\s+84\.0%\s+under-tested$/);
+  });
+
   it("says how the answer came about", () => {
     const text = formatPrediction(answer);
     expect(text).toContain("mode: adaptive   applied: yes   cold start: no");

@@ -363,26 +363,3 @@ describe("the parity gate", () => {
     expect(result.maxAbsDiff).toBeCloseTo(0.01, 6);
   });
 });
-
-describe("speed", () => {
-  it("measures one row and 256 rows through 100 trees of depth 4 over 60 features", async () => {
-    const ensemble = randomEnsemble(13, "logistic", 100, 4, 60);
-    const session = await load(exportPlain(ensemble));
-    const time = async (rows: number): Promise<number> => {
-      const features = randomRows(rows, ensemble, rows);
-      for (let i = 0; i < 20; i++) await session.run(features, rows); // warm-up
-      const samples: number[] = [];
-      for (let i = 0; i < 200; i++) {
-        const start = process.hrtime.bigint();
-        await session.run(features, rows);
-        samples.push(Number(process.hrtime.bigint() - start) / 1e3);
-      }
-      samples.sort((a, b) => a - b);
-      return samples[Math.floor(samples.length / 2)]!;
-    };
-    const one = await time(1);
-    const batch = await time(256);
-    console.log(`onnxruntime, 100 trees × depth 4 × 60 features: 1 row ${one.toFixed(1)} µs, 256 rows ${batch.toFixed(1)} µs (median of 200 runs, including the setImmediate hop)`);
-    expect(one).toBeGreaterThan(0);
-  });
-});

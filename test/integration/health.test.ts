@@ -6,8 +6,8 @@ import { Code, ConnectError, createClient, type ConnectRouter } from "@connectrp
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, test } from "vitest";
-import { AdminService } from "../../../gen/agentlearning/v1/admin_service_pb.js";
-import { LearningService } from "../../../gen/agentlearning/v1/learning_service_pb.js";
+import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import {
   Health,
   HealthCheckRequestSchema,
@@ -15,11 +15,11 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
   type HealthCheckRequest,
   type HealthCheckResponse,
-} from "../../../gen/grpc/health/v1/health_pb.js";
-import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { HealthRegistry, registerHealth } from "../../../src/server/health.js";
-import { registerReflection } from "../../../src/server/reflection.js";
+} from "../../gen/grpc/health/v1/health_pb.js";
+import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { HealthRegistry, registerHealth } from "../../src/server/health.js";
+import { registerReflection } from "../../src/server/reflection.js";
 
 const apiServices = [LearningService, AdminService];
 const learning = LearningService.typeName;

@@ -14,16 +14,16 @@ import {
 import { createClient, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { AdminService } from "../../../gen/agentlearning/v1/admin_service_pb.js";
-import { LearningService } from "../../../gen/agentlearning/v1/learning_service_pb.js";
-import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
-import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { HealthRegistry, registerHealth } from "../../../src/server/health.js";
-import { registerReflection } from "../../../src/server/reflection.js";
+import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { HealthRegistry, registerHealth } from "../../src/server/health.js";
+import { registerReflection } from "../../src/server/reflection.js";
 
 const run = promisify(execFile);
-const buf = resolve(import.meta.dirname, "../../../node_modules/.bin/buf");
+const buf = resolve(import.meta.dirname, "../../node_modules/.bin/buf");
 const reflectionServices = [v1.ServerReflection, v1alpha.ServerReflection, Health];
 
 /** A real h2c server on an ephemeral port, with health, reflection over `services`, and the services themselves. */

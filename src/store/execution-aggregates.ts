@@ -1,0 +1,82 @@
+import { sql } from "slonik";
+
+/**
+ * The running aggregates' share of an insert statement: CTEs that fold the relation `fresh` (the
+ * rows the statement has just inserted, with `log_duration`) into every aggregate table, one
+ * set-based upsert per table, keys in sorted order so concurrent statements never deadlock. They
+ * read only the rows the insert returned, so an execution that was not stored is counted nowhere.
+ */
+export const aggregateUpserts = sql.fragment`
+    task_types AS (
+      INSERT INTO task_type_stats AS t (task_type, executions, successes, duration_sum,
+        log_duration_sum, log_duration_sq_sum, complexity_sum, last_recorded_at)
+      SELECT task_type, count(*), count(*) FILTER (WHERE success), sum(duration_seconds),
+        sum(log_duration), sum(log_duration * log_duration), sum(complexity), max(recorded_at)
+      FROM fresh GROUP BY task_type ORDER BY task_type
+      ON CONFLICT (task_type) DO UPDATE SET
+        executions = t.executions + excluded.executions,
+        successes = t.successes + excluded.successes,
+        duration_sum = t.duration_sum + excluded.duration_sum,
+        log_duration_sum = t.log_duration_sum + excluded.log_duration_sum,
+        log_duration_sq_sum = t.log_duration_sq_sum + excluded.log_duration_sq_sum,
+        complexity_sum = t.complexity_sum + excluded.complexity_sum,
+        last_recorded_at = greatest(t.last_recorded_at, excluded.last_recorded_at)
+    ),
+    per_agent AS (
+      INSERT INTO agent_stats AS s (task_type, agent, executions, successes, duration_sum,
+        log_duration_sum, log_duration_sq_sum, complexity_sum, last_recorded_at)
+      SELECT f.task_type, a.agent, count(*), count(*) FILTER (WHERE f.success),
+        sum(f.duration_seconds), sum(f.log_duration), sum(f.log_duration * f.log_duration),
+        sum(f.complexity), max(f.recorded_at)
+      FROM fresh f CROSS JOIN LATERAL unnest(f.agents) AS a(agent)
+      GROUP BY f.task_type, a.agent ORDER BY f.task_type, a.agent
+      ON CONFLICT (task_type, agent) DO UPDATE SET
+        executions = s.executions + excluded.executions,
+        successes = s.successes + excluded.successes,
+        duration_sum = s.duration_sum + excluded.duration_sum,
+        log_duration_sum = s.log_duration_sum + excluded.log_duration_sum,
+        log_duration_sq_sum = s.log_duration_sq_sum + excluded.log_duration_sq_sum,
+        complexity_sum = s.complexity_sum + excluded.complexity_sum,
+        last_recorded_at = greatest(s.last_recorded_at, excluded.last_recorded_at)
+    ),
+    per_combination AS (
+      INSERT INTO combination_stats AS c (task_type, agent_set, agents, executions, successes,
+        duration_sum, log_duration_sum, log_duration_sq_sum, complexity_sum, satisfaction_sum,
+        satisfaction_count, last_recorded_at)
+      -- agent_set is the sorted names joined with ','; names never contain one.
+      SELECT task_type, agent_set, string_to_array(agent_set, ','), count(*), count(*) FILTER (WHERE success),
+        sum(duration_seconds), sum(log_duration), sum(log_duration * log_duration),
+        sum(complexity), coalesce(sum(user_satisfaction), 0), count(user_satisfaction),
+        max(recorded_at)
+      FROM fresh GROUP BY task_type, agent_set ORDER BY task_type, agent_set
+      ON CONFLICT (task_type, agent_set) DO UPDATE SET
+        executions = c.executions + excluded.executions,
+        successes = c.successes + excluded.successes,
+        duration_sum = c.duration_sum + excluded.duration_sum,
+        log_duration_sum = c.log_duration_sum + excluded.log_duration_sum,
+        log_duration_sq_sum = c.log_duration_sq_sum + excluded.log_duration_sq_sum,
+        complexity_sum = c.complexity_sum + excluded.complexity_sum,
+        satisfaction_sum = c.satisfaction_sum + excluded.satisfaction_sum,
+        satisfaction_count = c.satisfaction_count + excluded.satisfaction_count,
+        last_recorded_at = greatest(c.last_recorded_at, excluded.last_recorded_at)
+    ),
+    per_sequence AS (
+      INSERT INTO sequence_stats AS q (task_type, agent_sequence, agent_set, executions, successes,
+        duration_sum, last_recorded_at)
+      SELECT task_type, agents, min(agent_set), count(*), count(*) FILTER (WHERE success),
+        sum(duration_seconds), max(recorded_at)
+      FROM fresh GROUP BY task_type, agents ORDER BY task_type, agents
+      ON CONFLICT (task_type, agent_sequence) DO UPDATE SET
+        executions = q.executions + excluded.executions,
+        successes = q.successes + excluded.successes,
+        duration_sum = q.duration_sum + excluded.duration_sum,
+        last_recorded_at = greatest(q.last_recorded_at, excluded.last_recorded_at)
+    ),
+    per_error AS (
+      INSERT INTO combination_errors AS e (task_type, agent_set, error_message, occurrences)
+      SELECT task_type, agent_set, left(error_message, 500), count(*)
+      FROM fresh WHERE NOT success AND error_message <> ''
+      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (task_type, agent_set, error_message) DO UPDATE SET
+        occurrences = e.occurrences + excluded.occurrences
+    )`;

@@ -1,0 +1,69 @@
+import { execFileSync } from "node:child_process";
+import { cpSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { inject } from "vitest";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/** What `npm run build` said. */
+interface BuildOutcome {
+  ok: boolean;
+  output: string;
+}
+
+/**
+ * `npm run build` at most once per test run, whichever test files (in whichever workers) ask
+ * for it: a whole-project tsc is the slowest step a file can take, and four files need dist/.
+ * The first caller builds; the others wait for its outcome, kept in a folder named for the run.
+ *
+ * Others' work in progress elsewhere in the tree may fail the type check while tsc still emits,
+ * so the caller says which diagnostics are fatal to it: a failure that is not a type error, or a
+ * type error in a path matching `fatal`, throws.
+ */
+export async function requireBuild(fatal: RegExp): Promise<void> {
+  const outcome = await buildOnce();
+  if (!outcome.ok && (!outcome.output.includes("error TS") || fatal.test(outcome.output))) {
+    throw new Error(`the build failed:\n${outcome.output}`);
+  }
+}
+
+async function buildOnce(): Promise<BuildOutcome> {
+  const dir = path.join(tmpdir(), `agent-learning-build-${inject("runId")}`);
+  const result = path.join(dir, "outcome.json");
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return awaitOutcome(result);
+  }
+  const outcome = build();
+  await writeFile(`${result}.partial`, JSON.stringify(outcome));
+  await rename(`${result}.partial`, result);
+  return outcome;
+}
+
+async function awaitOutcome(file: string): Promise<BuildOutcome> {
+  for (const deadline = Date.now() + 300_000; Date.now() < deadline; await sleep(200)) {
+    try {
+      return JSON.parse(await readFile(file, "utf8")) as BuildOutcome;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+  throw new Error(`no build outcome in ${file} after 300 s`);
+}
+
+function build(): BuildOutcome {
+  try {
+    const output = execFileSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", stdio: "pipe" });
+    return { ok: true, output };
+  } catch (error) {
+    const output = `${String((error as { stdout?: unknown }).stdout ?? "")}${String((error as { stderr?: unknown }).stderr ?? "")}`;
+    // tsc emitted but exited non-zero, so the build's second step did not run: do it as package.json does.
+    if (output.includes("error TS")) cpSync(path.join(ROOT, "src/store/migrations"), path.join(ROOT, "dist/src/store/migrations"), { recursive: true });
+    return { ok: false, output: output || String(error) };
+  }
+}
