@@ -13,6 +13,12 @@ export interface ServingModel {
   teamLogitVariances?: number[];
   /** success only: how much of a team's record corrects the model (model-posterior.ts). */
   recordWeight?: number;
+  /**
+   * success only: whether the model may order the greedy pick — its holdout log loss beat
+   * counting's (counting-baseline.ts). A model that does not still answers probabilities, but the
+   * first team is chosen as the statistics would choose it.
+   */
+  ranks?: boolean;
   /** duration only: every stored quantile of those residuals, increasing in p (see residual-quantiles.ts). */
   residualQuantiles?: { p: number; value: number }[];
 }

@@ -8,7 +8,9 @@
 // larger for teams the model saw rarely, so it is estimated per bucket of the team's training rows.
 // Method of moments on the validation rows: for team g, r_g = Σ (y − p) and V_g = Σ p (1 − p); to
 // first order r_g = V_g δ_g + binomial noise of variance V_g, so E[r_g²] = V_g + V_g² σ² and
-// σ² = Σ_g (r_g² − V_g) / Σ_g V_g² over the bucket's teams. What is kept is the upper 95% limit of
+// σ² = Σ_g (r_g² − V_g) / Σ_g V_g² over the bucket's teams (first order: where teams stray by more
+// than about 0.5 log-odds the logistic curve flattens and the estimate runs low, e.g. 0.48 for a
+// true 0.64; the upper limit below makes up part of it). What is kept is the upper 95% limit of
 // that estimate, σ² + 1.645 √(Σ_g 2 V_g²) / Σ_g V_g² (r_g² has variance about 2 V_g² when r_g is
 // roughly normal): with little validation evidence (a few rows per team), the point estimate is
 // mostly noise and often 0, which would let a model that misjudges a team overrule a long record

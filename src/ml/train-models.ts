@@ -13,6 +13,7 @@
 // Trees grow best-first to a budget of leaves (LightGBM's and scikit-learn's default shape):
 // measured on the simulator's world against its true probabilities, 31 leaves matched or beat
 // depth-4 trees at every size from 10^3 to 10^5 rows and needed a third of the trees.
+import { COUNTING_LOG_LOSS_METRIC, countingProbabilities } from "./counting-baseline.js";
 import { encodeRow, type FeatureMap, featureEncoder } from "./features.js";
 import type { TrainOptions } from "./gbdt/options.js";
 import { trainGbdt } from "./gbdt/train.js";
@@ -167,6 +168,7 @@ export function trainModels(
     trainRate = Math.min(1 - 1e-6, Math.max(1e-6, trainRate / Math.max(1, split.train.rows)));
     const base = new Float64Array(y.length).fill(trainRate);
     const variances = teamLogitVariances(trainExamples, validationExamples, predictAll(judged, split.validation));
+    const counting = logLoss(countingProbabilities(trainExamples, holdoutExamples), y);
     const recordWeight = chooseRecordWeight(trainExamples, holdoutExamples, scorer(judged, split.featureMap), variances);
     const metrics: Record<string, number> = {
       log_loss: logLoss(p, y),
@@ -179,6 +181,7 @@ export function trainModels(
       holdout_rows: split.holdout.rows,
       ...Object.fromEntries(variances.map((v, bucket) => [teamVarianceMetric(bucket), v])),
       [RECORD_WEIGHT_METRIC]: recordWeight,
+      [COUNTING_LOG_LOSS_METRIC]: counting,
     };
     const comparison = active.success && compareWithActive(active.success, holdoutExamples, p, y, (q, labels) => ({ loss: logLoss(q, labels), auc: auc(q, labels) }));
     if (comparison) {

@@ -149,7 +149,8 @@ async function scoredOverride(
         successProbability: posterior.probability,
         successInterval,
         posterior: posterior.beta,
-        rankingProbability: Math.min(posterior.rankingProbability, statisticalRankingProbability(statistical)),
+        // A model that did not beat counting on its holdout leaves the order to the statistics.
+        rankingProbability: success.ranks === false ? statistical.successProbability : Math.min(posterior.rankingProbability, statisticalRankingProbability(statistical)),
         confidence: Math.min(1, Math.max(0, 1 - (successInterval.upper - successInterval.lower))),
         source: "model",
         modelVersion: version,

@@ -4,6 +4,7 @@ import { featureEncoder } from "../ml/features.js";
 import { FeatureMapSchema } from "../ml/model-schemas.js";
 import { type ModelRuntime, type ServingModel } from "../ml/model-runtime.js";
 import { loadSession } from "../ml/onnx-session.js";
+import { COUNTING_LOG_LOSS_METRIC } from "../ml/counting-baseline.js";
 import { RECORD_WEIGHT_METRIC, TEAM_ROW_BUCKETS, teamVarianceMetric } from "../ml/team-uncertainty.js";
 import { residualQuantilesOf } from "../ml/residual-quantiles.js";
 import type { NotificationListener } from "../store/listener.js";
@@ -11,6 +12,13 @@ import { isActiveVersion, MODELS_CHANNEL, type ModelRecord, readActiveModels, re
 
 /** What loading needs of a version: its bytes, map and figures. */
 export type LoadableModel = Pick<ModelRecord, "version" | "kind" | "feature_map" | "metrics"> & { onnx: Uint8Array };
+
+/** Whether a success model's holdout log loss beat counting's (models trained before the comparison existed: yes). */
+function beatsCounting(metrics: Record<string, number>): boolean {
+  const counting = metrics[COUNTING_LOG_LOSS_METRIC];
+  const own = metrics.log_loss;
+  return counting === undefined || own === undefined || own < counting;
+}
 
 /** Loads a stored version into a serving model (a fresh onnxruntime session). */
 export async function loadServingModel(record: LoadableModel): Promise<ServingModel> {
@@ -27,6 +35,7 @@ export async function loadServingModel(record: LoadableModel): Promise<ServingMo
     residualInterval: q05 !== undefined && q95 !== undefined ? { lower: q05, upper: q95, level: 0.9 } : undefined,
     teamLogitVariances: variances.every((v) => v !== undefined) ? (variances as number[]) : undefined,
     recordWeight: record.metrics[RECORD_WEIGHT_METRIC],
+    ranks: beatsCounting(record.metrics),
     residualQuantiles: residualQuantilesOf(record.metrics),
   };
 }

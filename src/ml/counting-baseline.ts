@@ -1,0 +1,73 @@
+// What counting alone would have predicted for the holdout rows: the service's statistical
+// estimate (learning/estimate.ts: the team's record over a prior from its agents, its worst pair
+// and the task type) computed from the rows the judged model learned from. A success model whose
+// holdout log loss does not beat it has not earned a say in which team is picked first.
+import { type AgentEvidence, type CombinationEvidence, type OutcomeSums, type TaskEvidence } from "../learning/evidence.js";
+import { estimateTeam } from "../learning/estimate.js";
+import { indexEvidence, teamKey } from "../learning/team-prior.js";
+import type { TrainingExample } from "./training-set.js";
+
+/** The metric under which a success model stores counting's holdout log loss. */
+export const COUNTING_LOG_LOSS_METRIC = "counting_log_loss";
+
+const zero = (): OutcomeSums => ({ executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 });
+
+function add(sums: OutcomeSums, e: TrainingExample): void {
+  const log = Math.log1p(e.durationSeconds);
+  sums.executions++;
+  sums.successes += e.success ? 1 : 0;
+  sums.durationSum += e.durationSeconds;
+  sums.logDurationSum += log;
+  sums.logDurationSqSum += log * log;
+  sums.complexitySum += e.complexity;
+}
+
+/** The evidence of every task type in `train`, as the store's aggregates would hold it. */
+function evidenceOf(train: readonly TrainingExample[]): Map<string, TaskEvidence> {
+  const byType = new Map<string, { task: OutcomeSums; combinations: Map<string, CombinationEvidence>; agents: Map<string, AgentEvidence> }>();
+  for (const e of train) {
+    let t = byType.get(e.taskType);
+    if (!t) {
+      t = { task: zero(), combinations: new Map(), agents: new Map() };
+      byType.set(e.taskType, t);
+    }
+    add(t.task, e);
+    const team = [...new Set(e.agents)].sort();
+    const key = teamKey(team);
+    let combination = t.combinations.get(key);
+    if (!combination) {
+      combination = { ...zero(), agents: team };
+      t.combinations.set(key, combination);
+    }
+    add(combination, e);
+    for (const agent of team) {
+      let a = t.agents.get(agent);
+      if (!a) {
+        a = { ...zero(), agent };
+        t.agents.set(agent, a);
+      }
+      add(a, e);
+    }
+  }
+  const out = new Map<string, TaskEvidence>();
+  for (const [taskType, t] of byType) {
+    out.set(taskType, { taskType, task: t.task, combinations: [...t.combinations.values()], agents: [...t.agents.values()], catalog: [], asOfMs: 0 });
+  }
+  return out;
+}
+
+/** Counting's success probability for each of `rows`, from the evidence of `train`. */
+export function countingProbabilities(train: readonly TrainingExample[], rows: readonly TrainingExample[]): Float64Array {
+  const evidence = evidenceOf(train);
+  const memo = new Map<string, number>();
+  const empty = (taskType: string): TaskEvidence => ({ taskType, task: zero(), combinations: [], agents: [], catalog: [], asOfMs: 0 });
+  return Float64Array.from(rows, (e) => {
+    const key = `${e.taskType}\u0000${teamKey(e.agents)}`;
+    let p = memo.get(key);
+    if (p === undefined) {
+      p = estimateTeam(indexEvidence(evidence.get(e.taskType) ?? empty(e.taskType)), e.agents).successProbability;
+      memo.set(key, p);
+    }
+    return p;
+  });
+}
