@@ -5,14 +5,14 @@
 // could do), by mean |p − p_true|; duration by mean |ln predicted − ln true mean|; picks by top-1
 // regret, P_true(best team) − P_true(picked team). Used by the bench's learning-quality section
 // and by the tests that hold the service to its accuracy and regret claims.
-import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import { type Execution, ExecutionSchema } from "../../gen/agentlearning/v1/execution_pb.js";
+import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import { EstimateSource } from "../../gen/agentlearning/v1/learning_pb.js";
 import type { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { auc } from "../ml/metrics.js";
 import { createRng } from "./random.js";
 import type { World } from "./world.js";
+import { worldExecution } from "./world-execution.js";
 
 /** The RPCs a measurement uses. */
 export type QualityClient = Pick<Client<typeof LearningService>, "recordExecutions" | "predictOutcome" | "predictAgents">;
@@ -39,16 +39,7 @@ export function drawHistory(world: World, mix: HistoryMix, count: number, seed: 
     const agents = rng.next() < mix.rareShare ? world.rareTeam(taskType, rng) : world.randomTeam(taskType, rng);
     const outcome = world.sampleExecution(taskType, agents, complexity, rng);
     return {
-      execution: create(ExecutionSchema, {
-        executionId: `${prefix}-${seed}-${n}`,
-        taskType,
-        complexity,
-        agents,
-        durationSeconds: outcome.durationSeconds,
-        success: outcome.success,
-        errorMessage: outcome.errorMessage,
-        resourceUsage: { cpuPercent: outcome.cpuPercent, memoryMb: outcome.memoryMb },
-      }),
+      execution: worldExecution(`${prefix}-${seed}-${n}`, { taskType, complexity, agents }, outcome),
       trueSuccess: world.successProbability(taskType, agents, complexity),
       trueDuration: world.expectedDuration(taskType, agents, complexity),
     };

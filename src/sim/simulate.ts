@@ -6,15 +6,14 @@
 // complexity, the orchestrator's own team (a random candidate team), whether to ask the service,
 // then the outcome. Every step consumes a fixed number of draws whatever the service answers, so
 // the same seed gives the same tasks and the same luck even when the answers differ.
-import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { ExecutionSchema } from "../../gen/agentlearning/v1/execution_pb.js";
 import type { Recommendation } from "../../gen/agentlearning/v1/learning_pb.js";
 import type { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { createRng } from "./random.js";
 import { createRecorder, type RecordingClient, type RecordingTally } from "./recorder.js";
 import { createWorld, type World } from "./world.js";
+import { worldExecution } from "./world-execution.js";
 
 /** The seed of the world `simulate` runs in, so runs with different --seed add to the same world. */
 export const WORLD_SEED = 1;
@@ -102,16 +101,8 @@ export async function simulate(clients: { learning: SimulationClient }, options:
     const team = advice ? [...advice.recommendation.agents] : ownTeam;
     const outcome = world.sampleExecution(taskType, team, complexity, rng);
     const finishedMs = now();
-    const execution = create(ExecutionSchema, {
-      executionId: `sim-${options.seed}-${n}`,
-      taskType,
+    const execution = worldExecution(`sim-${options.seed}-${n}`, { taskType, complexity, agents: team }, outcome, {
       taskDescription: `simulated ${taskType} task ${n} of run ${options.seed}`,
-      complexity,
-      agents: team,
-      durationSeconds: outcome.durationSeconds,
-      success: outcome.success,
-      errorMessage: outcome.errorMessage,
-      resourceUsage: { cpuPercent: outcome.cpuPercent, memoryMb: outcome.memoryMb },
       startedAt: timestampFromMs(finishedMs - Math.round(outcome.durationSeconds * 1000)),
       finishedAt: timestampFromMs(finishedMs),
       recommendationId: advice?.recommendation.recommendationId ?? "",

@@ -1,7 +1,7 @@
-import { create } from "@bufbuild/protobuf";
-import { type Execution, ExecutionSchema } from "../../gen/agentlearning/v1/execution_pb.js";
+import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import { createRng } from "../../src/sim/random.js";
 import type { TestServer } from "./server.js";
+import { worldExecution } from "../../src/sim/world-execution.js";
 import { recordWorldHistory, world } from "./world-history.js";
 
 /** The task types the console tests seed. */
@@ -37,14 +37,7 @@ export async function seedConsoleWorld(server: TestServer, options: { history: n
     const override = n % 5 === 4;
     const agents = override ? world.randomTeam(taskType, rng) : [...first.agents];
     const outcome = world.sampleExecution(taskType, agents, complexity, rng);
-    const execution = create(ExecutionSchema, {
-      executionId: `console-${options.seed}-${n}`,
-      taskType,
-      complexity,
-      agents,
-      durationSeconds: outcome.durationSeconds,
-      success: outcome.success,
-      errorMessage: outcome.errorMessage,
+    const execution = worldExecution(`console-${options.seed}-${n}`, { taskType, complexity, agents }, outcome, {
       recommendationId: first.recommendationId,
       modelVersion: first.modelVersion,
     });

@@ -1,9 +1,9 @@
-import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import { type BulkResult, type Execution, ExecutionSchema } from "../../gen/agentlearning/v1/execution_pb.js";
+import type { BulkResult, Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import type { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { createRng, type Rng } from "../../src/sim/random.js";
 import { createWorld, type World } from "../../src/sim/world.js";
+import { worldExecution } from "../../src/sim/world-execution.js";
 
 /** The world every learning test samples: the same one `simulate` runs in. */
 export const world: World = createWorld(1);
@@ -36,16 +36,7 @@ export function worldExecutions(options: HistoryOptions): Execution[] {
     const complexity = options.complexity ?? world.sampleComplexity(rng);
     const agents = options.team ? [...options.team(taskType, rng)] : world.randomTeam(taskType, rng);
     const outcome = world.sampleExecution(taskType, agents, complexity, rng);
-    return create(ExecutionSchema, {
-      executionId: `${prefix}-${options.seed}-${n}`,
-      taskType,
-      complexity,
-      agents,
-      durationSeconds: outcome.durationSeconds,
-      success: outcome.success,
-      errorMessage: outcome.errorMessage,
-      resourceUsage: { cpuPercent: outcome.cpuPercent, memoryMb: outcome.memoryMb },
-    });
+    return worldExecution(`${prefix}-${options.seed}-${n}`, { taskType, complexity, agents }, outcome);
   });
 }
 
