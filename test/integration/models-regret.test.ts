@@ -16,15 +16,19 @@ import { world } from "../support/world-history.js";
 // hundreds of possible ones (World.rareTeam), most seen once or twice, the rest by the twelve
 // habitual teams of each task type. An argmax over hundreds of candidates then selects whatever
 // estimate erred highest (the winner's curse): before the model's estimates carried their
-// uncertainty (a constant prior strength of 8 around the model's score), the model picked teams
-// seen once at 10^3 executions (mean regret 0.29 against the statistics' 0) and a misjudged
-// habitual team at 5·10^3 (0.04).
+// uncertainty (a constant prior strength of 8 around the model's score; commit 784a114), the
+// model's mean regret on these very histories was 0.077 at 10^3, 0.021 at 5·10^3 and 0.016 at
+// 2·10^4 executions against the statistics' 0 at each: teams seen once or twice that the model
+// scored 0.87–0.96 won the argmax.
 //
-// Each size is one seeded history, so the figures are deterministic; the same claims were checked
-// on other seeds with the bench's learning-quality section (README, "How it learns").
+// Each size is one seeded history, so the figures are deterministic; the same claims held on a
+// second seed (23) with the bench's learning-quality section, where at 10^3 the gate rejected the
+// model.
 const COMPLEXITIES = [1, 2, 4];
 const RARE_SHARE = 0.3;
 const SIZES = [1_000, 5_000, 20_000] as const;
+/** The history's seed (the first `executions` draws of it at each size). */
+const SEED = 11;
 /** A history's mean regret with the model serving may exceed the statistics' by rounding only. */
 const TOLERANCE = 1e-9;
 /** At 2·10^4 executions the model's picks are within this of the best possible (the issue's target). */
@@ -61,7 +65,7 @@ const describeMisses = (r: RegretFigures) =>
 describe("top-1 regret in a world of habits and rarely seen teams", () => {
   const scenarios: Scenario[] = [];
   beforeAll(async () => {
-    for (const [i, executions] of SIZES.entries()) scenarios.push(await runScenario(executions, 4_421 + i));
+    for (const executions of SIZES) scenarios.push(await runScenario(executions, SEED));
   }, 240_000);
 
   it("answers every cell from the statistics before Retrain and from the model after", () => {
