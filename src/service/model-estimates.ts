@@ -6,13 +6,13 @@ import type { EstimateOverride } from "../learning/recommend.js";
 import { SnapshotMemo } from "../learning/snapshot-memo.js";
 import { indexEvidence, teamKey } from "../learning/team-prior.js";
 import { knowsTaskType, type ModelSnapshot, scoreTeams, scoreTeamsAt, type ServingModel } from "../ml/model-runtime.js";
-import { teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../ml/team-uncertainty.js";
+import { TEAM_ROW_BUCKETS, teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../ml/team-uncertainty.js";
 
 /**
  * σ² per bucket for success models trained before the trainer measured it: the unseen floor for
  * every bucket, shrinking with the rows as a binomial record would (0.25 · 5 / (5 + n)).
  */
-const LEGACY_VARIANCES = [0, 1, 5, 20, 100].map((rows) => (UNSEEN_VARIANCE_FLOOR * 5) / (5 + rows));
+const LEGACY_VARIANCES = TEAM_ROW_BUCKETS.map((rows) => (UNSEEN_VARIANCE_FLOOR * 5) / (5 + rows));
 
 /**
  * Estimates from the trained models for a batch of teams — ONE onnxruntime run per model over all
