@@ -19,8 +19,10 @@ const versionsOf = (response: RetrainResponse) => response.models.map((m) => m.v
 /** Whether some session holds the retrain advisory lock now (pg_locks, read in SQL). */
 async function retrainLockHeld(server: TestServer): Promise<boolean> {
   // The bigint key 7_461_239_003 is split into classid (high 32 bits) and objid (low 32 bits).
+  // Advisory locks are per database: the other test files' servers train on the same PostgreSQL.
   const row = await server.db.one(sql.type(z.object({ held: z.boolean() }))`
     SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND classid = 1 AND objid = ${7_461_239_003 - 2 ** 32}::bigint::oid AND objsubid = 1) AS held`);
   return row.held;
 }
