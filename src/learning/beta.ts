@@ -97,6 +97,11 @@ export interface BetaPosterior {
   beta: number;
 }
 
+/** Posterior standard deviation √(αβ / ((α + β)² (α + β + 1))). */
+export function betaSd({ alpha, beta }: BetaPosterior): number {
+  return Math.sqrt((alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1)));
+}
+
 /** Posterior mean α / (α + β). */
 export function betaMean({ alpha, beta }: BetaPosterior): number {
   return alpha / (alpha + beta);

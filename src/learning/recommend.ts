@@ -23,7 +23,7 @@
 //   the teams that qualify; none qualifying is an empty answer, not an error.
 // The request's complexity is not used by this statistical ranking (no per-complexity evidence is
 // kept per team); it is for the trained model.
-import { sampleBeta } from "./beta.js";
+import { betaSd, sampleBeta } from "./beta.js";
 import { candidateTeams } from "./candidates.js";
 import { type DeadlineRequest, type DeadlineSummary, deadlineKey, filterByDeadline, probabilityWithin } from "./deadline.js";
 import { DEFAULT_LEVEL, type Estimate, estimateTeam } from "./estimate.js";
@@ -199,10 +199,9 @@ const MAX_CONTENDERS = 32;
  * of how many teams the history holds.
  */
 function thompsonContenders(greedy: readonly Scored[], w: number): Scored[] {
-  const sd = ({ alpha, beta }: { alpha: number; beta: number }) => Math.sqrt((alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1)));
   const best = greedy[0]!;
-  const floor = w * (best.estimate.successProbability - CONTENDER_SIGMAS * sd(best.estimate.posterior)) + (1 - w) * best.speed;
-  const optimistic = (s: Scored) => w * (s.estimate.successProbability + CONTENDER_SIGMAS * sd(s.estimate.posterior)) + (1 - w) * s.speed;
+  const floor = w * (best.estimate.successProbability - CONTENDER_SIGMAS * betaSd(best.estimate.posterior)) + (1 - w) * best.speed;
+  const optimistic = (s: Scored) => w * (s.estimate.successProbability + CONTENDER_SIGMAS * betaSd(s.estimate.posterior)) + (1 - w) * s.speed;
   const kept = new Set(
     greedy
       .filter((s) => s !== best && optimistic(s) >= floor)

@@ -5,7 +5,7 @@
 import { type AgentEvidence, type CombinationEvidence, type OutcomeSums, type TaskEvidence } from "../learning/evidence.js";
 import { estimateTeam } from "../learning/estimate.js";
 import { indexEvidence, teamKey } from "../learning/team-prior.js";
-import type { TrainingExample } from "./training-set.js";
+import { type TrainingExample, taskTeamKey } from "./training-set.js";
 
 /** The metric under which a success model stores counting's holdout log loss. */
 export const COUNTING_LOG_LOSS_METRIC = "counting_log_loss";
@@ -62,7 +62,7 @@ export function countingProbabilities(train: readonly TrainingExample[], rows: r
   const memo = new Map<string, number>();
   const empty = (taskType: string): TaskEvidence => ({ taskType, task: zero(), combinations: [], agents: [], catalog: [], asOfMs: 0 });
   return Float64Array.from(rows, (e) => {
-    const key = `${e.taskType}\u0000${teamKey(e.agents)}`;
+    const key = taskTeamKey(e);
     let p = memo.get(key);
     if (p === undefined) {
       p = estimateTeam(indexEvidence(evidence.get(e.taskType) ?? empty(e.taskType)), e.agents).successProbability;

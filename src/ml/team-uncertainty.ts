@@ -17,8 +17,7 @@
 // of it. Erring wide trusts the record (unbiased) over the model (possibly biased), and the error
 // vanishes as validation rows accumulate.
 import { modelTeamPosterior } from "../learning/model-posterior.js";
-import { teamKey } from "../learning/team-prior.js";
-import type { TrainingExample } from "./training-set.js";
+import { type TrainingExample, taskTeamKey } from "./training-set.js";
 
 /** Lower bounds of the buckets of a team's training rows in a task type: 0, 1–4, 5–19, 20–99, ≥ 100. */
 export const TEAM_ROW_BUCKETS = [0, 1, 5, 20, 100] as const;
@@ -51,7 +50,7 @@ export function teamVarianceMetric(bucket: number): string {
   return `team_logit_var_${TEAM_ROW_BUCKETS[bucket]}`;
 }
 
-const keyOf = (e: TrainingExample) => `${e.taskType}\u0000${teamKey(e.agents)}`;
+const keyOf = taskTeamKey;
 
 /**
  * σ² per bucket of training rows, from the model's probabilities `p` on the validation examples.

@@ -1,3 +1,4 @@
+import { teamKey } from "../learning/team-prior.js";
 import { encodeRow, type FeatureMap, featureEncoder } from "./features.js";
 
 /** One execution as training sees it. */
@@ -8,6 +9,11 @@ export interface TrainingExample {
   success: boolean;
   durationSeconds: number;
   recordedAtUs: bigint;
+}
+
+/** The identity of an example's team within its task type (agent order and repeats aside). */
+export function taskTeamKey(e: Pick<TrainingExample, "taskType" | "agents">): string {
+  return `${e.taskType}\u0000${teamKey(e.agents)}`;
 }
 
 /** A matrix of examples with both targets. */

@@ -1,3 +1,4 @@
+import { betaSd } from "../learning/beta.js";
 import { residualLogDuration } from "../learning/deadline.js";
 import type { Estimate } from "../learning/estimate.js";
 import type { TaskEvidence } from "../learning/evidence.js";
@@ -71,9 +72,7 @@ const overrides = new SnapshotMemo<string[][], Promise<EstimateOverride>>(96);
  * the mean gives 0 there and leaves the well-trained model's picks (2·10^4) unchanged.
  */
 function statisticalRankingProbability(statistical: Estimate): number {
-  const { alpha, beta } = statistical.posterior;
-  const sd = Math.sqrt((alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1)));
-  return statistical.successProbability - RANKING_Z * sd;
+  return statistical.successProbability - RANKING_Z * betaSd(statistical.posterior);
 }
 
 /** Where a team never run here is levelled: the complexity the simulated and most real fleets meet most. */
