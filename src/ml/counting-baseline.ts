@@ -4,8 +4,8 @@
 // holdout log loss does not beat it has not earned a say in which team is picked first.
 import { type AgentEvidence, type CombinationEvidence, type OutcomeSums, type TaskEvidence } from "../learning/evidence.js";
 import { estimateTeam } from "../learning/estimate.js";
-import { indexEvidence, teamKey } from "../learning/team-prior.js";
-import { type TrainingExample, taskTeamKey } from "./training-set.js";
+import { asTeam, indexEvidence } from "../learning/team-prior.js";
+import { type TeamKeyOf, type TrainingExample, taskTeamKey } from "./training-set.js";
 
 /** The metric under which a success model stores counting's holdout log loss. */
 export const COUNTING_LOG_LOSS_METRIC = "counting_log_loss";
@@ -23,7 +23,7 @@ function add(sums: OutcomeSums, e: TrainingExample): void {
 }
 
 /** The evidence of every task type in `train`, as the store's aggregates would hold it. */
-function evidenceOf(train: readonly TrainingExample[]): Map<string, TaskEvidence> {
+function evidenceOf(train: readonly TrainingExample[], keyOf: TeamKeyOf): Map<string, TaskEvidence> {
   const byType = new Map<string, { task: OutcomeSums; combinations: Map<string, CombinationEvidence>; agents: Map<string, AgentEvidence> }>();
   for (const e of train) {
     let t = byType.get(e.taskType);
@@ -32,15 +32,14 @@ function evidenceOf(train: readonly TrainingExample[]): Map<string, TaskEvidence
       byType.set(e.taskType, t);
     }
     add(t.task, e);
-    const team = [...new Set(e.agents)].sort();
-    const key = teamKey(team);
+    const key = keyOf(e);
     let combination = t.combinations.get(key);
     if (!combination) {
-      combination = { ...zero(), agents: team };
+      combination = { ...zero(), agents: asTeam(e.agents) };
       t.combinations.set(key, combination);
     }
     add(combination, e);
-    for (const agent of team) {
+    for (const agent of combination.agents) {
       let a = t.agents.get(agent);
       if (!a) {
         a = { ...zero(), agent };
@@ -57,12 +56,12 @@ function evidenceOf(train: readonly TrainingExample[]): Map<string, TaskEvidence
 }
 
 /** Counting's success probability for each of `rows`, from the evidence of `train`. */
-export function countingProbabilities(train: readonly TrainingExample[], rows: readonly TrainingExample[]): Float64Array {
-  const evidence = evidenceOf(train);
+export function countingProbabilities(train: readonly TrainingExample[], rows: readonly TrainingExample[], keyOf: TeamKeyOf = taskTeamKey): Float64Array {
+  const evidence = evidenceOf(train, keyOf);
   const memo = new Map<string, number>();
   const empty = (taskType: string): TaskEvidence => ({ taskType, task: zero(), combinations: [], agents: [], catalog: [], asOfMs: 0 });
   return Float64Array.from(rows, (e) => {
-    const key = taskTeamKey(e);
+    const key = keyOf(e);
     let p = memo.get(key);
     if (p === undefined) {
       p = estimateTeam(indexEvidence(evidence.get(e.taskType) ?? empty(e.taskType)), e.agents).successProbability;

@@ -17,7 +17,7 @@
 // of it. Erring wide trusts the record (unbiased) over the model (possibly biased), and the error
 // vanishes as validation rows accumulate.
 import { modelTeamPosterior } from "../learning/model-posterior.js";
-import { type TrainingExample, taskTeamKey } from "./training-set.js";
+import { type TeamKeyOf, type TrainingExample, taskTeamKey } from "./training-set.js";
 
 /** Lower bounds of the buckets of a team's training rows in a task type: 0, 1–4, 5–19, 20–99, ≥ 100. */
 export const TEAM_ROW_BUCKETS = [0, 1, 5, 20, 100] as const;
@@ -50,17 +50,23 @@ export function teamVarianceMetric(bucket: number): string {
   return `team_logit_var_${TEAM_ROW_BUCKETS[bucket]}`;
 }
 
-const keyOf = taskTeamKey;
-
 /**
  * σ² per bucket of training rows, from the model's probabilities `p` on the validation examples.
  * Non-increasing in the bucket (a team seen more is never less certain); a bucket with too few
  * validation teams borrows from its nearest measured neighbour, and the unseen bucket is at least
  * UNSEEN_VARIANCE_FLOOR unless it was measured.
  */
-export function teamLogitVariances(train: readonly TrainingExample[], validation: readonly TrainingExample[], p: ArrayLike<number>): number[] {
+export function teamLogitVariances(
+  train: readonly TrainingExample[],
+  validation: readonly TrainingExample[],
+  p: ArrayLike<number>,
+  keyOf: TeamKeyOf = taskTeamKey,
+): number[] {
   const trainRows = new Map<string, number>();
-  for (const e of train) trainRows.set(keyOf(e), (trainRows.get(keyOf(e)) ?? 0) + 1);
+  for (const e of train) {
+    const key = keyOf(e);
+    trainRows.set(key, (trainRows.get(key) ?? 0) + 1);
+  }
   const teams = new Map<string, { bucket: number; r: number; v: number }>();
   validation.forEach((e, i) => {
     const key = keyOf(e);
@@ -108,14 +114,24 @@ export type TeamScorer = (taskType: string, agents: readonly string[], complexit
  * judged model learned from), at the row's complexity, with the measured variances. Ties go to the
  * smaller weight; w = 0 is the model alone, so the choice is never worse than it on these rows.
  */
-export function chooseRecordWeight(train: readonly TrainingExample[], holdout: readonly TrainingExample[], score: TeamScorer, variances: readonly number[]): number {
+export function chooseRecordWeight(
+  train: readonly TrainingExample[],
+  holdout: readonly TrainingExample[],
+  score: TeamScorer,
+  variances: readonly number[],
+  keyOf: TeamKeyOf = taskTeamKey,
+): number {
   const records = new Map<string, { executions: number; successes: number; complexitySum: number }>();
   for (const e of train) {
-    const r = records.get(keyOf(e)) ?? { executions: 0, successes: 0, complexitySum: 0 };
+    const key = keyOf(e);
+    let r = records.get(key);
+    if (!r) {
+      r = { executions: 0, successes: 0, complexitySum: 0 };
+      records.set(key, r);
+    }
     r.executions++;
     r.successes += e.success ? 1 : 0;
     r.complexitySum += e.complexity;
-    records.set(keyOf(e), r);
   }
   const atRecord = new Map<string, number>();
   const rows = holdout.map((e) => {
