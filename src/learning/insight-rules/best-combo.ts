@@ -9,7 +9,11 @@ export function bestCombos({ evidence, pT, teamThreshold }: AggregateContext): F
   const { taskType, combinations } = evidence;
   const best = combinations
     .filter((c) => c.executions >= RULES.minSamples)
-    .map((c) => ({ c, mean: betaMeanOf(c.successes, c.executions), conf: 1 - probBelow(c.successes, c.executions, pT) }))
+    .map((c) => ({
+      c,
+      mean: betaMeanOf(c.successes, c.executions),
+      conf: 1 - probBelow(c.successes, c.executions, pT),
+    }))
     .filter((x) => x.conf >= teamThreshold && x.mean - pT >= RULES.bestMargin)
     .sort((a, b) => b.mean - a.mean)
     .slice(0, RULES.bestPerTask);
@@ -21,7 +25,9 @@ export function bestCombos({ evidence, pT, teamThreshold }: AggregateContext): F
     confidence: conf,
     confidenceMethod: "posterior P(p_team > p_task), Beta(1+s, 1+f)",
     sampleSize: c.executions,
-    description: `${teamLabel(c.agents)} succeeds ${pct(c.successes / c.executions)} (${c.successes}/${c.executions}) on ${taskType}, vs ${pct(pT)} typical`,
+    description:
+      `${teamLabel(c.agents)} succeeds ${pct(c.successes / c.executions)} (${c.successes}/${c.executions}) ` +
+      `on ${taskType}, vs ${pct(pT)} typical`,
     data: {
       success_rate: c.successes / c.executions,
       posterior_mean: mean,

@@ -37,7 +37,12 @@ export function bottlenecks({ evidence }: AggregateContext): Finding[] {
       description:
         `${teamLabel(agents)} takes ${factor.toFixed(1)}× the typical time on ${taskType} ` +
         `(${Math.round(Math.exp(m) - 1)} s vs ${Math.round(Math.exp(taskMoments.mean) - 1)} s)`,
-      data: { scope, slowdown_factor: factor, typical_seconds: Math.exp(m) - 1, task_typical_seconds: Math.exp(taskMoments.mean) - 1 },
+      data: {
+        scope,
+        slowdown_factor: factor,
+        typical_seconds: Math.exp(m) - 1,
+        task_typical_seconds: Math.exp(taskMoments.mean) - 1,
+      },
     });
   }
   return findings;

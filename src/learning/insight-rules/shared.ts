@@ -52,16 +52,24 @@ export const betaMeanOf = (s: number, n: number) => (1 + s) / (2 + n);
 export const probBelow = (s: number, n: number, threshold: number) => betaCdf(threshold, 1 + s, 1 + n - s);
 
 /** Sums of every team containing all of `agents` (and none of `without`). */
-export function sumsOver(combinations: readonly CombinationEvidence[], agents: readonly string[], without: readonly string[] = []): OutcomeSums {
+export function sumsOver(
+  combinations: readonly CombinationEvidence[],
+  agents: readonly string[],
+  without: readonly string[] = [],
+): OutcomeSums {
   let total: OutcomeSums = NO_EXECUTIONS;
   for (const c of combinations) {
-    if (agents.every((a) => c.agents.includes(a)) && !without.some((a) => c.agents.includes(a))) total = addSums(total, c);
+    const holds = agents.every((a) => c.agents.includes(a)) && !without.some((a) => c.agents.includes(a));
+    if (holds) total = addSums(total, c);
   }
   return total;
 }
 
 /** The most frequent error message of the failures of teams holding `agents`, and its share of them. */
-export function dominantError(combinations: readonly CombinationEvidence[], agents: readonly string[]): { message: string; share: number } | undefined {
+export function dominantError(
+  combinations: readonly CombinationEvidence[],
+  agents: readonly string[],
+): { message: string; share: number } | undefined {
   const counts = new Map<string, number>();
   let failures = 0;
   for (const c of combinations) {

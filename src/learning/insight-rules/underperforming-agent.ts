@@ -29,7 +29,8 @@ export function underperformingAgents({ evidence }: AggregateContext, earlier: r
       withAgent = addSums(withAgent, c);
       without = addSums(without, partner);
       matched++;
-      if (betaMeanOf(c.successes, c.executions) >= betaMeanOf(partner.successes, partner.executions)) everywhereWorse = false;
+      const worseWithAgent = betaMeanOf(c.successes, c.executions) < betaMeanOf(partner.successes, partner.executions);
+      if (!worseWithAgent) everywhereWorse = false;
     }
     // "Wherever it appears": at least two different teams, each worse with the agent.
     if (matched < 2 || !everywhereWorse) continue;
@@ -46,8 +47,14 @@ export function underperformingAgents({ evidence }: AggregateContext, earlier: r
       confidence: conf,
       confidenceMethod: "posterior P(p_with_agent < p_same_teams_without_it), Beta(1+s, 1+f), matched teams",
       sampleSize: withAgent.executions,
-      description: `${agent} lowers success on ${taskType}: ${pct(withAgent.successes / withAgent.executions)} with it vs ${pct(pWithout)} without`,
-      data: { success_rate_with: withAgent.successes / withAgent.executions, success_rate_without: pWithout, executions_with: withAgent.executions },
+      description:
+        `${agent} lowers success on ${taskType}: ${pct(withAgent.successes / withAgent.executions)} with it ` +
+        `vs ${pct(pWithout)} without`,
+      data: {
+        success_rate_with: withAgent.successes / withAgent.executions,
+        success_rate_without: pWithout,
+        executions_with: withAgent.executions,
+      },
     });
   }
   return findings;
