@@ -1,3 +1,4 @@
+import { teamKey } from "../domain/team.js";
 import { betaSd } from "../learning/beta.js";
 import { residualLogDuration } from "../learning/deadline.js";
 import type { Estimate } from "../learning/estimate.js";
@@ -5,7 +6,7 @@ import type { TaskEvidence } from "../learning/evidence.js";
 import { modelTeamPosterior, RANKING_Z } from "../learning/model-posterior.js";
 import type { EstimateOverride } from "../learning/recommend.js";
 import { SnapshotMemo } from "../learning/snapshot-memo.js";
-import { indexEvidence, teamKey } from "../learning/team-prior.js";
+import { indexEvidence } from "../learning/team-prior.js";
 import { knowsTaskType, type ModelSnapshot, scoreTeams, scoreTeamsAt, type ServingModel } from "../ml/model-runtime.js";
 import { TEAM_ROW_BUCKETS, teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../ml/team-uncertainty.js";
 
