@@ -4,13 +4,15 @@
 // holdout log loss does not beat it has not earned a say in which team is picked first.
 import { type AgentEvidence, type CombinationEvidence, type OutcomeSums, type TaskEvidence } from "../learning/evidence.js";
 import { estimateTeam } from "../learning/estimate.js";
-import { asTeam, indexEvidence } from "../learning/team-prior.js";
+import { NO_EXECUTIONS } from "../domain/evidence.js";
+import { asTeam } from "../domain/team.js";
+import { indexEvidence } from "../learning/team-prior.js";
 import { type TeamKeyOf, type TrainingExample, taskTeamKey } from "./training-set.js";
 
 /** The metric under which a success model stores counting's holdout log loss. */
 export const COUNTING_LOG_LOSS_METRIC = "counting_log_loss";
 
-const zero = (): OutcomeSums => ({ executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 });
+const zero = (): OutcomeSums => ({ ...NO_EXECUTIONS });
 
 function add(sums: OutcomeSums, e: TrainingExample): void {
   const log = Math.log1p(e.durationSeconds);

@@ -1,4 +1,4 @@
-import { teamKey } from "../learning/team-prior.js";
+import { teamKey } from "../domain/team.js";
 import { encodeRow, type FeatureMap, featureEncoder } from "./features.js";
 
 /** One execution as training sees it. */
