@@ -6,7 +6,7 @@ import { type AgentEvidence, type CombinationEvidence, type OutcomeSums, type Ta
 import { estimateTeam } from "../learning/estimate.js";
 import { NO_EXECUTIONS } from "../domain/evidence.js";
 import { asTeam } from "../domain/team.js";
-import { indexEvidence } from "../learning/team-prior.js";
+import { type EvidenceIndex, indexEvidence, teamPrior } from "../learning/team-prior.js";
 import { type TeamKeyOf, type TrainingExample, taskTeamKey } from "./training-set.js";
 
 /** The metric under which a success model stores counting's holdout log loss. */
@@ -57,18 +57,53 @@ function evidenceOf(train: readonly TrainingExample[], keyOf: TeamKeyOf): Map<st
   return out;
 }
 
+/** What counting says of a team, learned from the training rows. */
+export interface CountingModel {
+  /** The statistical estimate's success probability (record included). */
+  probability(e: TrainingExample): number;
+  /** The team's statistical prior, before its own record (team-prior.ts): what serving combines with the model. */
+  prior(e: TrainingExample): { mean: number; strength: number };
+}
+
+/** Counting's estimates from the evidence of `train`, each team's computed once. */
+export function countingModel(train: readonly TrainingExample[], keyOf: TeamKeyOf = taskTeamKey): CountingModel {
+  const evidence = evidenceOf(train, keyOf);
+  const indexes = new Map<string, EvidenceIndex>();
+  const indexOf = (taskType: string): EvidenceIndex => {
+    let index = indexes.get(taskType);
+    if (!index) {
+      index = indexEvidence(evidence.get(taskType) ?? { taskType, task: zero(), combinations: [], agents: [], catalog: [], asOfMs: 0 });
+      indexes.set(taskType, index);
+    }
+    return index;
+  };
+  const probabilities = new Map<string, number>();
+  const priors = new Map<string, { mean: number; strength: number }>();
+  return {
+    probability(e) {
+      const key = keyOf(e);
+      let p = probabilities.get(key);
+      if (p === undefined) {
+        p = estimateTeam(indexOf(e.taskType), e.agents).successProbability;
+        probabilities.set(key, p);
+      }
+      return p;
+    },
+    prior(e) {
+      const key = keyOf(e);
+      let prior = priors.get(key);
+      if (prior === undefined) {
+        const { mean, strength } = teamPrior(indexOf(e.taskType), e.agents);
+        prior = { mean, strength };
+        priors.set(key, prior);
+      }
+      return prior;
+    },
+  };
+}
+
 /** Counting's success probability for each of `rows`, from the evidence of `train`. */
 export function countingProbabilities(train: readonly TrainingExample[], rows: readonly TrainingExample[], keyOf: TeamKeyOf = taskTeamKey): Float64Array {
-  const evidence = evidenceOf(train, keyOf);
-  const memo = new Map<string, number>();
-  const empty = (taskType: string): TaskEvidence => ({ taskType, task: zero(), combinations: [], agents: [], catalog: [], asOfMs: 0 });
-  return Float64Array.from(rows, (e) => {
-    const key = keyOf(e);
-    let p = memo.get(key);
-    if (p === undefined) {
-      p = estimateTeam(indexEvidence(evidence.get(e.taskType) ?? empty(e.taskType)), e.agents).successProbability;
-      memo.set(key, p);
-    }
-    return p;
-  });
+  const counting = countingModel(train, keyOf);
+  return Float64Array.from(rows, (e) => counting.probability(e));
 }

@@ -13,7 +13,7 @@
 // Trees grow best-first to a budget of leaves (LightGBM's and scikit-learn's default shape):
 // measured on the simulator's world against its true probabilities, 31 leaves matched or beat
 // depth-4 trees at every size from 10^3 to 10^5 rows and needed a third of the trees.
-import { COUNTING_LOG_LOSS_METRIC, countingProbabilities } from "./counting-baseline.js";
+import { COUNTING_LOG_LOSS_METRIC, countingModel } from "./counting-baseline.js";
 import { encodeRow, type FeatureMap, featureEncoder } from "./features.js";
 import type { TrainOptions } from "./gbdt/options.js";
 import { binRows, trainGbdt } from "./gbdt/train.js";
@@ -21,7 +21,7 @@ import { flatPredictValue, flattenEnsemble } from "./flat-ensemble.js";
 import { auc, logLoss, meanAbsoluteError } from "./metrics.js";
 import { exportOnnx } from "./onnx-export.js";
 import { type GateComparison, gateVerdict, pairedImprovementZ } from "./quality-gate.js";
-import { chooseRecordWeight, RECORD_WEIGHT_METRIC, type TeamScorer, teamLogitVariances, teamVarianceMetric } from "./team-uncertainty.js";
+import { chooseServing, RECORD_WEIGHT_METRIC, STATISTICAL_PRIOR_METRIC, type TeamScorer, teamLogitVariances, teamVarianceMetric } from "./team-uncertainty.js";
 import { residualQuantileMetrics } from "./residual-quantiles.js";
 import { buildFeatureMap, encodeExamples, memoTeamKeys, splitChronologically, type EncodedSet, type TrainingExample } from "./training-set.js";
 import type { TreeEnsemble } from "./tree-ensemble.js";
@@ -179,8 +179,9 @@ export function trainModels(
     const base = new Float64Array(y.length).fill(trainRate);
     const keyOf = memoTeamKeys(examples);
     const variances = teamLogitVariances(trainExamples, validationExamples, predictAll(judged, split.validation), keyOf);
-    const counting = logLoss(countingProbabilities(trainExamples, holdoutExamples, keyOf), y);
-    const recordWeight = chooseRecordWeight(trainExamples, holdoutExamples, scorer(judged, split.featureMap), variances, keyOf);
+    const counting = countingModel(trainExamples, keyOf);
+    const countingLoss = logLoss(Float64Array.from(holdoutExamples, (e) => counting.probability(e)), y);
+    const serving = chooseServing(trainExamples, holdoutExamples, scorer(judged, split.featureMap), variances, (e) => counting.prior(e), keyOf);
     const metrics: Record<string, number> = {
       log_loss: logLoss(p, y),
       auc: auc(p, y),
@@ -191,8 +192,9 @@ export function trainModels(
       validation_rows: split.validation.rows,
       holdout_rows: split.holdout.rows,
       ...Object.fromEntries(variances.map((v, bucket) => [teamVarianceMetric(bucket), v])),
-      [RECORD_WEIGHT_METRIC]: recordWeight,
-      [COUNTING_LOG_LOSS_METRIC]: counting,
+      [RECORD_WEIGHT_METRIC]: serving.recordWeight,
+      [STATISTICAL_PRIOR_METRIC]: serving.statisticalPrior ? 1 : 0,
+      [COUNTING_LOG_LOSS_METRIC]: countingLoss,
     };
     const comparison = active.success && compareWithActive(active.success, holdoutExamples, p, y, (q, labels) => ({ loss: logLoss(q, labels), auc: auc(q, labels) }));
     if (comparison) {
