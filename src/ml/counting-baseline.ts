@@ -2,7 +2,7 @@
 // estimate (learning/estimate.ts: the team's record over a prior from its agents, its worst pair
 // and the task type) computed from the rows the judged model learned from. A success model whose
 // holdout log loss does not beat it has not earned a say in which team is picked first.
-import { type AgentEvidence, type CombinationEvidence, type OutcomeSums, type TaskEvidence } from "../learning/evidence.js";
+import type { AgentEvidence, CombinationEvidence, OutcomeSums, TaskEvidence } from "../learning/evidence.js";
 import { estimateTeam } from "../learning/estimate.js";
 import { NO_EXECUTIONS } from "../domain/evidence.js";
 import { asTeam } from "../domain/team.js";

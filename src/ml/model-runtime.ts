@@ -92,7 +92,9 @@ export async function scoreTeamsAt(
   rows: readonly { team: readonly string[]; complexity: number }[],
 ): Promise<Float32Array> {
   const features = new Float32Array(rows.length * model.encoder.width);
-  rows.forEach((r, row) => encodeRow(model.encoder, features, row, taskType, r.team, r.complexity));
+  rows.forEach((r, row) => {
+    encodeRow(model.encoder, features, row, taskType, r.team, r.complexity);
+  });
   return model.session.run(features, rows.length);
 }
 
@@ -104,6 +106,8 @@ export async function scoreTeams(
   teams: readonly (readonly string[])[],
 ): Promise<Float32Array> {
   const features = new Float32Array(teams.length * model.encoder.width);
-  teams.forEach((team, row) => encodeRow(model.encoder, features, row, taskType, team, complexity));
+  teams.forEach((team, row) => {
+    encodeRow(model.encoder, features, row, taskType, team, complexity);
+  });
   return model.session.run(features, teams.length);
 }

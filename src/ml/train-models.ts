@@ -154,7 +154,7 @@ export function trainModels(
   const trainBins = binRows(split.train);
   const allBins = binRows(all);
   /** The judged fit (early-stopped) and the served fit (all rows, scaled tree count) of one target. */
-  const fit = (objective: "logistic" | "squared", labels: (set: EncodedSet) => Float64Array) => {
+  const fitTarget = (objective: "logistic" | "squared", labels: (set: EncodedSet) => Float64Array) => {
     const judged = trainGbdt(
       { ...split.train, labels: labels(split.train) },
       { ...split.validation, labels: labels(split.validation) },
@@ -170,7 +170,7 @@ export function trainModels(
   // Success: logistic loss.
   {
     const version = `success-${versionStamp}`;
-    const { judged, served } = fit("logistic", (set) => set.success);
+    const { judged, served } = fitTarget("logistic", (set) => set.success);
     const p = predictAll(judged, split.holdout);
     const y = split.holdout.success;
     let trainRate = 0;
@@ -210,7 +210,7 @@ export function trainModels(
   // Duration: squared error on ln(1 + seconds); interval from the judged fit's holdout residuals.
   {
     const version = `duration-${versionStamp}`;
-    const { judged, served } = fit("squared", (set) => set.logDuration);
+    const { judged, served } = fitTarget("squared", (set) => set.logDuration);
     const p = predictAll(judged, split.holdout);
     const y = split.holdout.logDuration;
     let mean = 0;

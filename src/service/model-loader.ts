@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import { featureEncoder } from "../ml/features.js";
 import { FeatureMapSchema } from "../ml/model-schemas.js";
-import { type ModelRuntime, type ServingModel } from "../ml/model-runtime.js";
+import type { ModelRuntime, ServingModel } from "../ml/model-runtime.js";
 import { loadSession } from "../ml/onnx-session.js";
 import { COUNTING_LOG_LOSS_METRIC } from "../ml/counting-baseline.js";
 import { RECORD_WEIGHT_METRIC, STATISTICAL_PRIOR_METRIC, TEAM_ROW_BUCKETS, teamVarianceMetric } from "../ml/team-uncertainty.js";

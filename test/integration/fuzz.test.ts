@@ -145,11 +145,6 @@ function utf8(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(text, "utf8"));
 }
 
-/** A random message of the RPC's input, binary-encoded. */
-function randomEncoded(rpc: Rpc): Uint8Array {
-  return encodeBinary(rpc.method.input, randomMessage(rng, rpc.method.input, SHAPE));
-}
-
 /** A small valid request of each RPC (the seed of mutations), with the ids of the executions it carries. */
 function validEncoded(rpc: Rpc): { bytes: Uint8Array; ids: string[] } {
   if (rpc.method.input.typeName === RecordExecutionRequestSchema.typeName) {
@@ -256,7 +251,7 @@ function bulkReportOf(call: FuzzCall, message: Uint8Array | undefined): Outcome[
  */
 function openStream(call: FuzzCall, frame: { flags: number; data: Uint8Array } | undefined): Outcome {
   const open: Outcome = { call, code: "ok", message: "server stream open", stored: 0 };
-  if (!frame || frame.flags !== 0) return open;
+  if (frame?.flags !== 0) return open;
   try {
     return { ...open, stored: storedBy(call, frame.data), bulk: bulkReportOf(call, frame.data) };
   } catch {

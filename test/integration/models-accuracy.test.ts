@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { drawHistory, measurePredictions, type PredictionFigures, recordHistory, type TruthfulExecution } from "../../src/sim/learning-quality.js";
+import { drawHistory, measurePredictions, type PredictionFigures, recordHistory, } from "../../src/sim/learning-quality.js";
 import { auc } from "../../src/ml/metrics.js";
 import { byKind, ModelStatus, QUIET_MODELS, reportFigures } from "../support/model-fixtures.js";
 import { handBuiltRow, runOnnx } from "../support/onnx-rows.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { startTestServer, } from "../support/server.js";
 import { world } from "../support/world-history.js";
 
 // How close PredictOutcome's success probabilities come to the truth, on executions the service
@@ -39,7 +39,9 @@ async function measure(executions: number, rareShare: number): Promise<Measured>
     if (!card) throw new Error("GetModel returned no card");
     const width = card.columns.length;
     const rows = new Float32Array(unseen.length * width);
-    unseen.forEach((u, i) => rows.set(handBuiltRow(card, u.execution.taskType, u.execution.agents, u.execution.complexity), i * width));
+    unseen.forEach((u, i) => {
+      rows.set(handBuiltRow(card, u.execution.taskType, u.execution.agents, u.execution.complexity), i * width);
+    });
     const p = await runOnnx(onnx, card, rows, unseen.length);
     const y = Float64Array.from(unseen, (u) => (u.execution.success ? 1 : 0));
     const alone = { auc: auc(p, y), meanAbsError: unseen.reduce((sum, u, i) => sum + Math.abs(p[i]! - u.trueSuccess), 0) / unseen.length };

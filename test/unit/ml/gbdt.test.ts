@@ -54,7 +54,7 @@ function predictAll(ensemble: TreeEnsemble, d: Dataset): Float64Array {
 function rowsPerLeaf(ensemble: TreeEnsemble, d: Dataset): Map<string, number> {
   const counts = new Map<string, number>();
   ensemble.trees.forEach((tree, t) => {
-    tree.nodes.forEach((node, i) => node.kind === "leaf" && counts.set(`${t}/${i}`, 0));
+    for (const [i, node] of tree.nodes.entries()) if (node.kind === "leaf") counts.set(`${t}/${i}`, 0);
     for (let r = 0; r < d.rows; r++) {
       let i = 0;
       for (let node = tree.nodes[0]!; node.kind === "split"; node = tree.nodes[i]!) {
