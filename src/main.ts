@@ -141,7 +141,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
       },
       (listener) => listener.stop(),
     );
-    const settings = new SettingsCache(pool, notifications, 1_000);
+    const settings = new SettingsCache(pool, notifications, log);
     const jobs = { config, pool, log, learningEnabled: async () => (await settings.get()).learning_enabled };
     await startAnalysis(lifecycle, jobs);
 
@@ -177,7 +177,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
             schemaVersion: () => readiness.schemaVersion,
             listener: notifications,
             settings,
-            evidence: new EvidenceCache(pool, config.evidenceCacheMs),
+            evidence: new EvidenceCache(pool, config.evidenceCacheMs, log),
             heartbeatMs: config.heartbeatMs,
             runtime,
             retrainer,
