@@ -27,11 +27,15 @@ const ROW = "settings";
 export class SettingsCache {
   readonly #cache: RefreshingCache<typeof ROW, LearningSettings>;
 
-  constructor(pool: DatabasePool, listener: NotificationListener, log: Logger) {
+  constructor(
+    pool: DatabasePool,
+    listener: NotificationListener,
+    log: Logger,
+    ages: { refreshAfterMs: number; maxStaleMs: number } = { refreshAfterMs: SETTINGS_REFRESH_MS, maxStaleMs: SETTINGS_MAX_STALE_MS },
+  ) {
     this.#cache = new RefreshingCache({
       load: () => readSettings(pool),
-      refreshAfterMs: SETTINGS_REFRESH_MS,
-      maxStaleMs: SETTINGS_MAX_STALE_MS,
+      ...ages,
       onRefreshError: (error) => log.warn({ err: error }, "re-reading the learning settings failed; serving the previous ones"),
     });
     listener.on("notification", (channel: string) => {
