@@ -9,6 +9,7 @@ import { ReadinessMonitor } from "./server/readiness.js";
 import { API_SERVICES } from "./server/routes.js";
 import { loadTls } from "./server/tls.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
+import { ModelEstimates } from "./service/model-estimates.js";
 import { ModelFilesSync } from "./service/model-files-sync.js";
 import { ModelSync } from "./service/model-loader.js";
 import { retentionPolicyOf } from "./service/retention-job.js";
@@ -179,6 +180,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
             settings,
             evidence: new EvidenceCache(pool, config.evidenceCacheMs, log),
             heartbeatMs: config.heartbeatMs,
+            estimates: new ModelEstimates(),
             runtime,
             retrainer,
             modelFiles,
