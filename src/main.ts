@@ -9,6 +9,7 @@ import { ReadinessMonitor } from "./server/readiness.js";
 import { API_SERVICES } from "./server/routes.js";
 import { loadTls } from "./server/tls.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
+import { RecommendMemo } from "./learning/recommend.js";
 import { ModelEstimates } from "./service/model-estimates.js";
 import { ModelFilesSync } from "./service/model-files-sync.js";
 import { ModelSync } from "./service/model-loader.js";
@@ -181,6 +182,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
             evidence: new EvidenceCache(pool, config.evidenceCacheMs, log),
             heartbeatMs: config.heartbeatMs,
             estimates: new ModelEstimates(),
+            recommendMemo: new RecommendMemo(),
             runtime,
             retrainer,
             modelFiles,

@@ -121,17 +121,23 @@ export interface EstimateOverride {
  * The candidate teams of a request, in the order `EstimateOverride.estimate` is called with. The
  * same array for the same snapshot and request shape, so estimates computed for it can be reused.
  */
-export function candidatesFor(evidence: TaskEvidence, request: RecommendRequest): string[][] {
-  return candidateLists.get(evidence, shapeOf(request, clamp01(request.successWeight)), () => candidateTeams(evidence, request));
+export function candidatesFor(evidence: TaskEvidence, request: RecommendRequest, memo: RecommendMemo = new RecommendMemo()): string[][] {
+  return memo.candidateLists.get(evidence, shapeOf(request, clamp01(request.successWeight)), () => candidateTeams(evidence, request));
 }
 
 /** Ranks teams for a task type, explores at rate ε, and logs each answer's exact propensity. */
-export function recommend(evidence: TaskEvidence, request: RecommendRequest, random: () => number, override?: EstimateOverride): RecommendResult {
+export function recommend(
+  evidence: TaskEvidence,
+  request: RecommendRequest,
+  random: () => number,
+  override?: EstimateOverride,
+  memo: RecommendMemo = new RecommendMemo(),
+): RecommendResult {
   const coldStart = evidence.task.executions === 0;
   const index = indexEvidence(evidence);
   const w = clamp01(request.successWeight);
   const epsilon = clamp01(request.explorationRate);
-  const ranking = rankingFor(evidence, request, w, override);
+  const ranking = rankingFor(evidence, request, w, override, memo);
   const { greedy, pickable, deadline } = ranking;
   const best = pickable[0];
   const rest = { coldStart, ...(deadline ? { deadline } : {}) };
@@ -200,25 +206,32 @@ interface Ranking {
 // and the ranking and the Thompson win probabilities depend only on the snapshot and the request's
 // weight and constraints: computed once per snapshot and shape, a prediction costs microseconds.
 const MAX_SHAPES_PER_SNAPSHOT = 64;
-const rankings = new SnapshotMemo<TaskEvidence, Ranking>(MAX_SHAPES_PER_SNAPSHOT);
-const candidateLists = new SnapshotMemo<TaskEvidence, string[][]>(MAX_SHAPES_PER_SNAPSHOT);
+
+/**
+ * Rankings and candidate lists per evidence snapshot and request shape. The caller owns it (the
+ * service keeps one for its life) so this module holds no state; without one nothing is reused.
+ */
+export class RecommendMemo {
+  readonly rankings = new SnapshotMemo<TaskEvidence, Ranking>(MAX_SHAPES_PER_SNAPSHOT);
+  readonly candidateLists = new SnapshotMemo<TaskEvidence, string[][]>(MAX_SHAPES_PER_SNAPSHOT);
+}
 
 /** What a ranking depends on in a request, besides the snapshot (and an override's key). */
 function shapeOf(request: RecommendRequest, w: number): string {
   return JSON.stringify([w, [...request.requiredAgents].sort(), [...request.excludedAgents].sort(), request.maxAgents]);
 }
 
-function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number, override?: EstimateOverride): Ranking {
+function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number, override: EstimateOverride | undefined, memo: RecommendMemo): Ranking {
   // The deadline shapes the ranking but not the candidate list (keyed by shapeOf alone), so the
   // model scores of a candidate list serve every deadline.
   const shape = `${shapeOf(request, w)}|${deadlineKey(request.deadline)}|${request.minConfidence ?? 0}`;
   const key = override ? `${shape}|${override.key}` : shape;
-  return rankings.get(evidence, key, () => {
+  return memo.rankings.get(evidence, key, () => {
     const index = indexEvidence(evidence);
     const reference = typicalDuration(evidence.task);
     // The candidate list is the same with or without an override, so the override's estimates
     // (computed for `candidatesFor`) line up with it.
-    const candidates = candidatesFor(evidence, request);
+    const candidates = candidatesFor(evidence, request, memo);
     const scored: Scored[] = candidates.map((team, i) => {
       const statistical = estimateTeam(index, team, DEFAULT_LEVEL);
       const estimate = override ? override.estimate(i, team, statistical) : statistical;

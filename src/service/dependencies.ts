@@ -3,6 +3,7 @@ import type { DatabasePool } from "slonik";
 import type { NotificationListener } from "../store/listener.js";
 import type { ModelRuntime } from "../ml/model-runtime.js";
 import type { EvidenceCache } from "./evidence-cache.js";
+import type { RecommendMemo } from "../learning/recommend.js";
 import type { ModelEstimates } from "./model-estimates.js";
 import type { ModelFilesSync } from "./model-files-sync.js";
 import type { Retrainer } from "./retrainer.js";
@@ -34,6 +35,8 @@ export interface ServiceDependencies {
   heartbeatMs: number;
   /** Estimates from the serving models, with their memos (owned here rather than by a module). */
   estimates: ModelEstimates;
+  /** PredictAgents' rankings and candidate lists per evidence snapshot and request shape. */
+  recommendMemo: RecommendMemo;
   /** The models serving now (swapped atomically). */
   runtime: ModelRuntime;
   /** Trains new versions (one replica at a time). */

@@ -87,22 +87,6 @@ export class ModelEstimates {
   }
 }
 
-/**
- * The estimates through one process-wide ModelEstimates: kept only while predict-agents.ts still
- * calls it; handlers given a ServiceDependencies use `deps.estimates.override`.
- * @deprecated use the service's ModelEstimates
- */
-export function modelOverride(
-  snapshot: ModelSnapshot,
-  evidence: TaskEvidence,
-  complexity: number,
-  teams: string[][],
-  options: { exact?: boolean } = {},
-): Promise<EstimateOverride | undefined> {
-  return legacyEstimates.override(snapshot, evidence, complexity, teams, options);
-}
-
-const legacyEstimates = new ModelEstimates();
 
 /**
  * The statistical estimate's lower quantile at the same depth as the model's (mean − RANKING_Z sd

@@ -12,7 +12,6 @@ import { estimateCombination } from "../learning/estimate.js";
 import { defaultExploration, MODE_POLICIES } from "../learning/mode-policy.js";
 import { candidatesFor, recommend } from "../learning/recommend.js";
 import { deadlineExplanation } from "./deadline-explanation.js";
-import { modelOverride } from "./model-estimates.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
 import { logAnswer } from "../store/decisions.js";
@@ -81,8 +80,9 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
     minConfidence: threshold,
   };
   // One snapshot for the whole request: a model swap mid-request cannot mix versions.
-  const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, candidatesFor(evidence, recommendRequest));
-  const ranked = recommend(evidence, recommendRequest, deps.random, override);
+  const candidates = candidatesFor(evidence, recommendRequest, deps.recommendMemo);
+  const override = await deps.estimates.override(deps.runtime.snapshot, evidence, r.complexity, candidates);
+  const ranked = recommend(evidence, recommendRequest, deps.random, override, deps.recommendMemo);
   const requestId = randomUUID();
   const modelVersion = ranked.recommendations[0]?.modelVersion ?? null;
   const base = { requestId, taskType: r.taskType, complexity: r.complexity, modelVersion, mode: settings.learning_mode };
