@@ -11,11 +11,20 @@ import {
   storedExecutionColumns,
 } from "./execution-record.js";
 
-/** What became of one execution handed to `insertExecutions`. */
+/**
+ * What became of one execution handed to `insertExecutions`: stored now (with the sequence number
+ * and commit time it was given; the caller holds the record), a duplicate of what is stored, or a
+ * conflict with it.
+ */
 export type InsertOutcome =
-  | { kind: "stored"; execution: StoredExecution }
+  | { kind: "stored"; seq: bigint; recordedAtUs: bigint }
   | { kind: "duplicate"; execution: StoredExecution }
   | { kind: "conflict"; executionId: string };
+
+/** The execution as stored, from its record and the outcome of storing it (not for a conflict). */
+export function storedExecution(record: ExecutionRecord, outcome: Exclude<InsertOutcome, { kind: "conflict" }>): StoredExecution {
+  return outcome.kind === "stored" ? { ...record, seq: outcome.seq, recordedAtUs: outcome.recordedAtUs } : outcome.execution;
+}
 
 const InsertedRow = z.object({ execution_id: z.string(), seq: z.bigint(), recorded_at_us: z.bigint() });
 
@@ -68,7 +77,7 @@ export async function insertExecutions(
   for (const row of inserted) {
     const i = firstOf.get(row.execution_id);
     const record = i === undefined ? undefined : records[i];
-    if (i !== undefined && record) outcomes[i] = { kind: "stored", execution: { ...record, seq: row.seq, recordedAtUs: row.recorded_at_us } };
+    if (i !== undefined && record) outcomes[i] = { kind: "stored", seq: row.seq, recordedAtUs: row.recorded_at_us };
   }
   const existingIds = distinct.filter((i) => outcomes[i] === undefined).map((i) => (records[i] as ExecutionRecord).executionId);
   if (existingIds.length > 0) {
@@ -100,7 +109,7 @@ export async function insertExecutions(
     const outcome = outcomes[first];
     outcomes[i] =
       outcome && outcome.kind !== "conflict" && (hashes[first] as Buffer).equals(hashes[i] as Buffer)
-        ? { kind: "duplicate", execution: outcome.execution }
+        ? { kind: "duplicate", execution: storedExecution(records[first] as ExecutionRecord, outcome) }
         : { kind: "conflict", executionId: record.executionId };
   });
   return outcomes as InsertOutcome[];
