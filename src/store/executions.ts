@@ -1,6 +1,6 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import { aggregateUpserts } from "./execution-aggregates.js";
+import { aggregatedColumns, aggregateUpserts } from "./execution-aggregates.js";
 import {
   contentHash,
   type ExecutionRecord,
@@ -65,8 +65,7 @@ export async function insertExecutions(
       WHERE NOT EXISTS (SELECT 1 FROM retired_executions r WHERE r.execution_id = input.execution_id)
       ORDER BY ord
       ON CONFLICT (execution_id) DO NOTHING
-      RETURNING execution_id, seq, recorded_at, task_type, agents, agent_set, success,
-        duration_seconds, complexity, user_satisfaction, error_message
+      RETURNING execution_id, seq, ${aggregatedColumns}
     ),
     fresh AS (SELECT *, ln(1 + duration_seconds) AS log_duration FROM inserted),
     ${aggregateUpserts}
