@@ -160,6 +160,9 @@ export function validateExecution(execution: Execution): ExecutionValidation {
   };
 }
 
+/** Teams up to this size are checked for duplicates by scanning. */
+const SMALL_TEAM = 16;
+
 /** A team: 1 to 64 distinct agents, order kept, names in upper case; undefined if a name is unusable. */
 function validateAgents(names: readonly string[], c: Checks): string[] | undefined {
   if (names.length < 1) c.add(PATHS.agents, "must name at least one agent", "EMPTY");
@@ -172,10 +175,20 @@ function validateAgents(names: readonly string[], c: Checks): string[] | undefin
     else agents.push(agent);
   }
   if (!usable) return undefined;
-  // Teams are small: a quadratic scan allocates nothing, where a Set would per row.
-  for (let i = 1; i < agents.length; i++) {
-    const agent = agents[i] as string;
-    if (agents.indexOf(agent) < i) c.add(PATHS.agents, `duplicate agent ${agent}`, "DUPLICATE", i);
+  // A valid team is small: a scan allocates nothing, where a Set would for every row. A hostile
+  // list (thousands of names, already refused as TOO_MANY) still gets its duplicates reported,
+  // through a Set, so the check stays linear.
+  if (agents.length <= SMALL_TEAM) {
+    for (let i = 1; i < agents.length; i++) {
+      const agent = agents[i] as string;
+      if (agents.indexOf(agent) < i) c.add(PATHS.agents, `duplicate agent ${agent}`, "DUPLICATE", i);
+    }
+  } else {
+    const seen = new Set<string>();
+    agents.forEach((agent, i) => {
+      if (seen.has(agent)) c.add(PATHS.agents, `duplicate agent ${agent}`, "DUPLICATE", i);
+      seen.add(agent);
+    });
   }
   return agents;
 }
