@@ -76,7 +76,7 @@ function csvLine(e: WorldExecution): string {
     .update(JSON.stringify([e.executionId, e.taskType, e.taskDescription, e.complexity, e.agents, e.durationSeconds, e.success,
       e.errorMessage, e.cpuPercent, e.memoryMb, Object.entries(e.metrics).sort(), e.userSatisfaction ?? null, e.startedAtMs, e.finishedAtMs]))
     .digest("hex");
-  return [
+  return `${[
     quoted(e.executionId),
     quoted(e.taskType),
     quoted(e.taskDescription),
@@ -93,7 +93,7 @@ function csvLine(e: WorldExecution): string {
     new Date(e.startedAtMs).toISOString(),
     new Date(e.finishedAtMs).toISOString(),
     `\\x${hash}`,
-  ].join(",") + "\n";
+  ].join(",")}\n`;
 }
 
 /**

@@ -43,7 +43,7 @@ export interface InferenceFigures {
 const BATCH = 256;
 
 /** Times `once` `runs` times; a synchronous one is not awaited, so no microtask is counted in. */
-async function timeRuns(runs: number, warmup: number, once: () => Promise<unknown> | void): Promise<Float64Array> {
+async function timeRuns(runs: number, warmup: number, once: () => unknown): Promise<Float64Array> {
   for (let i = 0; i < warmup; i++) await once();
   const latencies = new Float64Array(runs);
   for (let i = 0; i < runs; i++) {

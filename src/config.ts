@@ -61,7 +61,10 @@ export const ConfigSchema = z.object({
   retentionBatchSize: z.coerce.number().int().min(1).max(100_000).default(5_000),
   /** Idle time after which an insight stream sends a heartbeat, ms. */
   heartbeatMs: z.coerce.number().int().min(100).default(15_000),
-  /** How stale the per-task-type evidence behind predictions may get before a refresh, ms. */
+  /**
+   * Age at which the per-task-type evidence behind predictions is re-read in the background, ms;
+   * it is served for at most 5× this (service/evidence-cache.ts), 0: read on every prediction.
+   */
   evidenceCacheMs: z.coerce.number().int().min(0).default(1_000),
   /**
    * Bearer tokens, as hashes: a JSON array or `;`-separated `name:sha256hex:scope,scope` entries.

@@ -9,6 +9,7 @@ import { ReadinessMonitor } from "./server/readiness.js";
 import { API_SERVICES } from "./server/routes.js";
 import { loadTls } from "./server/tls.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
+import { ModelEstimates } from "./service/model-estimates.js";
 import { ModelFilesSync } from "./service/model-files-sync.js";
 import { ModelSync } from "./service/model-loader.js";
 import { retentionPolicyOf } from "./service/retention-job.js";
@@ -141,7 +142,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
       },
       (listener) => listener.stop(),
     );
-    const settings = new SettingsCache(pool, notifications, 1_000);
+    const settings = new SettingsCache(pool, notifications, log);
     const jobs = { config, pool, log, learningEnabled: async () => (await settings.get()).learning_enabled };
     await startAnalysis(lifecycle, jobs);
 
@@ -177,8 +178,9 @@ export async function startService(config: Config, log: Logger = createLogger(co
             schemaVersion: () => readiness.schemaVersion,
             listener: notifications,
             settings,
-            evidence: new EvidenceCache(pool, config.evidenceCacheMs),
+            evidence: new EvidenceCache(pool, config.evidenceCacheMs, log),
             heartbeatMs: config.heartbeatMs,
+            estimates: new ModelEstimates(),
             runtime,
             retrainer,
             modelFiles,

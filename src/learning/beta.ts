@@ -124,7 +124,7 @@ export function probabilityAbove(posterior: BetaPosterior, threshold: number): n
 
 /** Draws from Gamma(shape, 1) (Marsaglia–Tsang), with a caller-supplied uniform source for reproducibility. */
 function sampleGamma(shape: number, random: () => number): number {
-  if (shape < 1) return sampleGamma(shape + 1, random) * Math.pow(random(), 1 / shape);
+  if (shape < 1) return sampleGamma(shape + 1, random) * random() ** (1 / shape);
   const d = shape - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {

@@ -13,6 +13,8 @@ export interface ServingModel {
   teamLogitVariances?: number[];
   /** success only: how much of a team's record corrects the model (model-posterior.ts). */
   recordWeight?: number;
+  /** success only: whether serving adds a team's statistical prior to the model's (team-uncertainty.ts's usesStatisticalPrior). */
+  statisticalPrior?: boolean;
   /**
    * success only: whether the model may order the greedy pick — its holdout log loss beat
    * counting's (counting-baseline.ts). A model that does not still answers probabilities, but the
@@ -90,7 +92,9 @@ export async function scoreTeamsAt(
   rows: readonly { team: readonly string[]; complexity: number }[],
 ): Promise<Float32Array> {
   const features = new Float32Array(rows.length * model.encoder.width);
-  rows.forEach((r, row) => encodeRow(model.encoder, features, row, taskType, r.team, r.complexity));
+  rows.forEach((r, row) => {
+    encodeRow(model.encoder, features, row, taskType, r.team, r.complexity);
+  });
   return model.session.run(features, rows.length);
 }
 
@@ -102,6 +106,8 @@ export async function scoreTeams(
   teams: readonly (readonly string[])[],
 ): Promise<Float32Array> {
   const features = new Float32Array(teams.length * model.encoder.width);
-  teams.forEach((team, row) => encodeRow(model.encoder, features, row, taskType, team, complexity));
+  teams.forEach((team, row) => {
+    encodeRow(model.encoder, features, row, taskType, team, complexity);
+  });
   return model.session.run(features, teams.length);
 }

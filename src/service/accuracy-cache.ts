@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import { type Accuracy, readAccuracy } from "../store/accuracy.js";
-import { TtlCache } from "./ttl-cache.js";
+import { RefreshingCache } from "./refreshing-cache.js";
 
 /** Recommendations that must have recorded outcomes before calibration moves thresholds. */
 const MIN_EVALUATED = 30n;
@@ -16,11 +16,12 @@ const STALE_FACTOR = 6;
  * STALE_FACTOR × `maxAgeMs`, after which callers wait for (and fail with) a fresh read.
  */
 export class AccuracyCache {
-  readonly #accuracy: TtlCache<Accuracy>;
+  readonly #accuracy: RefreshingCache<"accuracy", Accuracy>;
 
   constructor(pool: DatabasePool, maxAgeMs: number, log: Logger) {
-    this.#accuracy = new TtlCache(() => readAccuracy(pool), {
-      maxAgeMs,
+    this.#accuracy = new RefreshingCache({
+      load: () => readAccuracy(pool),
+      refreshAfterMs: maxAgeMs,
       maxStaleMs: STALE_FACTOR * maxAgeMs,
       onRefreshError: (error) => log.warn({ err: error }, "recomputing the calibration of past recommendations failed; serving the previous figure"),
     });
@@ -31,7 +32,7 @@ export class AccuracyCache {
    * how far the service's probabilities are off; 0 until there are enough outcomes to tell.
    */
   async calibrationGap(): Promise<number> {
-    const accuracy = await this.#accuracy.get();
+    const accuracy = await this.#accuracy.get("accuracy");
     if (accuracy.evaluated < MIN_EVALUATED || accuracy.predicted === null || accuracy.observed === null) return 0;
     return Math.abs(accuracy.predicted - accuracy.observed);
   }

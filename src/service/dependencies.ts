@@ -3,6 +3,7 @@ import type { DatabasePool } from "slonik";
 import type { NotificationListener } from "../store/listener.js";
 import type { ModelRuntime } from "../ml/model-runtime.js";
 import type { EvidenceCache } from "./evidence-cache.js";
+import type { ModelEstimates } from "./model-estimates.js";
 import type { ModelFilesSync } from "./model-files-sync.js";
 import type { Retrainer } from "./retrainer.js";
 import type { SettingsCache } from "./settings-cache.js";
@@ -31,6 +32,8 @@ export interface ServiceDependencies {
   evidence: EvidenceCache;
   /** Idle time after which an insight stream sends a heartbeat, ms. */
   heartbeatMs: number;
+  /** Estimates from the serving models, with their memos (owned here rather than by a module). */
+  estimates: ModelEstimates;
   /** The models serving now (swapped atomically). */
   runtime: ModelRuntime;
   /** Trains new versions (one replica at a time). */

@@ -1,52 +1,46 @@
+import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { readTaskEvidence } from "../store/evidence.js";
+import { RefreshingCache } from "./refreshing-cache.js";
 
 /**
- * Per-task-type evidence for the prediction hot path, read from the aggregates at most once every
- * `maxAgeMs` per task type: a prediction costs no SQL while its task type's entry is younger than
- * that, and waits for one shared refresh when it is older, so no answer rests on evidence more
- * than `maxAgeMs` old (0: always read).
+ * How many refresh periods a task type's evidence may be served while its next read runs or
+ * fails: with the default 1 s, no answer rests on evidence more than 5 s old.
+ */
+export const EVIDENCE_STALE_FACTOR = 5;
+
+/**
+ * Per-task-type evidence for the prediction hot path, read from the aggregates: a prediction costs
+ * no SQL and does not wait while its task type's snapshot is younger than
+ * EVIDENCE_STALE_FACTOR × `maxAgeMs`; once it is `maxAgeMs` old, one shared read refreshes it in
+ * the background. Older than the bound, callers wait for the read (0: every get reads).
  */
 export class EvidenceCache {
-  readonly #entries = new Map<string, { evidence: TaskEvidence; loadedAt: number }>();
-  readonly #loading = new Map<string, Promise<TaskEvidence>>();
+  readonly #cache: RefreshingCache<string, TaskEvidence>;
 
   constructor(
-    private readonly pool: DatabasePool,
-    private readonly maxAgeMs: number,
-    /** Bound on cached task types; the least recently loaded is dropped first. */
-    private readonly maxEntries = 1000,
-  ) {}
-
-  /** Evidence of one task type. */
-  async get(taskType: string): Promise<TaskEvidence> {
-    const entry = this.#entries.get(taskType);
-    if (entry && Date.now() - entry.loadedAt < this.maxAgeMs) return entry.evidence;
-    return this.#load(taskType);
+    pool: DatabasePool,
+    maxAgeMs: number,
+    log: Logger,
+    /** Bound on cached task types; the least recently used is dropped first. */
+    maxEntries = 1000,
+  ) {
+    this.#cache = new RefreshingCache({
+      load: (taskType) => readTaskEvidence(pool, taskType),
+      refreshAfterMs: maxAgeMs,
+      maxStaleMs: EVIDENCE_STALE_FACTOR * maxAgeMs,
+      maxEntries,
+      // Rankings, candidates and model scores are memoized per snapshot object: an unchanged
+      // snapshot is kept, so a quiet task type does not rebuild them every `maxAgeMs`.
+      unchanged,
+      onRefreshError: (error, taskType) => log.warn({ err: error, taskType }, "re-reading a task type's evidence failed; serving the previous snapshot"),
+    });
   }
 
-  #load(taskType: string): Promise<TaskEvidence> {
-    let loading = this.#loading.get(taskType);
-    if (!loading) {
-      loading = readTaskEvidence(this.pool, taskType)
-        .then((read) => {
-          // Rankings, candidates and model scores are memoized per snapshot object: an unchanged
-          // snapshot is kept, so a quiet task type does not rebuild them every `maxAgeMs`.
-          const previous = this.#entries.get(taskType)?.evidence;
-          const evidence = previous && unchanged(previous, read) ? previous : read;
-          this.#entries.delete(taskType);
-          this.#entries.set(taskType, { evidence, loadedAt: Date.now() });
-          if (this.#entries.size > this.maxEntries) {
-            const oldest = this.#entries.keys().next().value;
-            if (oldest !== undefined) this.#entries.delete(oldest);
-          }
-          return evidence;
-        })
-        .finally(() => this.#loading.delete(taskType));
-      this.#loading.set(taskType, loading);
-    }
-    return loading;
+  /** Evidence of one task type. */
+  get(taskType: string): Promise<TaskEvidence> {
+    return this.#cache.get(taskType);
   }
 }
 

@@ -18,7 +18,6 @@ import { executionToProto } from "./execution-mapping.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { AccuracyCache } from "./accuracy-cache.js";
 import { ESTIMATE_SOURCES, predictAgents } from "./predict-agents.js";
-import { modelOverride } from "./model-estimates.js";
 import { predictOutcomeSchema } from "./predict-request.js";
 import { parseRequest } from "./validation.js";
 import { listInsights } from "../store/insights.js";
@@ -67,7 +66,7 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
       const r = parseRequest(predictOutcomeSchema, request);
       const evidence = await deps.evidence.get(r.taskType);
       const statistical = estimateCombination(evidence, r.agents);
-      const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, [r.agents], { exact: true });
+      const override = await deps.estimates.override(deps.runtime.snapshot, evidence, r.complexity, [r.agents], { exact: true });
       const estimate = override ? override.estimate(0, r.agents, statistical) : statistical;
       return create(PredictOutcomeResponseSchema, {
         successProbability: estimate.successProbability,

@@ -1,3 +1,4 @@
+import { teamKey } from "../domain/team.js";
 import { betaSd } from "../learning/beta.js";
 import { residualLogDuration } from "../learning/deadline.js";
 import type { Estimate } from "../learning/estimate.js";
@@ -5,9 +6,9 @@ import type { TaskEvidence } from "../learning/evidence.js";
 import { modelTeamPosterior, RANKING_Z } from "../learning/model-posterior.js";
 import type { EstimateOverride } from "../learning/recommend.js";
 import { SnapshotMemo } from "../learning/snapshot-memo.js";
-import { indexEvidence, teamKey } from "../learning/team-prior.js";
+import { indexEvidence } from "../learning/team-prior.js";
 import { knowsTaskType, type ModelSnapshot, scoreTeams, scoreTeamsAt, type ServingModel } from "../ml/model-runtime.js";
-import { TEAM_ROW_BUCKETS, teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../ml/team-uncertainty.js";
+import { TEAM_ROW_BUCKETS, teamRowBucket, UNSEEN_VARIANCE_FLOOR, usesStatisticalPrior } from "../ml/team-uncertainty.js";
 
 /**
  * σ² per bucket for success models trained before the trainer measured it: the unseen floor for
@@ -16,9 +17,13 @@ import { TEAM_ROW_BUCKETS, teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../ml/te
 const LEGACY_VARIANCES = TEAM_ROW_BUCKETS.map((rows) => (UNSEEN_VARIANCE_FLOOR * 5) / (5 + rows));
 
 /**
- * Estimates from the trained models for a batch of teams — ONE onnxruntime run per model over all
- * of them — or undefined when no success model is active or it has too little data for the task
- * type (the statistical estimates answer then, and say so).
+ * The model estimates of one service, with the memos that make them cheap: scores by candidate
+ * list (its identity, held weakly: it goes with its evidence snapshot), model versions and
+ * complexity. Owned by the service and passed to the handlers, so no module holds hidden state.
+ *
+ * `override`: estimates from the trained models for a batch of teams — ONE onnxruntime run per
+ * model over all of them — or undefined when no success model is active or it has too little data
+ * for the task type (the statistical estimates answer then, and say so).
  *
  * Success: the model's probability at the request's complexity, corrected by the team's own record
  * as far as the model's measured uncertainty allows, reported with that uncertainty
@@ -29,38 +34,75 @@ const LEGACY_VARIANCES = TEAM_ROW_BUCKETS.map((rows) => (UNSEEN_VARIANCE_FLOOR *
  * 0.25: trees split complexity at few thresholds, and a bounded set of values lets a ranking be
  * reused across requests.
  */
-export async function modelOverride(
+export class ModelEstimates {
+  /**
+   * Overrides by candidate list and key: room for the 41 complexities (0 to 10 by 0.25) of the
+   * active versions, and more for a swap.
+   */
+  readonly #overrides = new SnapshotMemo<string[][], Promise<EstimateOverride>>(96);
+  /** The success model's scores of each team at its own record's complexity, by candidate list and version. */
+  readonly #recordScores = new SnapshotMemo<string[][], Promise<Float32Array>>(4);
+
+  /** The model estimates for `teams`, or undefined when the statistics must answer (see the class comment). */
+  async override(
+    snapshot: ModelSnapshot,
+    evidence: TaskEvidence,
+    complexity: number,
+    teams: string[][],
+    options: { exact?: boolean } = {},
+  ): Promise<EstimateOverride | undefined> {
+    const taskType = evidence.taskType;
+    const success = snapshot.success;
+    if (!success || !knowsTaskType(success, taskType) || teams.length === 0) return undefined;
+    const duration = snapshot.duration && knowsTaskType(snapshot.duration, taskType) ? snapshot.duration : undefined;
+    const version = [success.version, duration?.version].filter(Boolean).join(",");
+    const models = { version, success, duration };
+    const records = (model: ServingModel) => this.#scoreRecords(model, evidence, teams);
+    if (options.exact) return scoredOverride({ ...models, key: `${version}|${complexity}` }, evidence, complexity, teams, records);
+    complexity = Math.round(complexity * 4) / 4;
+    const key = `${version}|${complexity}`;
+    // The scores depend only on the teams, the model versions and the complexity: the same
+    // candidate list (one per snapshot and request shape) is scored once per model and complexity,
+    // and concurrent requests for it share that one run.
+    return this.#overrides.get(teams, key, () => {
+      const pending = scoredOverride({ ...models, key }, evidence, complexity, teams, records);
+      // A failed run is not remembered: the next request tries again.
+      pending.catch(() => this.#overrides.delete(teams, key));
+      return pending;
+    });
+  }
+
+  /** The success model's probability for each team at its own mean complexity (UNSEEN_TEAM_COMPLEXITY for a team with no record). */
+  #scoreRecords(model: ServingModel, evidence: TaskEvidence, teams: string[][]): Promise<Float32Array> {
+    return this.#recordScores.get(teams, model.version, () => {
+      const index = indexEvidence(evidence);
+      const rows = teams.map((team) => {
+        const own = index.combinations.get(teamKey(team));
+        return { team, complexity: own && own.executions > 0 ? own.complexitySum / own.executions : UNSEEN_TEAM_COMPLEXITY };
+      });
+      const pending = scoreTeamsAt(model, evidence.taskType, rows);
+      pending.catch(() => this.#recordScores.delete(teams, model.version));
+      return pending;
+    });
+  }
+}
+
+/**
+ * The estimates through one process-wide ModelEstimates: kept only while predict-agents.ts still
+ * calls it; handlers given a ServiceDependencies use `deps.estimates.override`.
+ * @deprecated use the service's ModelEstimates
+ */
+export function modelOverride(
   snapshot: ModelSnapshot,
   evidence: TaskEvidence,
   complexity: number,
   teams: string[][],
   options: { exact?: boolean } = {},
 ): Promise<EstimateOverride | undefined> {
-  const taskType = evidence.taskType;
-  const success = snapshot.success;
-  if (!success || !knowsTaskType(success, taskType) || teams.length === 0) return undefined;
-  const duration = snapshot.duration && knowsTaskType(snapshot.duration, taskType) ? snapshot.duration : undefined;
-  const version = [success.version, duration?.version].filter(Boolean).join(",");
-  const models = { version, success, duration };
-  if (options.exact) return scoredOverride({ ...models, key: `${version}|${complexity}` }, evidence, complexity, teams);
-  complexity = Math.round(complexity * 4) / 4;
-  const key = `${version}|${complexity}`;
-  // The scores depend only on the teams, the model versions and the complexity: the same
-  // candidate list (one per snapshot and request shape) is scored once per model and complexity,
-  // and concurrent requests for it share that one run.
-  return overrides.get(teams, key, () => {
-    const pending = scoredOverride({ ...models, key }, evidence, complexity, teams);
-    // A failed run is not remembered: the next request tries again.
-    pending.catch(() => overrides.delete(teams, key));
-    return pending;
-  });
+  return legacyEstimates.override(snapshot, evidence, complexity, teams, options);
 }
 
-/**
- * Overrides by candidate list (they go with its evidence snapshot) and key: room for the 41
- * complexities (0 to 10 by 0.25) of the active versions, and more for a swap.
- */
-const overrides = new SnapshotMemo<string[][], Promise<EstimateOverride>>(96);
+const legacyEstimates = new ModelEstimates();
 
 /**
  * The statistical estimate's lower quantile at the same depth as the model's (mean − RANKING_Z sd
@@ -78,40 +120,26 @@ function statisticalRankingProbability(statistical: Estimate): number {
 /** Where a team never run here is levelled: the complexity the simulated and most real fleets meet most. */
 const UNSEEN_TEAM_COMPLEXITY = 2;
 
-/** The success model's probability for each team at its own mean complexity (UNSEEN_TEAM_COMPLEXITY for a team with no record). */
-const recordScores = new SnapshotMemo<string[][], Promise<Float32Array>>(4);
-
-function scoreRecords(model: ServingModel, evidence: TaskEvidence, teams: string[][]): Promise<Float32Array> {
-  return recordScores.get(teams, model.version, () => {
-    const index = indexEvidence(evidence);
-    const rows = teams.map((team) => {
-      const own = index.combinations.get(teamKey(team));
-      return { team, complexity: own && own.executions > 0 ? own.complexitySum / own.executions : UNSEEN_TEAM_COMPLEXITY };
-    });
-    const pending = scoreTeamsAt(model, evidence.taskType, rows);
-    pending.catch(() => recordScores.delete(teams, model.version));
-    return pending;
-  });
-}
-
 /** Runs the models over the teams and builds the override from their scores. */
 async function scoredOverride(
   models: { key: string; version: string; success: ServingModel; duration: ServingModel | undefined },
   evidence: TaskEvidence,
   complexity: number,
   teams: string[][],
+  recordScores: (model: ServingModel) => Promise<Float32Array>,
 ): Promise<EstimateOverride> {
   const { key, version, success, duration } = models;
   const taskType = evidence.taskType;
   const [p, atRecord, d] = await Promise.all([
     scoreTeams(success, taskType, complexity, teams),
-    scoreRecords(success, evidence, teams),
+    recordScores(success),
     duration ? scoreTeams(duration, taskType, complexity, teams) : Promise.resolve(undefined),
   ]);
   const index = indexEvidence(evidence);
   const variances = success.teamLogitVariances ?? LEGACY_VARIANCES;
   // Models trained before the weight was chosen counted the record in full.
   const recordWeight = success.recordWeight ?? 1;
+  const choice = { recordWeight, statisticalPrior: success.statisticalPrior ?? true };
   return {
     key,
     estimate(i: number, team: string[], statistical: Estimate): Estimate {
@@ -121,7 +149,7 @@ async function scoredOverride(
       // The statistical posterior less the record is its prior (team-prior.ts).
       const strength = statistical.posterior.alpha + statistical.posterior.beta - executions;
       const posterior = modelTeamPosterior({
-        statisticalPrior: executions === 0 || recordWeight > 0 ? { mean: strength > 0 ? (statistical.posterior.alpha - successes) / strength : 0.5, strength: Math.max(0, strength) } : undefined,
+        statisticalPrior: usesStatisticalPrior(choice, executions) ? { mean: strength > 0 ? (statistical.posterior.alpha - successes) / strength : 0.5, strength: Math.max(0, strength) } : undefined,
         modelProbability: p[i] ?? statistical.successProbability,
         recordProbability: atRecord[i] ?? Number.NaN,
         executions,

@@ -9,7 +9,7 @@ import {
 import { EstimateSource, type Recommendation, RecommendationSchema } from "../../gen/agentlearning/v1/learning_pb.js";
 import type { Estimate } from "../learning/estimate.js";
 import { estimateCombination } from "../learning/estimate.js";
-import { MODE_POLICIES } from "../learning/mode-policy.js";
+import { defaultExploration, MODE_POLICIES } from "../learning/mode-policy.js";
 import { candidatesFor, recommend } from "../learning/recommend.js";
 import { deadlineExplanation } from "./deadline-explanation.js";
 import { modelOverride } from "./model-estimates.js";
@@ -62,7 +62,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   }
   const policy = MODE_POLICIES[settings.learning_mode];
   const [evidence, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
-  const exploration = policy.explorationAllowed ? (r.explorationRate ?? policy.defaultExploration) : 0;
+  const exploration = policy.explorationAllowed ? (r.explorationRate ?? defaultExploration(policy, evidence.task.executions)) : 0;
   const recommendRequest = {
     complexity: r.complexity,
     maxRecommendations: settings.learning_mode === "observation" ? 1 : r.maxRecommendations,

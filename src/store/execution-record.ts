@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import { type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
+import { teamKey } from "../domain/team.js";
 
 /** Longest accepted strings, shared by validation and the documentation in the proto. */
 export const LIMITS = {
@@ -76,9 +77,8 @@ export type StoredExecution = z.infer<typeof StoredExecutionSchema>;
 
 /**
  * The strings in UTF-16 code unit order (Array.prototype.sort's default), as a new array. An
- * insertion sort: teams and metric maps are a few entries, and V8's sort allocates about a
- * kilobyte of bookkeeping per call, which for two calls per row of a bulk upload was a tenth of
- * everything the ingest path allocated.
+ * insertion sort: metric maps are a few entries, and V8's sort allocates about a kilobyte of
+ * bookkeeping per call, which for every row of a bulk upload added up (see domain/team.ts).
  */
 function sortedCopy(items: readonly string[]): string[] {
   const out = items.slice();
@@ -91,10 +91,8 @@ function sortedCopy(items: readonly string[]): string[] {
   return out;
 }
 
-/** The combination key of a team: the set of its agents, order ignored. */
-export function agentSetKey(agents: readonly string[]): string {
-  return sortedCopy(agents).join(",");
-}
+/** The agent_set column of a team: its teamKey (domain/team.ts), under the column's name. */
+export const agentSetKey = teamKey;
 
 const micros = (column: string) => sql.fragment`(extract(epoch FROM ${sql.identifier([column])}) * 1000000)::bigint`;
 

@@ -8,7 +8,7 @@ import { createStoreDriverFactory } from "./driver/pg-driver.js";
  */
 const validateRows: Interceptor = {
   name: "validate-rows",
-  transformRow(context, query, row, fields) {
+  transformRow(context, query, row) {
     const parser = context.resultParser;
     if (!parser) return row;
     const parsed = parser.safeParse(row);

@@ -17,7 +17,6 @@ import { asSet, recordWorldHistory, world } from "../support/world-history.js";
 // shows what is published while it is open, the predict form answers, and with tokens the page
 // asks for one. Screenshots land in .artifacts/console/.
 
-const PAGES = ["overview", "success", "teams", "insights", "models", "predict"] as const;
 
 let server: TestServer;
 let browser: Browser;
@@ -50,6 +49,7 @@ async function open(route: string, on: BrowserContext = context): Promise<{ page
   return { page, errors };
 }
 
+// biome-ignore lint/performance/useDomNodeTextContent: the text as rendered (innerText), which is what a user reads
 const text = (page: Page, testId: string) => page.getByTestId(testId).first().innerText();
 
 describe("every page", () => {
@@ -77,7 +77,7 @@ describe("every page", () => {
   });
 
   it("can be used with the keyboard alone: the menu links take focus in order and open their page", async () => {
-    const { page, errors } = await open("overview");
+    const { page } = await open("overview");
     await page.keyboard.press("Tab"); // the skip link
     await page.keyboard.press("Tab");
     expect(await page.evaluate("document.activeElement.textContent")).toBe("Overview");

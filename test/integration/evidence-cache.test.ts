@@ -1,3 +1,4 @@
+import { pino } from "pino";
 import type { DatabasePool } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EvidenceCache } from "../../src/service/evidence-cache.js";
@@ -18,7 +19,7 @@ describe("EvidenceCache with no staleness allowed (every get reads PostgreSQL)",
   beforeAll(async () => {
     server = await startTestServer({ config: QUIET_MODELS });
     pool = await createStorePool(server.databaseUrl, { maximumPoolSize: 2 });
-    cache = new EvidenceCache(pool, 0);
+    cache = new EvidenceCache(pool, 0, pino({ level: "silent" }));
     await server.learning.recordExecution({ execution: makeExecution({ taskType: "cache_test" }) });
   });
 

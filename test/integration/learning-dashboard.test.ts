@@ -99,7 +99,9 @@ describe("GetDashboard", () => {
         start += size;
       }
       expect(trend.successRates.length).toBe(expected.length);
-      trend.successRates.forEach((rate, i) => expect(rate, `${trend.taskType} window ${i}`).toBeCloseTo(expected[i] ?? Number.NaN, 12));
+      trend.successRates.forEach((rate, i) => {
+        expect(rate, `${trend.taskType} window ${i}`).toBeCloseTo(expected[i] ?? Number.NaN, 12);
+      });
     }
   });
 

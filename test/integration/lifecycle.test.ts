@@ -88,7 +88,9 @@ describe("graceful shutdown", () => {
     );
 
     let stopped = false;
-    const stopping = server.stop().then(() => void (stopped = true));
+    const stopping = server.stop().then(() => {
+      stopped = true;
+    });
     await sleep(200);
     const stoppedBeforeTheCallFinished = stopped;
     release();

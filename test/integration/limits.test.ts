@@ -10,7 +10,7 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { ANALYSIS_LOCK_KEY } from "../../src/store/analysis-state.js";
 import { makeExecution } from "../support/executions.js";
-import { parsePrometheus, valueOf } from "../support/prometheus.js";
+import { parsePrometheus, sampleValue } from "../support/prometheus.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 // What a replica refuses, and how: every limit answers with a gRPC status a client understands,
@@ -242,7 +242,7 @@ describe("deadlines", () => {
     // The log line and the metrics say what the client saw.
     const after = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
     const labels = { method: "agentlearning.v1.AdminService/Analyze", code: "DeadlineExceeded" };
-    expect(valueOf(after, "agent_learning_rpc_total", labels) - valueOf(before, "agent_learning_rpc_total", labels)).toBe(1);
+    expect(sampleValue(after, "agent_learning_rpc_total", labels) - sampleValue(before, "agent_learning_rpc_total", labels)).toBe(1);
   });
 
   it("a client with a tiny deadline gets DEADLINE_EXCEEDED, and the next call works", async () => {

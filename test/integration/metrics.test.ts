@@ -2,7 +2,7 @@ import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeExecution } from "../support/executions.js";
-import { parsePrometheus, type Sample, valueOf } from "../support/prometheus.js";
+import { parsePrometheus, type Sample, sampleValue } from "../support/prometheus.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 // GET /metrics on the API port: what operators scrape. Figures are compared before and after an
@@ -58,7 +58,7 @@ describe("RPC and ingestion figures", () => {
     after = await scrape();
   });
 
-  const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+  const delta = (name: string, labels: Record<string, string> = {}) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
 
   it("counts every RecordExecution by method and code: 4 OK (the duplicate too), 1 InvalidArgument", () => {
     expect(delta("agent_learning_rpc_total", { method: RECORD, code: "OK" })).toBe(4);
@@ -90,13 +90,13 @@ describe("RPC and ingestion figures", () => {
     );
     expect(result?.storedCount).toBe(3);
     const end = await scrape();
-    expect(valueOf(end, "agent_learning_executions_ingested_total") - valueOf(start, "agent_learning_executions_ingested_total")).toBe(4);
+    expect(sampleValue(end, "agent_learning_executions_ingested_total") - sampleValue(start, "agent_learning_executions_ingested_total")).toBe(4);
   });
 });
 
 describe("StreamInsights subscribers", () => {
   it("rise while a stream is open and fall back once it ends", async () => {
-    const base = valueOf(await scrape(), "agent_learning_stream_subscribers");
+    const base = sampleValue(await scrape(), "agent_learning_stream_subscribers");
     const abort = new AbortController();
     const reading = (async () => {
       try {
@@ -107,10 +107,10 @@ describe("StreamInsights subscribers", () => {
         // Cancelled by the test.
       }
     })();
-    await eventually((s) => valueOf(s, "agent_learning_stream_subscribers") === base + 1, "one more subscriber");
+    await eventually((s) => sampleValue(s, "agent_learning_stream_subscribers") === base + 1, "one more subscriber");
     abort.abort();
     await reading;
-    await eventually((s) => valueOf(s, "agent_learning_stream_subscribers") === base, "the subscriber gone");
+    await eventually((s) => sampleValue(s, "agent_learning_stream_subscribers") === base, "the subscriber gone");
   });
 });
 
@@ -121,17 +121,17 @@ describe("state read at scrape time", () => {
     const samples = await scrape();
     const states = samples.filter((s) => s.name === "agent_learning_db_pool_connections").map((s) => s.labels.state);
     expect(states.sort()).toEqual(["acquired", "idle", "pending"]);
-    expect(valueOf(samples, "agent_learning_db_pool_connections", { state: "idle" }) + valueOf(samples, "agent_learning_db_pool_connections", { state: "acquired" })).toBeGreaterThan(0);
+    expect(sampleValue(samples, "agent_learning_db_pool_connections", { state: "idle" }) + sampleValue(samples, "agent_learning_db_pool_connections", { state: "acquired" })).toBeGreaterThan(0);
     expect(samples.some((s) => s.name === "agent_learning_db_pool_waiting_clients")).toBe(true);
   });
 
   it("reports calls in flight (the scrape itself is not an RPC)", async () => {
-    expect(valueOf(await scrape(), "agent_learning_rpc_in_flight")).toBe(0);
+    expect(sampleValue(await scrape(), "agent_learning_rpc_in_flight")).toBe(0);
   });
 
   it("includes the process figures: resident memory and event-loop lag", async () => {
     const samples = await scrape();
-    expect(valueOf(samples, "process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(sampleValue(samples, "process_resident_memory_bytes")).toBeGreaterThan(0);
     expect(samples.some((s) => s.name === "nodejs_eventloop_lag_seconds")).toBe(true);
   });
 });
@@ -143,7 +143,7 @@ describe("retraining figures", () => {
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.FailedPrecondition);
     const after = await scrape();
-    const delta = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
     expect(delta("agent_learning_retrain_total", { outcome: "insufficient_data" })).toBe(1);
     expect(delta("agent_learning_retrain_duration_seconds_count")).toBe(1);
     // No model serves: no active_model_info series at all.
@@ -172,7 +172,7 @@ describe("the endpoint", () => {
       });
       expect(status).toBe(200);
       expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
-      expect(valueOf(parsePrometheus(body), "agent_learning_rpc_total", { method: RECORD, code: "OK" })).toBeGreaterThan(0);
+      expect(sampleValue(parsePrometheus(body), "agent_learning_rpc_total", { method: RECORD, code: "OK" })).toBeGreaterThan(0);
     } finally {
       session.close();
     }

@@ -121,7 +121,9 @@ describe("the exported ONNX file, run by hand from its card", () => {
   it("scores a success row built from the card alone as the stored trees do", async () => {
     const { card, onnx } = await server.admin.getModel({ version: trained.success.version });
     const rows = new Float32Array(teams.length * card!.columns.length);
-    teams.forEach((team, i) => rows.set(handBuiltRow(card!, TASK, team, COMPLEXITY), i * card!.columns.length));
+    teams.forEach((team, i) => {
+      rows.set(handBuiltRow(card!, TASK, team, COMPLEXITY), i * card!.columns.length);
+    });
     const scores = await runOnnx(onnx, card!, rows, teams.length);
 
     // The service's own encoding and trees, read from PostgreSQL.
@@ -130,15 +132,21 @@ describe("the exported ONNX file, run by hand from its card", () => {
     const encoder = featureEncoder(FeatureMapSchema.parse(stored.feature_map));
     const ensemble = TreeEnsembleSchema.parse(stored.ensemble);
     const encoded = new Float32Array(teams.length * encoder.width);
-    teams.forEach((team, i) => encodeRow(encoder, encoded, i, TASK, team, COMPLEXITY));
+    teams.forEach((team, i) => {
+      encodeRow(encoder, encoded, i, TASK, team, COMPLEXITY);
+    });
     expect(encoded).toEqual(rows);
-    teams.forEach((_, i) => expect(Math.abs(scores[i]! - predictValue(ensemble, encoded, i * encoder.width))).toBeLessThanOrEqual(1e-5));
+    teams.forEach((_, i) => {
+      expect(Math.abs(scores[i]! - predictValue(ensemble, encoded, i * encoder.width))).toBeLessThanOrEqual(1e-5);
+    });
   });
 
   it("predicts from a duration row built from the card the duration PredictOutcome reports: exp(output) − 1", async () => {
     const { card, onnx } = await server.admin.getModel({ version: trained.duration.version });
     const rows = new Float32Array(teams.length * card!.columns.length);
-    teams.forEach((team, i) => rows.set(handBuiltRow(card!, TASK, team, COMPLEXITY), i * card!.columns.length));
+    teams.forEach((team, i) => {
+      rows.set(handBuiltRow(card!, TASK, team, COMPLEXITY), i * card!.columns.length);
+    });
     const outputs = await runOnnx(onnx, card!, rows, teams.length);
     const figures: { team: string; file: number; service: number }[] = [];
     for (const [i, team] of teams.entries()) {

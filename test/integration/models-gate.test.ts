@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ModelVersion } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import type { ModelVersion } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { type Execution, ExecutionSchema } from "../../gen/agentlearning/v1/execution_pb.js";
 import { EstimateSource } from "../../gen/agentlearning/v1/learning_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";

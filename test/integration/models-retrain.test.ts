@@ -4,7 +4,7 @@ import * as ort from "onnxruntime-node";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type ModelVersion } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import type { ModelVersion } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { ModelProtoSchema } from "../../gen/onnx/onnx_pb.js";
 import { encodeRow, featureEncoder } from "../../src/ml/features.js";
 import { FeatureMapSchema, TreeEnsembleSchema } from "../../src/ml/model-schemas.js";
@@ -132,7 +132,9 @@ describe("the ONNX bytes stored in model_versions", () => {
       const encoder = featureEncoder(model.featureMap);
       expect(model.ensemble.featureCount).toBe(encoder.width);
       const features = new Float32Array(probeRows.length * encoder.width);
-      probeRows.forEach((r, row) => encodeRow(encoder, features, row, r.taskType, r.agents, r.complexity));
+      probeRows.forEach((r, row) => {
+        encodeRow(encoder, features, row, r.taskType, r.agents, r.complexity);
+      });
 
       const session = await ort.InferenceSession.create(model.bytes);
       let scores: Float32Array;

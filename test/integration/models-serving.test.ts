@@ -163,7 +163,7 @@ describe("swapping versions while 20 clients call PredictAgents continuously", (
   const CLIENTS = 20;
   const responses: { modelVersions: string[]; sources: EstimateSource[]; ms: number }[] = [];
   const failures: string[] = [];
-  let swapLog: string[] = [];
+  const swapLog: string[] = [];
 
   beforeAll(async () => {
     let running = true;

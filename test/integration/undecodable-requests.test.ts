@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { envelope, postRaw, RawH2Client, splitEnvelopes, databaseFingerprint } from "../support/fuzz.js";
 import { grpc } from "../support/grpc-js-client.js";
-import { parsePrometheus, valueOf } from "../support/prometheus.js";
+import { parsePrometheus, sampleValue } from "../support/prometheus.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
 // A unary request connect-es cannot decode fails before any of our code runs; the framework
@@ -40,7 +40,7 @@ function reasonOf(trailers: Record<string, unknown>): string | undefined {
 
 async function rpcCount(method: string, code: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  return valueOf(parsePrometheus(text), "agent_learning_rpc_total", { method, code });
+  return sampleValue(parsePrometheus(text), "agent_learning_rpc_total", { method, code });
 }
 
 describe("a unary request whose body cannot be decoded", () => {

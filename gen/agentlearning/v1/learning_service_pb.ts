@@ -174,7 +174,9 @@ export type PredictAgentsRequest = Message<"agentlearning.v1.PredictAgentsReques
 
   /**
    * Share of answers, in [0, 1], allowed to explore promising under-tested combinations (Thompson
-   * sampling). Absent means the learning mode's default.
+   * sampling). Used exactly as given when present. Absent means the learning mode's default
+   * (adaptive 0.1, autonomous 0.2) while the task type has at most 100 recorded executions, then
+   * that default × √(100 / executions): exploration fades as evidence grows but never stops.
    *
    * @generated from field: optional double exploration_rate = 9;
    */

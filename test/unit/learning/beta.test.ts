@@ -38,7 +38,10 @@ describe("beta arithmetic", () => {
 
   it("Thompson samples have the posterior mean", () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     let sum = 0;
     for (let i = 0; i < 20000; i++) sum += sampleBeta({ alpha: 3, beta: 7 }, random);
     expect(sum / 20000).toBeCloseTo(0.3, 2);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { estimateCombination } from "../../../src/learning/estimate.js";
-import type { CombinationEvidence, OutcomeSums, TaskEvidence } from "../../../src/learning/evidence.js";
+import type { CombinationEvidence, TaskEvidence } from "../../../src/learning/evidence.js";
 import { noSums, plus, team } from "../../support/evidence.js";
 
 /** The evidence of a task type whose history is exactly these teams (task and agent sums derived from them). */

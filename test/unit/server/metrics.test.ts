@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import type { FeatureEncoder } from "../../../src/ml/features.js";
 import { ModelRuntime, type ServingModel } from "../../../src/ml/model-runtime.js";
 import { ServiceMetrics } from "../../../src/server/metrics.js";
-import { parsePrometheus, type Sample, valueOf } from "../../support/prometheus.js";
+import { parsePrometheus, type Sample, sampleValue } from "../../support/prometheus.js";
 
 // The figures ServiceMetrics reads from their owners at scrape time, and those it is told, with
 // stand-ins for the pool and the models: no database, no onnxruntime.
@@ -52,16 +52,16 @@ describe("ServiceMetrics", () => {
 
   test("reads the pool's connections by state and its waiting clients at scrape time", async () => {
     const samples = await setup().scrape();
-    expect(valueOf(samples, "agent_learning_db_pool_connections", { state: "acquired" })).toBe(2);
-    expect(valueOf(samples, "agent_learning_db_pool_connections", { state: "idle" })).toBe(5);
-    expect(valueOf(samples, "agent_learning_db_pool_connections", { state: "pending" })).toBe(1);
-    expect(valueOf(samples, "agent_learning_db_pool_waiting_clients")).toBe(3);
+    expect(sampleValue(samples, "agent_learning_db_pool_connections", { state: "acquired" })).toBe(2);
+    expect(sampleValue(samples, "agent_learning_db_pool_connections", { state: "idle" })).toBe(5);
+    expect(sampleValue(samples, "agent_learning_db_pool_connections", { state: "pending" })).toBe(1);
+    expect(sampleValue(samples, "agent_learning_db_pool_waiting_clients")).toBe(3);
   });
 
   test("reads calls in flight at scrape time", async () => {
     const { scrape, setInFlight } = setup();
     setInFlight(7);
-    expect(valueOf(await scrape(), "agent_learning_rpc_in_flight")).toBe(7);
+    expect(sampleValue(await scrape(), "agent_learning_rpc_in_flight")).toBe(7);
   });
 
   test("counts StreamInsights calls as subscribers from start to finish, and no other method", async () => {
@@ -70,12 +70,12 @@ describe("ServiceMetrics", () => {
     metrics.callStarted(stream);
     metrics.callStarted(stream);
     metrics.callStarted("agentlearning.v1.AdminService/ExportData");
-    expect(valueOf(await scrape(), "agent_learning_stream_subscribers")).toBe(2);
+    expect(sampleValue(await scrape(), "agent_learning_stream_subscribers")).toBe(2);
     metrics.callFinished({ method: stream, code: "OK", seconds: 12 });
     metrics.callFinished({ method: "agentlearning.v1.AdminService/ExportData", code: "OK", seconds: 1 });
     const samples = await scrape();
-    expect(valueOf(samples, "agent_learning_stream_subscribers")).toBe(1);
-    expect(valueOf(samples, "agent_learning_rpc_total", { method: stream, code: "OK" })).toBe(1);
+    expect(sampleValue(samples, "agent_learning_stream_subscribers")).toBe(1);
+    expect(sampleValue(samples, "agent_learning_rpc_total", { method: stream, code: "OK" })).toBe(1);
   });
 
   test("counts retrainings by outcome and times only those that ran here", async () => {
@@ -84,18 +84,18 @@ describe("ServiceMetrics", () => {
     metrics.retrainFinished("skipped");
     metrics.retrainFinished("failed", 1);
     const samples = await scrape();
-    expect(valueOf(samples, "agent_learning_retrain_total", { outcome: "activated" })).toBe(1);
-    expect(valueOf(samples, "agent_learning_retrain_total", { outcome: "skipped" })).toBe(1);
-    expect(valueOf(samples, "agent_learning_retrain_total", { outcome: "failed" })).toBe(1);
-    expect(valueOf(samples, "agent_learning_retrain_duration_seconds_count")).toBe(2);
-    expect(valueOf(samples, "agent_learning_retrain_duration_seconds_sum")).toBe(5);
+    expect(sampleValue(samples, "agent_learning_retrain_total", { outcome: "activated" })).toBe(1);
+    expect(sampleValue(samples, "agent_learning_retrain_total", { outcome: "skipped" })).toBe(1);
+    expect(sampleValue(samples, "agent_learning_retrain_total", { outcome: "failed" })).toBe(1);
+    expect(sampleValue(samples, "agent_learning_retrain_duration_seconds_count")).toBe(2);
+    expect(sampleValue(samples, "agent_learning_retrain_duration_seconds_sum")).toBe(5);
   });
 
   test("keeps each service's figures on its own registry", async () => {
     const a = setup();
     const b = setup();
     a.metrics.executionsStored(3);
-    expect(valueOf(await a.scrape(), "agent_learning_executions_ingested_total")).toBe(3);
-    expect(valueOf(await b.scrape(), "agent_learning_executions_ingested_total")).toBe(0);
+    expect(sampleValue(await a.scrape(), "agent_learning_executions_ingested_total")).toBe(3);
+    expect(sampleValue(await b.scrape(), "agent_learning_executions_ingested_total")).toBe(0);
   });
 });
