@@ -1,9 +1,26 @@
 // What identifies a team, in one place for every layer: store/ (the agent_set columns), learning/
 // (evidence indexes, insight keys), ml/ (training rows per team) and the simulator.
 
-/** A team as a sorted list of distinct agents (a team is a set: order and repeats aside). */
+/** Teams up to this size are sorted by insertion (see asTeam). */
+const SMALL_TEAM = 16;
+
+/**
+ * A team as a sorted list of distinct agents (a team is a set: order and repeats aside). A small
+ * team (every valid one) is sorted by insertion, skipping repeats: a Set and V8's sort allocate
+ * about a kilobyte per call, and bulk ingest computes a key for every row.
+ */
 export function asTeam(agents: readonly string[]): string[] {
-  return [...new Set(agents)].sort();
+  if (agents.length > SMALL_TEAM) return [...new Set(agents)].sort();
+  const team: string[] = [];
+  for (const agent of agents) {
+    let j = team.length;
+    while (j > 0 && (team[j - 1] as string) > agent) j--;
+    if (j > 0 && team[j - 1] === agent) continue;
+    team.push(agent);
+    for (let k = team.length - 1; k > j; k--) team[k] = team[k - 1] as string;
+    team[j] = agent;
+  }
+  return team;
 }
 
 /**

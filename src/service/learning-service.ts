@@ -8,6 +8,7 @@ import {
   RecordExecutionsResponseSchema,
 } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { contentHash } from "../store/execution-record.js";
+import { storedExecution } from "../store/executions.js";
 import { GroupCommit } from "./group-commit.js";
 import { ingestStream } from "./bulk-ingest.js";
 import type { ServiceDependencies } from "./dependencies.js";
@@ -47,7 +48,7 @@ export function learningService(deps: ServiceDependencies): ServiceImpl<typeof L
         );
       }
       return create(RecordExecutionResponseSchema, {
-        execution: executionToProto(outcome.execution),
+        execution: executionToProto(storedExecution(validation.record, outcome)),
         duplicate: outcome.kind === "duplicate",
       });
     },

@@ -1,6 +1,13 @@
 import { sql } from "slonik";
 
 /**
+ * The columns of `executions` the aggregates are computed from, defined beside the statement that
+ * reads them: an insert returns these for `aggregateUpserts` to read as `fresh`.
+ */
+export const aggregatedColumns = sql.fragment`recorded_at, task_type, agents, agent_set, success, duration_seconds,
+        complexity, user_satisfaction, error_message`;
+
+/**
  * The running aggregates' share of an insert statement: CTEs that fold the relation `fresh` (the
  * rows the statement has just inserted, with `log_duration`) into every aggregate table, one
  * set-based upsert per table, keys in sorted order so concurrent statements never deadlock. They

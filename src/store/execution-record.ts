@@ -75,6 +75,22 @@ export const StoredExecutionSchema = ExecutionRecordSchema.extend({ seq: z.bigin
 
 export type StoredExecution = z.infer<typeof StoredExecutionSchema>;
 
+/**
+ * The strings in UTF-16 code unit order (Array.prototype.sort's default), as a new array. An
+ * insertion sort: metric maps are a few entries, and V8's sort allocates about a kilobyte of
+ * bookkeeping per call, which for every row of a bulk upload added up (see domain/team.ts).
+ */
+function sortedCopy(items: readonly string[]): string[] {
+  const out = items.slice();
+  for (let i = 1; i < out.length; i++) {
+    const item = out[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (out[j] as string) > item; j--) out[j + 1] = out[j] as string;
+    out[j + 1] = item;
+  }
+  return out;
+}
+
 /** The agent_set column of a team: its teamKey (domain/team.ts), under the column's name. */
 export const agentSetKey = teamKey;
 
@@ -104,59 +120,99 @@ export const storedExecutionColumns = sql.join(
 export function contentHash(record: ExecutionRecord): Buffer {
   const canonical = KEYS.map((k) => {
     const value = record[k];
-    if (k === "metrics") return Object.entries(record.metrics).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    // Names in UTF-16 code unit order (sort's default for strings), each with its value.
+    if (k === "metrics") return sortedCopy(Object.keys(record.metrics)).map((name) => [name, record.metrics[name]]);
     return typeof value === "bigint" ? value.toString() : value;
   });
   // The one-shot hash() costs about half of createHash()…digest() for inputs this small.
   return hash("sha256", JSON.stringify(canonical), "buffer");
 }
 
+/** An element of an array literal: quoted, with `"` and `\\` escaped (most values need no escaping). */
+function quotedElement(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? `"${text.replace(NEEDS_ESCAPE_ALL, "\\$&")}"` : `"${text}"`;
+}
+const NEEDS_ESCAPE = /["\\]/;
+const NEEDS_ESCAPE_ALL = /["\\]/g;
+
 /** A text[] literal of the agent names, each quoted, so any name survives the round trip. */
 function arrayLiteral(items: readonly string[]): string {
-  return `{${items.map((s) => `"${s.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+  let out = "{";
+  for (let i = 0; i < items.length; i++) out += (i > 0 ? "," : "") + quotedElement(items[i] as string);
+  return `${out}}`;
 }
 
-function wireValue(k: FieldKey, record: ExecutionRecord): string | number | boolean | null {
+/** Field `k` of a record as an element of its column's array literal (text, numbers, t/f, NULL). */
+function wireElement(k: FieldKey, record: ExecutionRecord): string {
   const value = record[k];
-  if (value === null) return null;
-  if (k === "agents") return arrayLiteral(record.agents);
-  if (k === "metrics") return JSON.stringify(record.metrics);
-  return typeof value === "bigint" ? value.toString() : (value as string | number | boolean);
+  if (value === null) return "NULL";
+  switch (typeof value) {
+    case "string":
+      return quotedElement(value);
+    case "number":
+    case "bigint":
+      return String(value);
+    case "boolean":
+      return value ? "t" : "f";
+    default:
+      // agents, metrics: their own literal (text[] or JSON), sent as text and cast in SQL.
+      return quotedElement(k === "agents" ? arrayLiteral(record.agents) : JSON.stringify(record.metrics));
+  }
+}
+
+/**
+ * One column of the batch as a PostgreSQL array literal, built here in one pass: handing the
+ * driver a JS array instead costs several times more (it escapes every element with its own
+ * regular expression and allocates per element), and this runs for every row of a bulk upload.
+ */
+function columnLiteral(count: number, element: (i: number) => string): string {
+  const parts = new Array<string>(count);
+  for (let i = 0; i < count; i++) parts[i] = element(i);
+  return `{${parts.join(",")}}`;
 }
 
 /**
  * The records as one relation, `input`, built from one array parameter per column (unnested
  * together): ord (position in `records`), every record column in its column type, agent_set and
  * content_hash (from `hashes`, the records' content hashes). Arrays of scalars cost PostgreSQL far
- * less to take apart than one JSON document.
+ * less to take apart than one JSON document; each array travels as one text parameter.
  */
 export function inputRelation(records: readonly ExecutionRecord[], hashes: readonly Buffer[]): FragmentSqlToken {
+  const n = records.length;
   const columns: FragmentSqlToken[] = [];
   const names: FragmentSqlToken[] = [];
   const selected: FragmentSqlToken[] = [];
-  const add = (name: string, wire: FieldSpec["wire"], values: (string | number | boolean | null)[], cast?: FieldSpec["cast"]) => {
-    columns.push(sql.fragment`${sql.array(values as string[], wire)}`);
+  const add = (name: string, wire: FieldSpec["wire"], literal: string, select?: FragmentSqlToken) => {
+    columns.push(sql.fragment`${literal}::${sql.identifier([wire])}[]`);
     const id = sql.fragment`${sql.identifier([name])}`;
     names.push(id);
-    selected.push(
-      cast === "micros"
-        ? sql.fragment`'epoch'::timestamptz + ${id} * interval '1 microsecond' AS ${id}`
-        : cast === "text[]"
-          ? sql.fragment`${id}::text[] AS ${id}`
-          : cast === "jsonb"
-            ? sql.fragment`${id}::jsonb AS ${id}`
-            : id,
-    );
+    selected.push(select ?? id);
   };
-  add("ord", "int8", records.map((_, i) => i));
+  add("ord", "int8", columnLiteral(n, String));
   for (const k of KEYS) {
     const f: FieldSpec = FIELDS[k];
-    add(f.column, f.wire, records.map((r) => wireValue(k, r)), f.cast);
+    const id = sql.identifier([f.column]);
+    add(
+      f.column,
+      f.wire,
+      columnLiteral(n, (i) => wireElement(k, records[i] as ExecutionRecord)),
+      f.cast === "micros"
+        ? sql.fragment`'epoch'::timestamptz + ${id} * interval '1 microsecond' AS ${id}`
+        : f.cast === "text[]"
+          ? sql.fragment`${id}::text[] AS ${id}`
+          : f.cast === "jsonb"
+            ? sql.fragment`${id}::jsonb AS ${id}`
+            : undefined,
+    );
   }
-  add("agent_set", "text", records.map((r) => agentSetKey(r.agents)));
-  add("content_hash", "text", hashes.map((h) => h.toString("hex")));
+  add("agent_set", "text", columnLiteral(n, (i) => quotedElement(agentSetKey((records[i] as ExecutionRecord).agents))));
   // decode() turns the hex back into bytes inside PostgreSQL, once per row.
-  selected[selected.length - 1] = sql.fragment`decode(content_hash, 'hex') AS content_hash`;
+  add(
+    "content_hash",
+    "text",
+    columnLiteral(n, (i) => (hashes[i] as Buffer).toString("hex")),
+    sql.fragment`decode(content_hash, 'hex') AS content_hash`,
+  );
   return sql.fragment`(
     SELECT ${sql.join(selected, sql.fragment`, `)}
     FROM unnest(${sql.join(columns, sql.fragment`, `)}) AS raw(${sql.join(names, sql.fragment`, `)})

@@ -1,6 +1,6 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import { aggregateUpserts } from "./execution-aggregates.js";
+import { aggregatedColumns, aggregateUpserts } from "./execution-aggregates.js";
 import {
   contentHash,
   type ExecutionRecord,
@@ -11,11 +11,20 @@ import {
   storedExecutionColumns,
 } from "./execution-record.js";
 
-/** What became of one execution handed to `insertExecutions`. */
+/**
+ * What became of one execution handed to `insertExecutions`: stored now (with the sequence number
+ * and commit time it was given; the caller holds the record), a duplicate of what is stored, or a
+ * conflict with it.
+ */
 export type InsertOutcome =
-  | { kind: "stored"; execution: StoredExecution }
+  | { kind: "stored"; seq: bigint; recordedAtUs: bigint }
   | { kind: "duplicate"; execution: StoredExecution }
   | { kind: "conflict"; executionId: string };
+
+/** The execution as stored, from its record and the outcome of storing it (not for a conflict). */
+export function storedExecution(record: ExecutionRecord, outcome: Exclude<InsertOutcome, { kind: "conflict" }>): StoredExecution {
+  return outcome.kind === "stored" ? { ...record, seq: outcome.seq, recordedAtUs: outcome.recordedAtUs } : outcome.execution;
+}
 
 const InsertedRow = z.object({ execution_id: z.string(), seq: z.bigint(), recorded_at_us: z.bigint() });
 
@@ -56,8 +65,7 @@ export async function insertExecutions(
       WHERE NOT EXISTS (SELECT 1 FROM retired_executions r WHERE r.execution_id = input.execution_id)
       ORDER BY ord
       ON CONFLICT (execution_id) DO NOTHING
-      RETURNING execution_id, seq, recorded_at, task_type, agents, agent_set, success,
-        duration_seconds, complexity, user_satisfaction, error_message
+      RETURNING execution_id, seq, ${aggregatedColumns}
     ),
     fresh AS (SELECT *, ln(1 + duration_seconds) AS log_duration FROM inserted),
     ${aggregateUpserts}
@@ -68,7 +76,7 @@ export async function insertExecutions(
   for (const row of inserted) {
     const i = firstOf.get(row.execution_id);
     const record = i === undefined ? undefined : records[i];
-    if (i !== undefined && record) outcomes[i] = { kind: "stored", execution: { ...record, seq: row.seq, recordedAtUs: row.recorded_at_us } };
+    if (i !== undefined && record) outcomes[i] = { kind: "stored", seq: row.seq, recordedAtUs: row.recorded_at_us };
   }
   const existingIds = distinct.filter((i) => outcomes[i] === undefined).map((i) => (records[i] as ExecutionRecord).executionId);
   if (existingIds.length > 0) {
@@ -100,7 +108,7 @@ export async function insertExecutions(
     const outcome = outcomes[first];
     outcomes[i] =
       outcome && outcome.kind !== "conflict" && (hashes[first] as Buffer).equals(hashes[i] as Buffer)
-        ? { kind: "duplicate", execution: outcome.execution }
+        ? { kind: "duplicate", execution: storedExecution(records[first] as ExecutionRecord, outcome) }
         : { kind: "conflict", executionId: record.executionId };
   });
   return outcomes as InsertOutcome[];

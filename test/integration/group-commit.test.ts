@@ -107,7 +107,7 @@ describe("group commit of RecordExecution", () => {
 
     expect(answers.map((a) => a.kind)).toEqual([...Array.from({ length: 11 }, () => "stored"), "duplicate"]);
     const repeated = answers[11];
-    expect(repeated?.kind === "duplicate" && repeated.execution.seq).toBe(answers[4]?.kind === "stored" && answers[4].execution.seq);
+    expect(repeated?.kind === "duplicate" && repeated.execution.seq).toBe(answers[4]?.kind === "stored" && answers[4].seq);
     // The first call commits alone; the eleven that arrived meanwhile share the next statement.
     expect(await stats(taskType)).toMatchObject({ executions: 11, counted: 11, transactions: 2 });
   });
