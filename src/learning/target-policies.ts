@@ -13,7 +13,7 @@ import type { DecisionTerms } from "./off-policy.js";
 export interface LoggedDecision {
   taskType: string;
   complexity: number;
-  /** The team put first, as a team key (sorted agents joined by "+"), which the caller ran. */
+  /** The team put first, as a team key (its agents sorted, joined by ",", as the store's agent_set), which the caller ran. */
   team: string;
   /** The logging policy's probability of putting `team` first, in (0, 1]. */
   propensity: number;
@@ -21,6 +21,13 @@ export interface LoggedDecision {
   durationSeconds: number;
   /** The logging policy's first-pick probabilities, by team key, for the teams it logged (at least `team`). */
   loggingProbabilities: ReadonlyMap<string, number>;
+  /**
+   * The first-pick probability of every candidate not in `loggingProbabilities` (the policy's
+   * floor; 0 or absent when it had none). A team not listed is taken to be such a candidate: the
+   * log holds the candidates' number, not the candidates, so a team that was not a candidate at all
+   * (and so had no support) cannot be told from one at the floor.
+   */
+  floorPropensity?: number;
   /** How many candidate teams the logging policy chose among. */
   candidateCount: number;
   /**
@@ -51,9 +58,9 @@ export function rewardOf(d: LoggedDecision, outcome: Outcome): number {
   return outcome === "success" ? (d.success ? 1 : 0) : d.durationSeconds;
 }
 
-/** The logging policy's probability of a team in a decision, 0 when it did not log the team. */
+/** The logging policy's probability of a team in a decision: as logged, else the floor (0 without one). */
 export function loggingProbability(d: LoggedDecision, team: string): number {
-  return d.loggingProbabilities.get(team) ?? 0;
+  return d.loggingProbabilities.get(team) ?? d.floorPropensity ?? 0;
 }
 
 /**
@@ -95,9 +102,12 @@ export function distributionTerms(d: LoggedDecision, choices: readonly TargetCho
  */
 export function uniformTerms(d: LoggedDecision, outcome: Outcome, model?: RewardModel): DecisionTerms {
   const k = Math.max(1, d.candidateCount);
+  const listed = [...d.loggingProbabilities.values()].filter((p) => p > 0).length;
   const supported = d.candidates
     ? d.candidates.filter((t) => loggingProbability(d, t) > 0).length
-    : [...d.loggingProbabilities.values()].filter((p) => p > 0).length;
+    : (d.floorPropensity ?? 0) > 0
+      ? k
+      : listed;
   const base: DecisionTerms = { reward: rewardOf(d, outcome), propensity: d.propensity, targetProbability: 1 / k, supportedMass: Math.min(1, supported / k) };
   if (!model || !d.candidates || d.candidates.length === 0) return base;
   const modelTarget = d.candidates.reduce((sum, t) => sum + model(d, t), 0) / d.candidates.length;

@@ -64,3 +64,18 @@ describe("target policies", () => {
     expect(t.supportedMass).toBe(0.5);
   });
 });
+
+describe("target policies over a log with a propensity floor", () => {
+  const { candidates: _, ...rest } = decision;
+  const floored: LoggedDecision = { ...rest, floorPropensity: 0.01 };
+
+  it("a team not logged among the top teams has the floor's probability, so it is supported", () => {
+    const t = deterministicTerms(floored, "D", "success");
+    expect(t.supportedMass).toBe(1);
+    expect(t.targetProbability).toBe(0);
+  });
+
+  it("every candidate of the uniform policy is supported", () => {
+    expect(uniformTerms(floored, "success").supportedMass).toBe(1);
+  });
+});
