@@ -1,5 +1,5 @@
-// Ranks candidate teams for a PredictAgents request and chooses the first slot, exploring with
-// Thompson sampling a share ε of the time, and reports each answer's propensity.
+// Ranks candidate teams for a PredictAgents request and chooses the first slot, exploring a share ε
+// of the time, and reports each answer's exact propensity.
 //
 // Method:
 // - Score = w · success probability + (1 − w) · speed, w = successWeight, speed = d_ref / (d_ref + E)
@@ -9,32 +9,31 @@
 //   best catalog match first). A model estimate enters the score with its ranking probability (a
 //   lower posterior quantile) instead of its mean, so the argmax does not favour the teams whose
 //   estimate erred highest; the reported probability stays the mean.
-// - First slot: with probability ε (explorationRate) Thompson sampling: one success probability is
-//   drawn from each candidate's Beta posterior, candidates are scored with the drawn value and the
-//   best wins; otherwise the greedy best. The slot is marked exploratory when the Thompson winner
-//   is not the greedy best. The other slots follow greedy order.
-// - Propensity: the probability that this policy puts a team first for this request,
-//   (1 − ε) · [it is the greedy best] + ε · P_TS(it wins a Thompson draw), P_TS estimated from
-//   M = 200 Monte-Carlo draws with the injected random source (so it is an estimate with a standard
-//   error of at most 0.5 / √200 ≈ 0.035). Over all candidates the propensities sum to 1.
-// - ε = 0 draws nothing: the answer is deterministic.
+// - First slot: drawn from the first-pick policy π (first-pick.ts) over the teams that may go first
+//   (those at or above the request's minimum confidence): the greedy best with probability 1 − ε;
+//   otherwise a tenth of the time a uniform pick and nine tenths a Thompson draw (one success
+//   probability drawn from each contender's Beta posterior, the best drawn score wins). The slot is
+//   marked exploratory when the team drawn is not the greedy best. The other slots follow greedy order.
+// - Propensity: π of the team for this request, with the Thompson win probabilities computed exactly
+//   by quadrature (thompson-propensity.ts) rather than estimated from draws; every team that may go
+//   first has at least the floor ε · 0.1 / n. Over those teams the propensities sum to 1.
+// - ε = 0 draws nothing: the answer is deterministic and the greedy best has propensity 1.
 // - Deadline (optional): teams whose probability of finishing within it is below its level (see
 //   deadline.ts) are dropped before the greedy order, so exploration and propensities are over
 //   the teams that qualify; none qualifying is an empty answer, not an error.
 // The request's complexity is not used by this statistical ranking (no per-complexity evidence is
 // kept per team); it is for the trained model.
-import { betaSd, sampleBeta } from "./beta.js";
+import { betaSd } from "./beta.js";
 import { candidateTeams } from "./candidates.js";
 import { type DeadlineRequest, type DeadlineSummary, deadlineKey, filterByDeadline, probabilityWithin } from "./deadline.js";
 import { DEFAULT_LEVEL, type Estimate, estimateTeam } from "./estimate.js";
+import { drawFirst, firstPickProbabilities, propensityFloor } from "./first-pick.js";
 import type { TaskEvidence } from "./evidence.js";
 import { suggestedOrder } from "./execution-order.js";
 import { typicalDuration } from "./team-duration.js";
 import { SnapshotMemo } from "./snapshot-memo.js";
 import { indexEvidence, teamKey } from "./team-prior.js";
-
-/** Thompson draws behind each propensity. */
-export const PROPENSITY_DRAWS = 200;
+import { thompsonWinProbabilities } from "./thompson-propensity.js";
 
 /** A PredictAgents request as learning needs it (validated, defaults applied). */
 export interface RecommendRequest {
@@ -51,6 +50,8 @@ export interface RecommendRequest {
   explorationRate: number;
   /** Rank only teams that finish within it with at least its level of probability. */
   deadline?: DeadlineRequest;
+  /** Only teams of at least this confidence may go first (the learning mode's threshold); default 0. */
+  minConfidence?: number;
 }
 
 /** One ranked team: its estimate, its agents in suggested execution order, and what the policy logged. */
@@ -65,10 +66,33 @@ export interface Recommended extends Estimate {
   deadlineProbability?: number;
 }
 
+/** A team that may go first, with its probability of going first in this answer. */
+export interface FirstPickTeam {
+  agents: string[];
+  probability: number;
+  estimate: Estimate;
+}
+
+/** How the first slot of an answer was chosen: what a decision log needs to evaluate other policies. */
+export interface FirstPick {
+  /** Exploration share ε. */
+  exploration: number;
+  /** Teams that could have gone first. */
+  candidateCount: number;
+  /** The least probability of any of them going first (ε · 0.1 / candidateCount). */
+  floor: number;
+  /** The greedy best. */
+  greedy: string[];
+  /** The teams more likely than the floor to go first, most likely first (the others: exactly the floor). */
+  top: FirstPickTeam[];
+}
+
 /** The ranked answer, and whether it came from the catalog because the task type has no history. */
 export interface RecommendResult {
   recommendations: Recommended[];
   coldStart: boolean;
+  /** How the first team was chosen; absent when no team may go first. */
+  firstPick?: FirstPick;
   /** With a deadline: how many candidate teams it excluded, and why (see deadline.ts). */
   deadline?: DeadlineSummary;
 }
@@ -101,48 +125,75 @@ export function candidatesFor(evidence: TaskEvidence, request: RecommendRequest)
   return candidateLists.get(evidence, shapeOf(request, clamp01(request.successWeight)), () => candidateTeams(evidence, request));
 }
 
-/** Ranks teams for a task type, explores with Thompson sampling at rate ε, and logs each answer's propensity. */
+/** Ranks teams for a task type, explores at rate ε, and logs each answer's exact propensity. */
 export function recommend(evidence: TaskEvidence, request: RecommendRequest, random: () => number, override?: EstimateOverride): RecommendResult {
   const coldStart = evidence.task.executions === 0;
   const index = indexEvidence(evidence);
   const w = clamp01(request.successWeight);
   const epsilon = clamp01(request.explorationRate);
   const ranking = rankingFor(evidence, request, w, override);
-  const greedy = ranking.greedy;
-  const best = greedy[0];
-  const deadline = ranking.deadline;
-  if (!best) return { recommendations: [], coldStart, ...(deadline ? { deadline } : {}) };
+  const { greedy, pickable, deadline } = ranking;
+  const best = pickable[0];
+  const rest = { coldStart, ...(deadline ? { deadline } : {}) };
+  if (greedy.length === 0) return { recommendations: [], ...rest };
 
-  if (epsilon > 0) ranking.wins ??= thompsonWins(ranking.contenders, w, random);
-  const wins = ranking.wins ?? new Map<Scored, number>();
-  const first = epsilon > 0 && random() < epsilon ? thompsonWinner(ranking.contenders, w, random) : best;
-  const ranked = [first, ...greedy.filter((s) => s !== first)].slice(0, Math.max(0, request.maxRecommendations));
+  // π for this call: exact Thompson win probabilities (computed once per ranking) mixed with the
+  // greedy choice and the uniform floor; the first team is drawn from it.
+  const pi = epsilon > 0 ? firstPickProbabilities((ranking.thompson ??= thompsonOver(ranking, w)), epsilon) : greedyOnly(pickable.length);
+  const first = best ? pickable[drawFirst(pi, random)]! : undefined;
+  const propensity = (s: Scored) => {
+    const i = ranking.pickIndex.get(s);
+    return i === undefined ? 0 : clamp01(pi[i]!);
+  };
+  const ranked = (first ? [first, ...greedy.filter((s) => s !== first)] : greedy).slice(0, Math.max(0, request.maxRecommendations));
   return {
-    coldStart,
-    ...(deadline ? { deadline } : {}),
+    ...rest,
+    ...(best ? { firstPick: firstPickOf(pickable, pi, epsilon) } : {}),
     recommendations: ranked.map((s, slot) => ({
       ...s.estimate,
       agents: suggestedOrder(s.team, index.combinations.get(teamKey(s.team)), index.catalog),
       score: s.score,
-      propensity: clamp01((1 - epsilon) * (s === best ? 1 : 0) + epsilon * ((wins.get(s) ?? 0) / PROPENSITY_DRAWS)),
+      propensity: propensity(s),
       exploratory: slot === 0 && s !== best,
       ...(request.deadline && s.estimate.logDuration ? { deadlineProbability: probabilityWithin(s.estimate.logDuration, request.deadline.seconds) } : {}),
     })),
   };
 }
 
+/** π when nothing explores: the greedy best surely. */
+function greedyOnly(n: number): Float64Array {
+  const pi = new Float64Array(n);
+  if (n > 0) pi[0] = 1;
+  return pi;
+}
+
+/** The decision's summary of π: the teams above the floor (the greedy best and the Thompson contenders). */
+function firstPickOf(pickable: readonly Scored[], pi: Float64Array, epsilon: number): FirstPick {
+  const floor = propensityFloor(epsilon, pickable.length);
+  const top = pickable
+    .map((s, i) => ({ agents: s.team, probability: pi[i]!, estimate: s.estimate }))
+    .filter((t, i) => i === 0 || t.probability > floor)
+    .sort((a, b) => b.probability - a.probability);
+  return { exploration: epsilon, candidateCount: pickable.length, floor, greedy: pickable[0]!.team, top };
+}
+
 /** The greedy ranking of one request shape over one evidence snapshot, and its Thompson statistics. */
 interface Ranking {
   greedy: Scored[];
+  /** The greedy teams that may go first (confidence at least the request's minimum), in greedy order. */
+  pickable: Scored[];
+  /** Index of each pickable team in `pickable`. */
+  pickIndex: Map<Scored, number>;
+  /** The pickable teams that take part in Thompson draws. */
   contenders: Scored[];
-  /** Thompson wins per contender; estimated once per ranking, on first use. */
-  wins?: Map<Scored, number>;
+  /** P(wins a Thompson draw) per pickable team; computed exactly once per ranking, on first use. */
+  thompson?: Float64Array;
   /** With a deadline: what its filter excluded. */
   deadline?: DeadlineSummary;
 }
 
 // Evidence snapshots are immutable and shared (the service refreshes each about once a second),
-// and the ranking and the Monte-Carlo propensities depend only on the snapshot and the request's
+// and the ranking and the Thompson win probabilities depend only on the snapshot and the request's
 // weight and constraints: computed once per snapshot and shape, a prediction costs microseconds.
 const MAX_SHAPES_PER_SNAPSHOT = 64;
 const rankings = new SnapshotMemo<TaskEvidence, Ranking>(MAX_SHAPES_PER_SNAPSHOT);
@@ -156,7 +207,7 @@ function shapeOf(request: RecommendRequest, w: number): string {
 function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number, override?: EstimateOverride): Ranking {
   // The deadline shapes the ranking but not the candidate list (keyed by shapeOf alone), so the
   // model scores of a candidate list serve every deadline.
-  const shape = `${shapeOf(request, w)}|${deadlineKey(request.deadline)}`;
+  const shape = `${shapeOf(request, w)}|${deadlineKey(request.deadline)}|${request.minConfidence ?? 0}`;
   const key = override ? `${shape}|${override.key}` : shape;
   return rankings.get(evidence, key, () => {
     const index = indexEvidence(evidence);
@@ -177,7 +228,10 @@ function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number
     // Stable sort: equal scores keep candidate order.
     const greedy = [...eligible].sort((a, b) => b.score - a.score);
     const deadline = filter ? { considered: scored.length, excluded: filter.excluded, unknown: filter.unknown, bestExcludedProbability: filter.bestExcludedProbability } : undefined;
-    return { greedy, contenders: greedy.length > 0 ? thompsonContenders(greedy, w) : [], ...(deadline ? { deadline } : {}) };
+    const minConfidence = request.minConfidence ?? 0;
+    const pickable = greedy.filter((s) => s.estimate.confidence >= minConfidence);
+    const pickIndex = new Map(pickable.map((s, i) => [s, i]));
+    return { greedy, pickable, pickIndex, contenders: pickable.length > 0 ? thompsonContenders(pickable, w) : [], ...(deadline ? { deadline } : {}) };
   });
 }
 
@@ -194,9 +248,9 @@ const MAX_CONTENDERS = 32;
 /**
  * The candidates that can win a Thompson draw: those whose score at mean + 5 sd of their success
  * posterior reaches the greedy best's score at mean − 5 sd, and of those at most the 32 with the
- * highest optimistic score. The others would win rarely (their logged propensity is 0, an
- * approximation stated with the propensity); bounding them keeps a prediction's cost independent
- * of how many teams the history holds.
+ * highest optimistic score. The others would win rarely: the policy leaves them out of its Thompson
+ * draws (they keep the uniform floor), so the logged propensities stay exact for the policy as it
+ * runs, and the quadrature's cost stays independent of how many teams the history holds.
  */
 function thompsonContenders(greedy: readonly Scored[], w: number): Scored[] {
   const best = greedy[0]!;
@@ -212,28 +266,18 @@ function thompsonContenders(greedy: readonly Scored[], w: number): Scored[] {
   return greedy.filter((s) => s === best || kept.has(s));
 }
 
-// One Thompson draw: each candidate scored with a success probability drawn from its posterior.
-// Candidates are visited in greedy order and only a strictly higher score wins, so with w = 0 (no
-// draw matters) the greedy best wins, as it should.
-function thompsonWinner(greedy: readonly Scored[], w: number, random: () => number): Scored {
-  let winner = greedy[0]!;
-  let top = Number.NEGATIVE_INFINITY;
-  for (const s of greedy) {
-    const drawn = w * sampleBeta(s.estimate.posterior, random) + (1 - w) * s.speed;
-    if (drawn > top) {
-      top = drawn;
-      winner = s;
-    }
-  }
-  return winner;
-}
-
-// How often each candidate wins out of PROPENSITY_DRAWS Thompson draws.
-function thompsonWins(greedy: readonly Scored[], w: number, random: () => number): Map<Scored, number> {
-  const wins = new Map<Scored, number>();
-  for (let i = 0; i < PROPENSITY_DRAWS; i++) {
-    const winner = thompsonWinner(greedy, w, random);
-    wins.set(winner, (wins.get(winner) ?? 0) + 1);
-  }
-  return wins;
+/**
+ * P(wins a Thompson draw) for each pickable team: exact over the contenders (in greedy order, so a
+ * tie goes to the better-ranked team), 0 for the rest, which the policy's draws leave out.
+ */
+function thompsonOver(ranking: Ranking, w: number): Float64Array {
+  const p = thompsonWinProbabilities(
+    ranking.contenders.map((s) => ({ alpha: s.estimate.posterior.alpha, beta: s.estimate.posterior.beta, offset: (1 - w) * s.speed })),
+    w,
+  );
+  const out = new Float64Array(ranking.pickable.length);
+  ranking.contenders.forEach((s, i) => {
+    out[ranking.pickIndex.get(s)!] = p[i]!;
+  });
+  return out;
 }

@@ -1,0 +1,108 @@
+import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
+
+/** One team's first-pick probability in a decision, with the estimates the policy ranked it by. */
+export const DecisionTeamSchema = z.object({
+  agent_set: z.string(),
+  probability: z.number(),
+  success_probability: z.number(),
+  expected_duration_seconds: z.number(),
+});
+
+/** A team as `decisions.top_teams` holds it. */
+export type DecisionTeam = z.infer<typeof DecisionTeamSchema>;
+
+/** A row of `decisions` (see migration 006): how one PredictAgents answer chose its first team. */
+export const DecisionRow = z.object({
+  decision_id: z.string(),
+  request_id: z.string(),
+  /** Milliseconds since the Unix epoch. */
+  created_at_ms: z.number(),
+  task_type: z.string(),
+  complexity: z.number(),
+  mode: z.string(),
+  policy: z.enum(["statistical", "model"]),
+  model_versions: z.array(z.string()),
+  success_weight: z.number(),
+  exploration: z.number(),
+  candidate_count: z.number().int(),
+  floor_propensity: z.number(),
+  first_agent_set: z.string(),
+  first_propensity: z.number(),
+  greedy_agent_set: z.string(),
+  top_teams: z.array(DecisionTeamSchema),
+  shadow: z.unknown().nullable(),
+  recommendation_id: z.string(),
+});
+
+/** One logged decision. */
+export type Decision = z.infer<typeof DecisionRow>;
+
+/** A decision to log; `created_at` is the database's clock. */
+export type DecisionLog = Omit<Decision, "created_at_ms" | "shadow"> & { shadow?: unknown };
+
+/** Logs one PredictAgents decision; called in the transaction that logs its recommendations. */
+export async function insertDecision(db: CommonQueryMethods, d: DecisionLog): Promise<void> {
+  await db.query(sql.type(z.object({}))`
+    INSERT INTO decisions (decision_id, request_id, task_type, complexity, mode, policy, model_versions,
+      success_weight, exploration, candidate_count, floor_propensity, first_agent_set, first_propensity,
+      greedy_agent_set, top_teams, shadow, recommendation_id)
+    VALUES (${d.decision_id}, ${d.request_id}, ${d.task_type}, ${d.complexity}, ${d.mode}, ${d.policy},
+      ${sql.array(d.model_versions, "text")}, ${d.success_weight}, ${d.exploration}, ${d.candidate_count},
+      ${d.floor_propensity}, ${d.first_agent_set}, ${d.first_propensity}, ${d.greedy_agent_set},
+      ${sql.jsonb(d.top_teams)}, ${d.shadow === undefined ? null : sql.jsonb(d.shadow as never)}, ${d.recommendation_id})`);
+}
+
+/** A decision with the execution credited to it. */
+export const CreditedDecisionRow = DecisionRow.extend({
+  execution_id: z.string(),
+  /** The agent set the caller really ran. */
+  executed_agent_set: z.string(),
+  success: z.boolean(),
+  duration_seconds: z.number(),
+  /** The caller ran the team returned first; false: excluded from off-policy evaluation. */
+  followed: z.boolean(),
+});
+
+/** One credited decision. */
+export type CreditedDecision = z.infer<typeof CreditedDecisionRow>;
+
+/** Which decisions to read: made at or after `since` (ms since the epoch), of one task type. */
+export interface CreditedDecisionFilter {
+  sinceMs?: number;
+  taskType?: string;
+}
+
+/**
+ * The decisions whose first team has an outcome: each joined to the earliest execution recorded
+ * with the recommendation id of its first team, oldest decision first. `followed` says whether
+ * that execution ran the team the policy chose; a not-followed decision's outcome belongs to a
+ * team the policy did not pick, so evaluators exclude it (and report how many they excluded).
+ */
+export async function readCreditedDecisions(db: CommonQueryMethods, filter: CreditedDecisionFilter = {}): Promise<readonly CreditedDecision[]> {
+  const since = filter.sinceMs === undefined ? sql.fragment`true` : sql.fragment`d.created_at >= to_timestamp(${filter.sinceMs / 1000})`;
+  const task = filter.taskType === undefined ? sql.fragment`true` : sql.fragment`d.task_type = ${filter.taskType}`;
+  return db.any(sql.type(CreditedDecisionRow)`
+    SELECT d.decision_id, d.request_id, (extract(epoch FROM d.created_at) * 1000)::float8 AS created_at_ms,
+      d.task_type, d.complexity, d.mode, d.policy, d.model_versions, d.success_weight, d.exploration,
+      d.candidate_count, d.floor_propensity, d.first_agent_set, d.first_propensity, d.greedy_agent_set,
+      d.top_teams, d.shadow, d.recommendation_id,
+      e.execution_id, e.agent_set AS executed_agent_set, e.success, e.duration_seconds,
+      e.agent_set = d.first_agent_set AS followed
+    FROM decisions d
+    JOIN LATERAL (
+      SELECT execution_id, agent_set, success, duration_seconds FROM executions x
+      WHERE x.recommendation_id = d.recommendation_id ORDER BY x.seq LIMIT 1
+    ) e ON true
+    WHERE ${since} AND ${task}
+    ORDER BY d.created_at, d.decision_id`);
+}
+
+/** The decision whose first team has this recommendation id, if one was logged (tests and diagnostics). */
+export async function readDecisionOfRecommendation(db: CommonQueryMethods, recommendationId: string): Promise<Decision | null> {
+  return db.maybeOne(sql.type(DecisionRow)`
+    SELECT decision_id, request_id, (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms,
+      task_type, complexity, mode, policy, model_versions, success_weight, exploration, candidate_count,
+      floor_propensity, first_agent_set, first_propensity, greedy_agent_set, top_teams, shadow, recommendation_id
+    FROM decisions WHERE recommendation_id = ${recommendationId}`);
+}
