@@ -13,6 +13,8 @@ import type { DecisionTerms } from "./off-policy.js";
 export interface LoggedDecision {
   taskType: string;
   complexity: number;
+  /** The request's weight of success against speed, in [0, 1], when logged. */
+  successWeight?: number;
   /** The team put first, as a team key (its agents sorted, joined by ",", as the store's agent_set), which the caller ran. */
   team: string;
   /** The logging policy's probability of putting `team` first, in (0, 1]. */

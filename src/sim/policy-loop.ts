@@ -65,12 +65,10 @@ export function runPolicyLoop(options: PolicyLoopOptions): PolicyLoopResult {
     let evidence = seen.get(taskType);
     if (!evidence) seen.set(taskType, (evidence = ledger.evidence(taskType)));
     const request = { ...loopRequest(options.explorationRate), complexity };
-    const ranked = recommend(evidence, request, rng.next).recommendations;
-    const first = ranked[0];
-    if (!first) throw new Error(`no recommendation for ${taskType}`);
-    // The first slot is followed by the greedy order, so the greedy best is the first team unless
-    // the slot explored, and then the second.
-    const greedy = first.exploratory ? ranked[1]! : first;
+    const answer = recommend(evidence, request, rng.next);
+    const first = answer.recommendations[0];
+    const pick = answer.firstPick;
+    if (!first || !pick) throw new Error(`no recommendation for ${taskType}`);
     const outcome = world.sampleExecution(taskType, first.agents, complexity, rng);
     ledger.record(taskType, first.agents, complexity, outcome.success, outcome.durationSeconds);
     decisions.push({
@@ -80,10 +78,11 @@ export function runPolicyLoop(options: PolicyLoopOptions): PolicyLoopResult {
       propensity: first.propensity,
       success: outcome.success,
       durationSeconds: outcome.durationSeconds,
-      loggingProbabilities: new Map(ranked.filter((r) => r.propensity > 0).map((r) => [keyOf(r.agents), r.propensity])),
-      candidateCount: ranked.length,
+      loggingProbabilities: new Map(pick.top.map((t) => [keyOf(t.agents), t.probability])),
+      floorPropensity: pick.floor,
+      candidateCount: pick.candidateCount,
       candidates: candidatesFor(evidence, request).map(keyOf),
-      greedyTeam: keyOf(greedy.agents),
+      greedyTeam: keyOf(pick.greedy),
     });
   }
   return { world, decisions, finalEvidence: (taskType) => ledger.evidence(taskType) };
