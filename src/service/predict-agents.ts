@@ -15,7 +15,9 @@ import { deadlineExplanation } from "./deadline-explanation.js";
 import { modelOverride } from "./model-estimates.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
+import { insertDecision } from "../store/decisions.js";
 import { insertRecommendations, type RecommendationLog } from "../store/recommendations.js";
+import { callerDecision, type DecisionContext, policyDecision } from "./decision-log.js";
 import type { AccuracyCache } from "./accuracy-cache.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { LEARNING_MODES } from "./learning-mode.js";
@@ -50,8 +52,9 @@ function toProto(id: string, agents: string[], e: Estimate, extra: { propensity:
 
 /**
  * PredictAgents: ranks teams for a task from the cached evidence, applies the learning mode, logs
- * every returned recommendation with its propensity (committed before the answer, so any id a
- * client holds can be credited), and answers.
+ * every returned recommendation with its propensity and the answer's decision (how its first team
+ * was chosen), in one transaction committed before the answer, so any id a client holds can be
+ * credited, and answers.
  */
 export async function predictAgents(deps: ServiceDependencies, accuracy: AccuracyCache, request: PredictAgentsRequest): Promise<PredictAgentsResponse> {
   const r = parseRequest(predictAgentsSchema, request);
@@ -63,6 +66,9 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   const policy = MODE_POLICIES[settings.learning_mode];
   const [evidence, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
   const exploration = policy.explorationAllowed ? (r.explorationRate ?? policy.defaultExploration) : 0;
+  // Only teams confident enough to be returned may go first, so the propensity logged for the
+  // first team is the probability that it is returned first.
+  const threshold = policy.threshold(gap);
   const recommendRequest = {
     complexity: r.complexity,
     maxRecommendations: settings.learning_mode === "observation" ? 1 : r.maxRecommendations,
@@ -72,6 +78,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
     successWeight: r.successWeight,
     explorationRate: exploration,
     ...(r.deadline ? { deadline: r.deadline } : {}),
+    minConfidence: threshold,
   };
   // One snapshot for the whole request: a model swap mid-request cannot mix versions.
   const override = await modelOverride(deps.runtime.snapshot, evidence, r.complexity, candidatesFor(evidence, recommendRequest));
@@ -79,6 +86,8 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   const requestId = randomUUID();
   const modelVersion = ranked.recommendations[0]?.modelVersion ?? null;
   const base = { requestId, taskType: r.taskType, complexity: r.complexity, modelVersion, mode: settings.learning_mode };
+  const modelVersions = [...new Set(ranked.recommendations.flatMap((rec) => (rec.modelVersion ? [rec.modelVersion] : [])))];
+  const context: DecisionContext = { requestId, taskType: r.taskType, complexity: r.complexity, mode: settings.learning_mode, successWeight: r.successWeight, modelVersions };
 
   if (settings.learning_mode === "observation") {
     const pick = ranked.recommendations[0];
@@ -103,26 +112,29 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
     }
     const caller = estimateCombination(evidence, r.callerDefaultAgents);
     const id = randomUUID();
-    await insertRecommendations(deps.logPool, [
-      {
-        ...base,
-        recommendationId: id,
-        rank: 1,
-        agents: r.callerDefaultAgents,
-        agentSet: agentSetKey(r.callerDefaultAgents),
-        successProbability: caller.successProbability,
-        expectedDurationSeconds: caller.expectedDurationSeconds,
-        confidence: caller.confidence,
-        // The caller chose this team, not the service's policy: logged as a certain choice.
-        propensity: 1,
-        exploratory: false,
-        source: "caller",
-        applied: false,
-        callerAgentSet: agentSetKey(r.callerDefaultAgents),
-        serviceAgentSet: pick ? agentSetKey(pick.agents) : null,
-        serviceSuccessProbability: pick?.successProbability ?? null,
-      },
-    ]);
+    const log: RecommendationLog = {
+      ...base,
+      recommendationId: id,
+      rank: 1,
+      agents: r.callerDefaultAgents,
+      agentSet: agentSetKey(r.callerDefaultAgents),
+      successProbability: caller.successProbability,
+      expectedDurationSeconds: caller.expectedDurationSeconds,
+      confidence: caller.confidence,
+      // The caller chose this team, not the service's policy: logged as a certain choice.
+      propensity: 1,
+      exploratory: false,
+      source: "caller",
+      applied: false,
+      callerAgentSet: agentSetKey(r.callerDefaultAgents),
+      serviceAgentSet: pick ? agentSetKey(pick.agents) : null,
+      serviceSuccessProbability: pick?.successProbability ?? null,
+    };
+    const decision = callerDecision(context, { agents: r.callerDefaultAgents, estimate: caller, recommendationId: id }, ranked.firstPick);
+    await deps.logPool.transaction(async (tx) => {
+      await insertRecommendations(tx, [log]);
+      await insertDecision(tx, decision);
+    });
     return create(PredictAgentsResponseSchema, {
       recommendations: [toProto(id, r.callerDefaultAgents, caller, { propensity: 1, exploratory: false })],
       applied: false,
@@ -133,7 +145,6 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
     });
   }
 
-  const threshold = policy.threshold(gap);
   const kept = ranked.recommendations.filter((rec) => rec.confidence >= threshold);
   const logs: RecommendationLog[] = kept.map((rec, i) => ({
     ...base,
@@ -152,7 +163,15 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
     serviceAgentSet: null,
     serviceSuccessProbability: null,
   }));
-  await insertRecommendations(deps.logPool, logs);
+  // The first team returned is the one the policy drew (it is confident enough by construction).
+  const first = kept[0] === ranked.recommendations[0] ? kept[0] : undefined;
+  const decision = ranked.firstPick && first ? policyDecision(context, ranked.firstPick, { agents: first.agents, propensity: first.propensity, recommendationId: logs[0]!.recommendationId }) : undefined;
+  if (logs.length > 0) {
+    await deps.logPool.transaction(async (tx) => {
+      await insertRecommendations(tx, logs);
+      if (decision) await insertDecision(tx, decision);
+    });
+  }
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",

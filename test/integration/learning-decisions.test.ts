@@ -1,24 +1,45 @@
 import { randomUUID } from "node:crypto";
 import type { DatabasePool } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LearningMode } from "../../gen/agentlearning/v1/learning_pb.js";
-import { type DecisionLog, insertDecision, readCreditedDecisions } from "../../src/store/decisions.js";
+import { EstimateSource, LearningMode, type Recommendation } from "../../gen/agentlearning/v1/learning_pb.js";
+import type { PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { type Decision, type DecisionLog, insertDecision, readCreditedDecisions, readDecisionOfRecommendation } from "../../src/store/decisions.js";
 import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
 import { insertRecommendations } from "../../src/store/recommendations.js";
 import { makeExecution } from "../support/executions.js";
+import { byKind, QUIET_MODELS } from "../support/model-fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { asSet, recordWorldHistory } from "../support/world-history.js";
 
 // The decision log: one row per PredictAgents answer saying how its first team was chosen, and
 // the executions recorded with that team's recommendation id credit it.
 
+const TASK = "web_development";
+
 let server: TestServer;
 let db: DatabasePool;
 
+function predict(explorationRate: number, maxRecommendations = 5): Promise<PredictAgentsResponse> {
+  return server.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate, maxRecommendations, successWeight: 0.8 });
+}
+
+/** The decision logged for an answer, found by the recommendation id of its first team. */
+async function decisionOf(response: PredictAgentsResponse): Promise<{ first: Recommendation; decision: Decision }> {
+  const first = response.recommendations[0];
+  if (!first) throw new Error(`no recommendation (${response.explanation})`);
+  const decision = await readDecisionOfRecommendation(db, first.recommendationId);
+  if (!decision) throw new Error(`no decision logged for ${first.recommendationId}`);
+  return { first, decision };
+}
+
+const setOf = (agents: readonly string[]) => asSet(agents).join(",");
+
 beforeAll(async () => {
-  server = await startTestServer({ config: { evidenceCacheMs: 0, analysisEveryExecutions: 1_000_000, analysisIntervalMs: 3_600_000 } });
+  server = await startTestServer({ config: QUIET_MODELS });
   await server.admin.setLearningMode({ mode: LearningMode.AUTONOMOUS });
   db = await createStorePool(server.databaseUrl, { maximumPoolSize: 2 });
+  await recordWorldHistory(server.learning, { taskTypes: [TASK], count: 1_500, seed: 611 });
 });
 
 afterAll(async () => {
@@ -106,5 +127,99 @@ describe("the decision log in the store", () => {
     expect((await readCreditedDecisions(db, { taskType: task })).map((d) => d.decision_id)).toEqual([old.decision_id, recent.decision_id]);
     expect((await readCreditedDecisions(db, { taskType: task, sinceMs: since })).map((d) => d.decision_id)).toEqual([recent.decision_id]);
     expect((await readCreditedDecisions(db, { taskType: "store_credit", sinceMs: since })).length).toBe(0);
+  });
+});
+
+describe("PredictAgents' decisions", () => {
+  it("logs one decision per answer: policy, mode, ε, candidates, the first team with its propensity, the greedy team and the top teams", async () => {
+    const greedy = (await decisionOf(await predict(0))).first;
+    const response = await predict(0.3);
+    const { first, decision } = await decisionOf(response);
+    expect(decision).toMatchObject({
+      task_type: TASK,
+      complexity: 2,
+      mode: "autonomous",
+      policy: "statistical",
+      model_versions: [],
+      success_weight: 0.8,
+      exploration: 0.3,
+      first_agent_set: setOf(first.agents),
+      greedy_agent_set: setOf(greedy.agents),
+      recommendation_id: first.recommendationId,
+      shadow: null,
+    });
+    expect(decision.first_propensity).toBeCloseTo(first.propensity, 12);
+    expect(decision.candidate_count).toBeGreaterThanOrEqual(5);
+    expect(decision.floor_propensity).toBeCloseTo((0.3 * 0.1) / decision.candidate_count, 12);
+    expect(first.propensity).toBeGreaterThanOrEqual(decision.floor_propensity);
+    // The top teams, most likely first, and the floor for every other candidate, make up π.
+    const probabilities = decision.top_teams.map((t) => t.probability);
+    expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
+    const unlisted = decision.candidate_count - decision.top_teams.length;
+    expect(probabilities.reduce((s, p) => s + p, 0) + unlisted * decision.floor_propensity).toBeCloseTo(1, 9);
+    expect(decision.top_teams.map((t) => t.agent_set)).toContain(decision.greedy_agent_set);
+    // Every returned team's logged propensity is π: listed, or the floor.
+    for (const r of response.recommendations) {
+      const listed = decision.top_teams.find((t) => t.agent_set === setOf(r.agents));
+      expect(r.propensity).toBeCloseTo(listed?.probability ?? decision.floor_propensity, 12);
+    }
+  });
+
+  it("with ε = 0 logs the greedy team first with propensity 1", async () => {
+    const { first, decision } = await decisionOf(await predict(0));
+    expect(first.propensity).toBe(1);
+    expect(decision).toMatchObject({ exploration: 0, floor_propensity: 0, first_propensity: 1, first_agent_set: decision.greedy_agent_set });
+    expect(decision.top_teams).toHaveLength(1);
+  });
+
+  it("logs a decision for the first team only: the other recommendation ids have none", async () => {
+    const response = await predict(0.3);
+    for (const r of response.recommendations.slice(1)) expect(await readDecisionOfRecommendation(db, r.recommendationId)).toBeNull();
+  });
+
+  it("credits the decision with the execution recorded with its first recommendation id, followed or not", async () => {
+    const since = Date.now() - 1;
+    const followed = await decisionOf(await predict(0.3));
+    const other = await decisionOf(await predict(0.3));
+    const unused = await decisionOf(await predict(0.3));
+    await server.learning.recordExecution({ execution: makeExecution({ taskType: TASK, agents: followed.first.agents, success: true, recommendationId: followed.first.recommendationId }) });
+    // Another team than the one recommended: one agent fewer, or one more.
+    const elsewhere = other.first.agents.length > 1 ? other.first.agents.slice(1) : [...other.first.agents, "DOCGEN"];
+    await server.learning.recordExecution({ execution: makeExecution({ taskType: TASK, agents: elsewhere, success: false, recommendationId: other.first.recommendationId }) });
+    const credited = await readCreditedDecisions(db, { taskType: TASK, sinceMs: since });
+    const byId = new Map(credited.map((d) => [d.decision_id, d]));
+    expect(byId.get(followed.decision.decision_id)).toMatchObject({ followed: true, success: true, first_propensity: followed.decision.first_propensity });
+    expect(byId.get(other.decision.decision_id)).toMatchObject({ followed: false, success: false, executed_agent_set: setOf(elsewhere) });
+    expect(byId.has(unused.decision.decision_id)).toBe(false);
+  });
+
+  it("in observation mode logs the caller's own team as chosen with propensity 1, and the service's pick as the greedy team", async () => {
+    await server.admin.setLearningMode({ mode: LearningMode.OBSERVATION });
+    try {
+      const caller = ["ARCHITECT", "CONSTRUCTOR"];
+      const response = await server.learning.predictAgents({ taskType: TASK, complexity: 2, callerDefaultAgents: caller });
+      const { decision } = await decisionOf(response);
+      expect(decision).toMatchObject({
+        mode: "observation",
+        exploration: 0,
+        first_agent_set: setOf(caller),
+        first_propensity: 1,
+        greedy_agent_set: setOf(response.observation?.servicePick ?? []),
+      });
+      expect(decision.top_teams.map((t) => [t.agent_set, t.probability])).toEqual([[setOf(caller), 1]]);
+    } finally {
+      await server.admin.setLearningMode({ mode: LearningMode.AUTONOMOUS });
+    }
+  });
+
+  it("names the model versions that ranked the teams when a model serves", async () => {
+    const { success } = byKind((await server.admin.retrain({})).models);
+    const response = await predict(0.3);
+    const { first, decision } = await decisionOf(response);
+    if (first.source !== EstimateSource.MODEL) throw new Error(`the model did not serve (${response.explanation}); ${success.version} ${success.rejectionReason}`);
+    expect(decision.policy).toBe("model");
+    expect(decision.model_versions).toEqual([first.modelVersion]);
+    expect(first.modelVersion).toContain(success.version);
+    expect(decision.first_propensity).toBeCloseTo(first.propensity, 12);
   });
 });
