@@ -11,7 +11,7 @@ import type { LoggedDecision } from "../../../src/learning/target-policies.js";
 import { loopRequest, type PolicyLoopResult, runPolicyLoop } from "../../../src/sim/policy-loop.js";
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
-const LOOP = { history: 1000, decisions: 2000, explorationRate: 0.3, refreshEvery: 50 };
+const LOOP = { history: 1000, decisions: 2000, explorationRate: 0.3, refreshEvery: 100 };
 
 /** The world's mean success probability of the team `pick` names, over the logged decisions' contexts. */
 function truth(loop: PolicyLoopResult, pick: (d: LoggedDecision) => string): number {
