@@ -2,6 +2,7 @@ import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { measureBulk } from "./bulk-ingest.js";
+import { type EvaluatePlan, measureEvaluate } from "./evaluate-policies.js";
 import { measureCopy } from "./copy-baseline.js";
 import { type BenchPostgres, openBenchPostgres } from "./database.js";
 import { type InferencePlan, measureInference } from "./inference.js";
@@ -26,6 +27,7 @@ interface Plan {
   analyze: AnalyzePlan;
   soak: SoakPlan;
   quality: QualityPlan;
+  evaluate: EvaluatePlan;
 }
 
 const SEED = 20_250_106;
@@ -69,6 +71,7 @@ const FULL: Plan = {
   analyze: { sizes: [10_000, 100_000, 1_000_000], rounds: 3, seed: SEED },
   soak: soakPlan(60_000, 3_000, 2_000),
   quality: { sizes: [1_000, 5_000, 20_000, 100_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED },
+  evaluate: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
 };
 
 const QUICK: Plan = {
@@ -93,12 +96,13 @@ const QUICK: Plan = {
   analyze: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
   soak: soakPlan(10_000, 1_500, 1_000),
   quality: { sizes: [1_000, 5_000, 20_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED },
+  evaluate: { sizes: [10_000], rounds: 3, seed: SEED },
 };
 
-const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "analyze", "soak", "quality"] as const;
+const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "analyze", "soak", "quality", "evaluate"] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,analyze,soak,quality]
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,analyze,soak,quality,evaluate]
   --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only, a 10 s soak instead of 60 s, learning quality up to 2·10^4 executions (a smoke run; figures are noisier)
   --json    the table goes to stderr, a JSON summary to stdout
   --only    run only the named sections
@@ -225,6 +229,10 @@ async function runSections(
   }
   if (sections.has("quality")) {
     results.quality = await measureQuality(postgres, plan.quality, progress);
+  }
+  if (sections.has("evaluate")) {
+    progress(`evaluate: EvaluatePolicies time at ${plan.evaluate.sizes.join(", ")} credited decisions`);
+    results.evaluate = await measureEvaluate(postgres, plan.evaluate, progress);
   }
   if (sections.has("soak")) {
     results.soak = await measureSoak(postgres, plan.soak, progress);
