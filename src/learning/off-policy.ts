@@ -109,7 +109,8 @@ export function evaluatePolicy(decisions: readonly DecisionTerms[], scale: Rewar
     matched: weights.filter((w) => w > 0).length,
     effectiveSampleSize,
     supportedShare,
-    maxWeight: Math.max(...weights),
+    // A loop, not Math.max(...weights): spreading 10^5+ arguments overflows the stack.
+    maxWeight: weights.reduce((a, w) => Math.max(a, w), 0),
     ips,
     selfNormalized,
     ...(doublyRobust ? { doublyRobust } : {}),

@@ -90,6 +90,13 @@ describe("evaluatePolicy", () => {
     expect(evaluatePolicy(many, "probability").verdict).toBe("ok");
   });
 
+  it("evaluates 300,000 decisions (no per-argument spread over the weights)", () => {
+    const many = Array.from({ length: 300_000 }, (_, i) => terms(i % 2, i === 7 ? 0.01 : 0.5, 1));
+    const v = evaluatePolicy(many, "probability");
+    expect(v.maxWeight).toBeCloseTo(100, 9);
+    expect(v.decisions).toBe(300_000);
+  });
+
   it("IPS and doubly robust recover a rarely logged team's success rate, and their intervals hold it", () => {
     // Logging picks A with 0.8 and B with 0.2; A succeeds 30% of the time, B 70%. Target: always B.
     const rng = createRng(7);
