@@ -151,3 +151,4 @@ export function renderEvaluate(figures: readonly EvaluateFigure[]): string {
   }
   return lines.join("\n");
 }
+

@@ -20,8 +20,7 @@ import {
 import { recommend } from "../learning/recommend.js";
 import { statisticalRewardModels } from "../learning/reward-models.js";
 import type { LoggedDecision } from "../learning/target-policies.js";
-import { readCallerTeams } from "../store/caller-teams.js";
-import { type CreditedDecision, readCreditedDecisions } from "../store/decisions.js";
+import { type EvaluatedDecision, readEvaluationLog } from "../store/evaluation-log.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { EVALUATION_METHOD, policyEvaluationToProto } from "./evaluation-mapping.js";
 import { parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
@@ -40,7 +39,7 @@ const requestSchema = z
 const DEFAULT_SUCCESS_WEIGHT = 0.8;
 
 /** The logged decision as the estimators see it. */
-export function loggedDecisionOf(row: CreditedDecision, callerTeam: string | undefined): LoggedDecision {
+export function loggedDecisionOf(row: EvaluatedDecision): LoggedDecision {
   return {
     taskType: row.task_type,
     complexity: row.complexity,
@@ -53,7 +52,7 @@ export function loggedDecisionOf(row: CreditedDecision, callerTeam: string | und
     floorPropensity: row.floor_propensity,
     candidateCount: row.candidate_count,
     greedyTeam: row.greedy_agent_set,
-    ...(callerTeam === undefined ? {} : { callerTeam }),
+    ...(row.caller_agent_set === null ? {} : { callerTeam: row.caller_agent_set }),
   };
 }
 
@@ -81,13 +80,13 @@ function greedyStatisticalPolicy(evidence: ReadonlyMap<string, TaskEvidence>): T
 export async function evaluatePolicies(deps: ServiceDependencies, request: EvaluatePoliciesRequest, signal: AbortSignal): Promise<EvaluatePoliciesResponse> {
   const started = performance.now();
   const filter = parseRequest(requestSchema, request);
-  const [rows, callers] = await Promise.all([readCreditedDecisions(deps.pool, filter), readCallerTeams(deps.pool, filter)]);
+  const rows = await readEvaluationLog(deps.pool, filter);
   const followed = rows.filter((r) => r.followed);
   const taskTypes = [...new Set(followed.map((r) => r.task_type))];
   const evidence = new Map(await Promise.all(taskTypes.map(async (t) => [t, await deps.evidence.get(t)] as const)));
   signal.throwIfAborted();
 
-  const decisions = followed.map((r) => loggedDecisionOf(r, callers.get(r.recommendation_id)));
+  const decisions = followed.map(loggedDecisionOf);
   const models = statisticalRewardModels((t) => evidence.get(t)!);
   const policies = [LOGGING_POLICY, LOGGED_GREEDY_POLICY, greedyStatisticalPolicy(evidence), UNIFORM_POLICY, CALLER_POLICY];
   const evaluations: PolicyEvaluation[] = [];
