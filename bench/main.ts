@@ -7,6 +7,7 @@ import { measureCopy } from "./copy-baseline.js";
 import { type BenchPostgres, openBenchPostgres } from "./database.js";
 import { type InferencePlan, measureInference } from "./inference.js";
 import { measurePredict, type PredictPlan } from "./predict.js";
+import { measurePropensity, type PropensityPlan } from "./propensity.js";
 import { type AnalyzePlan, measureAnalyzeScaling } from "./analyze-scaling.js";
 import { type BenchResults, ratiosOf, renderReport } from "./report.js";
 import { measureSoak, type SoakPlan } from "./soak.js";
@@ -27,6 +28,7 @@ interface Plan {
   analyze: AnalyzePlan;
   soak: SoakPlan;
   quality: QualityPlan;
+  propensity: PropensityPlan;
   evaluate: EvaluatePlan;
 }
 
@@ -71,6 +73,7 @@ const FULL: Plan = {
   analyze: { sizes: [10_000, 100_000, 1_000_000], rounds: 3, seed: SEED },
   soak: soakPlan(60_000, 3_000, 2_000),
   quality: { sizes: [1_000, 5_000, 20_000, 100_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED },
+  propensity: { contenders: [8, 32], quadratureRuns: 50, explorations: [0, 0.3], executions: 5_000, rounds: 3, noopMs: 1_000, predictMs: 1_200, warmupMs: 1_000, seed: SEED },
   evaluate: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
 };
 
@@ -96,13 +99,14 @@ const QUICK: Plan = {
   analyze: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
   soak: soakPlan(10_000, 1_500, 1_000),
   quality: { sizes: [1_000, 5_000, 20_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED },
+  propensity: { contenders: [8, 32], quadratureRuns: 20, explorations: [0, 0.3], executions: 5_000, rounds: 2, noopMs: 400, predictMs: 600, warmupMs: 400, seed: SEED },
   evaluate: { sizes: [10_000], rounds: 3, seed: SEED },
 };
 
-const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "analyze", "soak", "quality", "evaluate"] as const;
+const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "propensity", "analyze", "soak", "quality", "evaluate"] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,analyze,soak,quality,evaluate]
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,propensity,analyze,soak,quality,evaluate]
   --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only, a 10 s soak instead of 60 s, learning quality up to 2·10^4 executions (a smoke run; figures are noisier)
   --json    the table goes to stderr, a JSON summary to stdout
   --only    run only the named sections
@@ -222,6 +226,9 @@ async function runSections(
   }
   if (sections.has("predict")) {
     results.predict = await measurePredict(postgres, plan.predict, progress);
+  }
+  if (sections.has("propensity")) {
+    results.propensity = await measurePropensity(postgres, plan.propensity, progress);
   }
   if (sections.has("analyze")) {
     progress(`analyze: Analyze time at ${plan.analyze.sizes.join(", ")} recorded executions`);

@@ -2,6 +2,7 @@ import type { BulkFigures } from "./bulk-ingest.js";
 import type { CopyFigures, CsvEncoding } from "./copy-baseline.js";
 import type { InferenceFigures } from "./inference.js";
 import type { PredictFigures } from "./predict.js";
+import { type PropensityFigures, renderPropensity } from "./propensity.js";
 import { renderInference, renderPredict, renderTrain } from "./report-models.js";
 import { renderQuality } from "./report-quality.js";
 import type { QualityFigures } from "./learning-quality.js";
@@ -24,6 +25,7 @@ export interface BenchResults {
   train?: TrainFigures;
   inference?: InferenceFigures;
   predict?: PredictFigures;
+  propensity?: PropensityFigures;
   analyze?: AnalyzeFigure[];
   evaluate?: EvaluateFigure[];
   soak?: SoakFigures;
@@ -131,6 +133,7 @@ function renderSections(results: BenchResults): string {
   if (results.train) out.push("", renderTrain(results.train));
   if (results.inference) out.push("", renderInference(results.inference, m));
   if (results.predict) out.push("", renderPredict(results.predict, m));
+  if (results.propensity) out.push("", renderPropensity(results.propensity));
   if (results.quality) out.push("", renderQuality(results.quality));
   if (results.soak) out.push("", renderSoak(results.soak));
 
@@ -149,6 +152,11 @@ function renderSections(results: BenchResults): string {
   if (results.predict) {
     out.push(`PredictAgents/no-op p50 at c=1: ${ratio(r.predictModelVsNoopP50C1, 2)} (model serving; ${ratio(r.predictStatisticalVsNoopP50C1, 2)} with statistical estimates)`);
     out.push(`PredictAgents p99 during retrain / idle: ${ratio(r.predictDuringRetrainP99C1, 2)} (c=1; ${ratio(r.predictDuringRetrainP99C8, 2)} at c=8; target < 1.5)`);
+  }
+  if (results.propensity) {
+    const level = (e: number) => results.propensity?.levels.find((l) => l.exploration === e)?.p50Ratio;
+    const q = (n: number) => results.propensity?.quadrature.find((f) => f.contenders === n)?.medianMs;
+    out.push(`propensities: quadrature ${ratio(q(8), 2)} ms at 8 contenders, ${ratio(q(32), 2)} ms at 32; PredictAgents/no-op p50 at c=1: ${ratio(level(0), 2)} at ε=0, ${ratio(level(0.3), 2)} at ε=0.3`);
   }
   if (results.soak) {
     out.push(

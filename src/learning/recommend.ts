@@ -148,7 +148,7 @@ export function recommend(evidence: TaskEvidence, request: RecommendRequest, ran
   const ranked = (first ? [first, ...greedy.filter((s) => s !== first)] : greedy).slice(0, Math.max(0, request.maxRecommendations));
   return {
     ...rest,
-    ...(best ? { firstPick: firstPickOf(pickable, pi, epsilon) } : {}),
+    ...(best ? { firstPick: firstPickOf(ranking, pi, epsilon) } : {}),
     recommendations: ranked.map((s, slot) => ({
       ...s.estimate,
       agents: suggestedOrder(s.team, index.combinations.get(teamKey(s.team)), index.catalog),
@@ -167,11 +167,15 @@ function greedyOnly(n: number): Float64Array {
   return pi;
 }
 
-/** The decision's summary of π: the teams above the floor (the greedy best and the Thompson contenders). */
-function firstPickOf(pickable: readonly Scored[], pi: Float64Array, epsilon: number): FirstPick {
+/**
+ * The decision's summary of π: the teams above the floor, which are among the greedy best and the
+ * Thompson contenders (at most 32, so this costs little per call however many teams may go first).
+ */
+function firstPickOf(ranking: Ranking, pi: Float64Array, epsilon: number): FirstPick {
+  const { pickable, pickIndex, contenders } = ranking;
   const floor = propensityFloor(epsilon, pickable.length);
-  const top = pickable
-    .map((s, i) => ({ agents: s.team, probability: pi[i]!, estimate: s.estimate }))
+  const top = contenders
+    .map((s) => ({ agents: s.team, probability: pi[pickIndex.get(s)!]!, estimate: s.estimate }))
     .filter((t, i) => i === 0 || t.probability > floor)
     .sort((a, b) => b.probability - a.probability);
   return { exploration: epsilon, candidateCount: pickable.length, floor, greedy: pickable[0]!.team, top };

@@ -15,8 +15,8 @@ import { deadlineExplanation } from "./deadline-explanation.js";
 import { modelOverride } from "./model-estimates.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
-import { insertDecision } from "../store/decisions.js";
-import { insertRecommendations, type RecommendationLog } from "../store/recommendations.js";
+import { logAnswer } from "../store/decisions.js";
+import type { RecommendationLog } from "../store/recommendations.js";
 import { callerDecision, type DecisionContext, policyDecision } from "./decision-log.js";
 import type { AccuracyCache } from "./accuracy-cache.js";
 import type { ServiceDependencies } from "./dependencies.js";
@@ -53,7 +53,7 @@ function toProto(id: string, agents: string[], e: Estimate, extra: { propensity:
 /**
  * PredictAgents: ranks teams for a task from the cached evidence, applies the learning mode, logs
  * every returned recommendation with its propensity and the answer's decision (how its first team
- * was chosen), in one transaction committed before the answer, so any id a client holds can be
+ * was chosen), in one statement committed before the answer, so any id a client holds can be
  * credited, and answers.
  */
 export async function predictAgents(deps: ServiceDependencies, accuracy: AccuracyCache, request: PredictAgentsRequest): Promise<PredictAgentsResponse> {
@@ -131,10 +131,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
       serviceSuccessProbability: pick?.successProbability ?? null,
     };
     const decision = callerDecision(context, { agents: r.callerDefaultAgents, estimate: caller, recommendationId: id }, ranked.firstPick);
-    await deps.logPool.transaction(async (tx) => {
-      await insertRecommendations(tx, [log]);
-      await insertDecision(tx, decision);
-    });
+    await logAnswer(deps.logPool, [log], decision);
     return create(PredictAgentsResponseSchema, {
       recommendations: [toProto(id, r.callerDefaultAgents, caller, { propensity: 1, exploratory: false })],
       applied: false,
@@ -166,12 +163,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   // The first team returned is the one the policy drew (it is confident enough by construction).
   const first = kept[0] === ranked.recommendations[0] ? kept[0] : undefined;
   const decision = ranked.firstPick && first ? policyDecision(context, ranked.firstPick, { agents: first.agents, propensity: first.propensity, recommendationId: logs[0]!.recommendationId }) : undefined;
-  if (logs.length > 0) {
-    await deps.logPool.transaction(async (tx) => {
-      await insertRecommendations(tx, logs);
-      if (decision) await insertDecision(tx, decision);
-    });
-  }
+  await logAnswer(deps.logPool, logs, decision);
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",

@@ -1,4 +1,4 @@
-import { type CommonQueryMethods, sql } from "slonik";
+import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 
 /** One recommendation as logged: enough to credit its outcome and to evaluate other policies offline. */
@@ -27,6 +27,11 @@ export interface RecommendationLog {
 /** Logs the recommendations of one answer before it is returned, so every id a client sees exists. */
 export async function insertRecommendations(db: CommonQueryMethods, rows: readonly RecommendationLog[]): Promise<void> {
   if (rows.length === 0) return;
+  await db.query(sql.type(z.object({}))`${recommendationsInsert(rows)}`);
+}
+
+/** The INSERT of `rows` (at least one), to run alone or beside the answer's decision in one statement. */
+export function recommendationsInsert(rows: readonly RecommendationLog[]): FragmentSqlToken {
   const json = rows.map((r) => ({
     recommendation_id: r.recommendationId,
     request_id: r.requestId,
@@ -48,7 +53,7 @@ export async function insertRecommendations(db: CommonQueryMethods, rows: readon
     service_agent_set: r.serviceAgentSet,
     service_success_probability: r.serviceSuccessProbability,
   }));
-  await db.query(sql.type(z.object({}))`
+  return sql.fragment`
     INSERT INTO recommendations (recommendation_id, request_id, rank, task_type, complexity, agents,
       agent_set, success_probability, expected_duration_seconds, confidence, propensity, exploratory,
       source, model_version, mode, applied, caller_agent_set, service_agent_set, service_success_probability)
@@ -60,5 +65,5 @@ export async function insertRecommendations(db: CommonQueryMethods, rows: readon
       success_probability double precision, expected_duration_seconds double precision,
       confidence double precision, propensity double precision, exploratory boolean, source text,
       model_version text, mode text, applied boolean, caller_agent_set text, service_agent_set text,
-      service_success_probability double precision)`);
+      service_success_probability double precision)`;
 }

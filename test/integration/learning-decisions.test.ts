@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
-import type { DatabasePool } from "slonik";
+import { type DatabasePool, sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { EstimateSource, LearningMode, type Recommendation } from "../../gen/agentlearning/v1/learning_pb.js";
 import type { PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
-import { type Decision, type DecisionLog, insertDecision, readCreditedDecisions, readDecisionOfRecommendation } from "../../src/store/decisions.js";
+import { type Decision, type DecisionLog, insertDecision, logAnswer, readCreditedDecisions, readDecisionOfRecommendation } from "../../src/store/decisions.js";
 import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
-import { insertRecommendations } from "../../src/store/recommendations.js";
+import { insertRecommendations, type RecommendationLog } from "../../src/store/recommendations.js";
 import { makeExecution } from "../support/executions.js";
 import { byKind, QUIET_MODELS } from "../support/model-fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -47,13 +48,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Logs a recommendation and its decision for `agents` directly in the store, as PredictAgents would. */
-async function logDecision(taskType: string, agents: string[], propensity: number): Promise<DecisionLog> {
+/** A recommendation of `agents` and its decision, as PredictAgents would log them. */
+function answerOf(taskType: string, agents: string[], propensity: number): { recommendation: RecommendationLog; decision: DecisionLog } {
   const recommendationId = randomUUID();
   const requestId = randomUUID();
   const agentSet = agentSetKey(agents);
-  await insertRecommendations(db, [
-    {
+  const recommendation: RecommendationLog = {
       recommendationId,
       requestId,
       rank: 1,
@@ -73,8 +73,7 @@ async function logDecision(taskType: string, agents: string[], propensity: numbe
       callerAgentSet: null,
       serviceAgentSet: null,
       serviceSuccessProbability: null,
-    },
-  ]);
+  };
   const decision: DecisionLog = {
     decision_id: randomUUID(),
     request_id: requestId,
@@ -93,11 +92,29 @@ async function logDecision(taskType: string, agents: string[], propensity: numbe
     top_teams: [{ agent_set: agentSet, probability: propensity, success_probability: 0.5, expected_duration_seconds: 60 }],
     recommendation_id: recommendationId,
   };
+  return { recommendation, decision };
+}
+
+/** Logs a recommendation and its decision for `agents` directly in the store, one statement each. */
+async function logDecision(taskType: string, agents: string[], propensity: number): Promise<DecisionLog> {
+  const { recommendation, decision } = answerOf(taskType, agents, propensity);
+  await insertRecommendations(db, [recommendation]);
   await insertDecision(db, decision);
   return decision;
 }
 
 describe("the decision log in the store", () => {
+  it("logs an answer's recommendations and its decision together or not at all", async () => {
+    const good = answerOf("store_atomic", ["WEB"], 0.5);
+    await logAnswer(db, [good.recommendation], good.decision);
+    expect(await readDecisionOfRecommendation(db, good.recommendation.recommendationId)).toMatchObject({ decision_id: good.decision.decision_id });
+    // A propensity of 0 breaks the decision's CHECK: the recommendation must not stay behind.
+    const bad = answerOf("store_atomic", ["WEB"], 0);
+    await expect(logAnswer(db, [bad.recommendation], bad.decision)).rejects.toThrow();
+    const left = await db.anyFirst(sql.type(z.object({ n: z.bigint() }))`SELECT count(*) AS n FROM recommendations WHERE recommendation_id = ${bad.recommendation.recommendationId}`);
+    expect(left).toEqual([0n]);
+  });
+
   it("credits a decision with the execution recorded with its recommendation id, followed when it ran the same team", async () => {
     const task = "store_credit";
     const followed = await logDecision(task, ["ARCHITECT", "CONSTRUCTOR"], 0.8);

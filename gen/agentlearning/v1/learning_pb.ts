@@ -230,12 +230,14 @@ export type Recommendation = Message<"agentlearning.v1.Recommendation"> & {
   rationale: string;
 
   /**
-   * The propensity logged for offline evaluation of other strategies: the probability that the
-   * service's policy, for this request, would have put this combination FIRST — (1 − ε) when it is
-   * the greedy best, plus ε times its probability of winning a Thompson-sampling draw (estimated
-   * with 200 draws among the 32 most optimistic candidates; others count as 0), ε being the
-   * exploration share. In observation mode the returned team is the caller's own choice and is
-   * logged with propensity 1.
+   * The propensity logged for offline evaluation of other strategies: the exact probability that
+   * the service's policy, as it ran for this request, puts this combination FIRST:
+   * (1 − ε)·[greedy best] + ε·(0.1/n + 0.9·P_TS), ε the exploration share, n the number of teams
+   * that may go first (those at the mode's confidence threshold), and P_TS the probability of
+   * winning a Thompson-sampling draw among the 32 most optimistic of them, computed by quadrature
+   * over their Beta posteriors (0 for the others). So with ε > 0 every team that may go first has
+   * at least ε·0.1/n; with ε = 0 the greedy best has 1 and the others 0. In observation mode the
+   * returned team is the caller's own choice and is logged with propensity 1.
    *
    * @generated from field: double propensity = 9;
    */

@@ -173,8 +173,9 @@ export type PredictAgentsRequest = Message<"agentlearning.v1.PredictAgentsReques
   successWeight?: number | undefined;
 
   /**
-   * Share of answers, in [0, 1], allowed to explore promising under-tested combinations (Thompson
-   * sampling). Absent means the learning mode's default.
+   * Share of answers, in [0, 1], allowed to explore: their first team is a uniform pick among the
+   * teams that may go first a tenth of the time, the winner of a Thompson-sampling draw otherwise.
+   * Absent means the learning mode's default.
    *
    * @generated from field: optional double exploration_rate = 9;
    */
@@ -657,7 +658,8 @@ export const LearningService: GenService<{
    * g is the calibration gap |mean predicted − observed success| of past recommendations whose
    * outcomes were recorded (0 until 30 exist), so thresholds rise when predictions prove off.
    * With learning disabled, nothing is recommended. Every returned recommendation is logged with
-   * its propensity before the answer is sent.
+   * its propensity, and the answer with its decision (how its first team was chosen, see the
+   * README), before the answer is sent.
    *
    * @generated from rpc agentlearning.v1.LearningService.PredictAgents
    */
