@@ -65,6 +65,8 @@ function greedyStatisticalPolicy(evidence: ReadonlyMap<string, TaskEvidence>): T
   const never = () => 0;
   return pickPolicy("greedy-statistical", "today's statistical greedy team for the decision's task type and success weight, never exploring", (d) => {
     const w = d.successWeight ?? DEFAULT_SUCCESS_WEIGHT;
+    // The statistical ranking does not use the complexity (estimate.ts), so one pick serves every
+    // decision of the task type and weight.
     const key = `${d.taskType}\u0000${w}`;
     if (!picks.has(key)) {
       const e = evidence.get(d.taskType);
