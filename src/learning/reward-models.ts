@@ -12,16 +12,14 @@ import { type EvidenceIndex, indexEvidence } from "./team-prior.js";
  * estimate has none (see estimate.ts).
  */
 export function statisticalRewardModels(evidenceOf: (taskType: string) => TaskEvidence): RewardModels {
-  const indexes = new Map<string, EvidenceIndex>();
-  const estimates = new Map<string, Estimate>();
+  // Nested maps, not a joined string key: the models are called a few times per decision and
+  // policy, 10^6 times for a log of 10^5 decisions.
+  const estimates = new Map<string, { index: EvidenceIndex; teams: Map<string, Estimate> }>();
   const estimate = (taskType: string, team: string): Estimate => {
-    const key = `${taskType}\u0000${team}`;
-    let found = estimates.get(key);
-    if (!found) {
-      let index = indexes.get(taskType);
-      if (!index) indexes.set(taskType, (index = indexEvidence(evidenceOf(taskType))));
-      estimates.set(key, (found = estimateTeam(index, team.split(","))));
-    }
+    let task = estimates.get(taskType);
+    if (!task) estimates.set(taskType, (task = { index: indexEvidence(evidenceOf(taskType)), teams: new Map() }));
+    let found = task.teams.get(team);
+    if (!found) task.teams.set(team, (found = estimateTeam(task.index, team.split(","))));
     return found;
   };
   return {
