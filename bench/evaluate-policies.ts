@@ -15,6 +15,7 @@ import { worldExecution } from "../src/sim/world-execution.js";
 import { createWorld } from "../src/sim/world.js";
 import type { ExecutionRecord } from "../src/store/execution-record.js";
 import { insertExecutions } from "../src/store/executions.js";
+import { readEvaluationLog } from "../src/store/evaluation-log.js";
 import { migrate } from "../src/store/migrate.js";
 import { createStorePool } from "../src/store/pool.js";
 import type { BenchPostgres } from "./database.js";
@@ -36,6 +37,8 @@ export interface EvaluateFigure {
   roundsMs: number[];
   /** The server's own elapsed_seconds of the median round, in ms (reading and evaluating, no transport). */
   serverMs: number;
+  /** The store's read of the log alone (readEvaluationLog, median of the rounds), in ms: the rest of serverMs is evaluation. */
+  readMs: number;
 }
 
 const BATCH = 2_000;
@@ -106,8 +109,15 @@ export async function measureEvaluate(postgres: BenchPostgres, plan: EvaluatePla
           if (Number(response.creditedCount) !== size) throw new Error(`EvaluatePolicies read ${response.creditedCount} decisions, expected ${size}`);
           followed = Number(response.followedCount);
         }
+        const readMs: number[] = [];
+        for (let r = 0; r < plan.rounds; r++) {
+          const started = process.hrtime.bigint();
+          const rows = await readEvaluationLog(pool);
+          readMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+          if (rows.length !== size) throw new Error(`read ${rows.length} decisions, expected ${size}`);
+        }
         const m = median(roundsMs);
-        figures.push({ decisions: size, followed, medianMs: m, roundsMs, serverMs: median(serverMs) });
+        figures.push({ decisions: size, followed, medianMs: m, roundsMs, serverMs: median(serverMs), readMs: median(readMs) });
         progress(`evaluate at ${size} decisions: ${m.toFixed(0)} ms`);
       } finally {
         await bench.stop();
@@ -143,10 +153,10 @@ async function insertLog(pool: Awaited<ReturnType<typeof createStorePool>>, deci
 /** The section's table. */
 export function renderEvaluate(figures: readonly EvaluateFigure[]): string {
   const lines = ["EvaluatePolicies time against the decision log's size (5 policies × 2 outcomes; median of rounds, one database grown through the sizes)"];
-  lines.push(" decisions   followed   median ms   server ms   rounds ms");
+  lines.push(" decisions   followed   median ms   server ms   of which read ms   rounds ms");
   for (const f of figures) {
     lines.push(
-      `${String(f.decisions).padStart(10)}   ${String(f.followed).padStart(8)}   ${f.medianMs.toFixed(0).padStart(9)}   ${f.serverMs.toFixed(0).padStart(9)}   ${f.roundsMs.map((ms) => ms.toFixed(0)).join(" / ")}`,
+      `${String(f.decisions).padStart(10)}   ${String(f.followed).padStart(8)}   ${f.medianMs.toFixed(0).padStart(9)}   ${f.serverMs.toFixed(0).padStart(9)}   ${f.readMs.toFixed(0).padStart(16)}   ${f.roundsMs.map((ms) => ms.toFixed(0)).join(" / ")}`,
     );
   }
   return lines.join("\n");
