@@ -4,7 +4,8 @@
 // time comes from the Retrain call (child process, data read included).
 import { ModelKind, ModelStatus } from "../gen/agentlearning/v1/admin_service_pb.js";
 import { drawHistory, type HistoryMix, measurePredictions, measureRegret, type PredictionFigures, recordHistory, type RegretFigures } from "../src/sim/learning-quality.js";
-import { createWorld } from "../src/sim/world.js";
+import { type FollowerLoopOptions, type FollowerLoopResult, runFollowerLoop } from "../src/sim/follower-loop.js";
+import { createWorld, type World } from "../src/sim/world.js";
 import type { BenchPostgres } from "./database.js";
 import { startBenchService } from "./service.js";
 
@@ -16,6 +17,8 @@ export interface QualityPlan {
   complexities: number[];
   mix: HistoryMix;
   seed: number;
+  /** The follower loop's size (src/sim/follower-loop.ts); tasks 0 skips it. */
+  follower: Omit<FollowerLoopOptions, "seed">;
 }
 
 /** One size's figures. */
@@ -35,6 +38,8 @@ export interface QualitySize {
 export interface QualityFigures {
   plan: QualityPlan;
   sizes: QualitySize[];
+  /** The follower loop on a server with its defaults (automatic retraining on). */
+  follower: FollowerLoopResult | undefined;
 }
 
 /** No automatic jobs: the section trains exactly once per size, when it says so. */
@@ -80,5 +85,18 @@ export async function measureQuality(postgres: BenchPostgres, plan: QualityPlan,
       await postgres.dropDatabase(url);
     }
   }
-  return { plan, sizes };
+  return { plan, sizes, follower: plan.follower.tasks > 0 ? await measureFollower(postgres, world, plan, progress) : undefined };
+}
+
+/** The follower loop on a fresh server with the service's defaults (only the stream rate cap lifted). */
+async function measureFollower(postgres: BenchPostgres, world: World, plan: QualityPlan, progress: (message: string) => void): Promise<FollowerLoopResult> {
+  const url = await postgres.freshDatabase("quality-follower");
+  const bench = await startBenchService(url, { maxStreamRate: 1_000_000 });
+  try {
+    progress(`quality: follower loop, ${plan.follower.habits} habits then ${plan.follower.tasks} followed tasks`);
+    return await runFollowerLoop(bench.learning, world, { ...plan.follower, seed: plan.seed });
+  } finally {
+    await bench.stop();
+    await postgres.dropDatabase(url);
+  }
 }

@@ -72,7 +72,7 @@ const FULL: Plan = {
   },
   analyze: { sizes: [10_000, 100_000, 1_000_000], rounds: 3, seed: SEED },
   soak: soakPlan(60_000, 3_000, 2_000),
-  quality: { sizes: [1_000, 5_000, 20_000, 100_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED },
+  quality: { sizes: [1_000, 5_000, 20_000, 100_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED, follower: { habits: 1_000, tasks: 3_000, window: 500 } },
   propensity: { contenders: [8, 32], quadratureRuns: 50, explorations: [0, 0.3], executions: 5_000, rounds: 3, noopMs: 1_000, predictMs: 1_200, warmupMs: 1_000, seed: SEED },
   evaluate: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
 };
@@ -98,7 +98,7 @@ const QUICK: Plan = {
   },
   analyze: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
   soak: soakPlan(10_000, 1_500, 1_000),
-  quality: { sizes: [1_000, 5_000, 20_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED },
+  quality: { sizes: [1_000, 5_000, 20_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED, follower: { habits: 1_000, tasks: 0, window: 500 } },
   propensity: { contenders: [8, 32], quadratureRuns: 20, explorations: [0, 0.3], executions: 5_000, rounds: 2, noopMs: 400, predictMs: 600, warmupMs: 400, seed: SEED },
   evaluate: { sizes: [10_000], rounds: 3, seed: SEED },
 };

@@ -27,6 +27,26 @@ export function renderQuality(q: QualityFigures): string {
     ]),
   );
   out.push(table(["executions", "answers from", "success AUC", "truth's AUC", "|p − p_true|", "duration |Δ ln|", "regret mean", "regret worst", "Retrain", "trees succ/dur"], rows));
+  if (q.follower) {
+    const fl = q.follower;
+    out.push(
+      `Follower loop: ${formatNumber(p.follower.habits, 0)} executions of habits (true success ${f3(fl.habitSuccess)}), then ${formatNumber(p.follower.tasks, 0)} tasks each running PredictAgents' first team (default mode and exploration, automatic retraining), outcomes credited`,
+    );
+    out.push(
+      table(
+        ["tasks", "true success", "best possible", "gap", "predicted", "exploratory", "model-scored"],
+        fl.windows.map((w, i) => [
+          `${formatNumber(i * p.follower.window + 1, 0)}–${formatNumber(i * p.follower.window + w.tasks, 0)}`,
+          f3(w.trueSuccess),
+          f3(w.bestPossible),
+          f3(w.gap),
+          f3(w.predicted),
+          `${(w.exploratory * 100).toFixed(1)}%`,
+          `${(w.modelScored * 100).toFixed(0)}%`,
+        ]),
+      ),
+    );
+  }
   out.push("AUC and |p − p_true| on the same unseen executions; the truth's AUC is the best any predictor could reach on them. Regret = P_true(best team) − P_true(the first team answered). Retrain = the RPC's wall time (data read, both models, gate, ONNX export).");
   return out.join("\n");
 }

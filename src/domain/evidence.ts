@@ -16,6 +16,16 @@ export interface OutcomeSums {
   complexitySum: number;
 }
 
+/** The sums of no executions: a task type, team or agent never recorded. Frozen: shared by all. */
+export const NO_EXECUTIONS: Readonly<OutcomeSums> = Object.freeze({
+  executions: 0,
+  successes: 0,
+  durationSum: 0,
+  logDurationSum: 0,
+  logDurationSqSum: 0,
+  complexitySum: 0,
+});
+
 /** Aggregates of one combination (set of agents) in one task type. */
 export interface CombinationEvidence extends OutcomeSums {
   /** The agents, sorted. */

@@ -2,9 +2,10 @@
 // together, and on cold start what the catalog suggests. Every team returned honours the request's
 // constraints (required agents included, excluded agents absent, at most maxAgents); ranking is
 // left to the estimates.
+import { asTeam, teamKey } from "../domain/team.js";
 import { catalogPool } from "./catalog-match.js";
 import type { TaskEvidence } from "./evidence.js";
-import { asTeam, shrunkRate, taskRate, teamKey } from "./team-prior.js";
+import { shrunkRate, taskRate } from "./team-prior.js";
 
 /** What every candidate team must satisfy (PredictAgentsRequest's constraints). */
 export interface TeamConstraints {

@@ -15,6 +15,7 @@
 // - Source: "catalog" when the task type has no executions at all (cold start: the prior is
 //   Beta(1, 1) and only the catalog chose the team), else "statistical".
 // Teams are sets: the order agents are given in does not change the estimate.
+import { teamLabel } from "../domain/team.js";
 import { type BetaPosterior, betaInterval, betaMean } from "./beta.js";
 import { type LogDurationDistribution, normalLogDuration } from "./deadline.js";
 import type { TaskEvidence } from "./evidence.js";
@@ -105,7 +106,7 @@ function rationale(index: EvidenceIndex, prior: TeamPrior): string {
   ];
   const pair = prior.worstPair;
   if (pair) {
-    parts.push(`lowered by the pair ${pair.agents.join("+")} (${pair.outside.successes}/${pair.outside.executions} in other teams)`);
+    parts.push(`lowered by the pair ${teamLabel(pair.agents)} (${pair.outside.successes}/${pair.outside.executions} in other teams)`);
   }
   parts.push(own.executions > 0 ? `duration from its ${own.executions} run(s), shrunk toward its agents'` : "duration from its agents' and the task type's");
   return parts.join("; ");

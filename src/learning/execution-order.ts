@@ -1,8 +1,8 @@
 // The order in which a recommended team's agents should run. Estimates treat teams as sets; the
 // order is advice on top: the team's most successful recorded order when it has one, otherwise the
 // catalog's stages: plan, build, secure, verify, ship.
+import { teamKey } from "../domain/team.js";
 import type { CatalogAgent, CombinationEvidence } from "./evidence.js";
-import { teamKey } from "./team-prior.js";
 
 // Stages of the catalog categories, earliest first. Planners and orchestrators set the work up;
 // builders (core, api, database and the other specialists) do it; security reviews what was built;

@@ -154,7 +154,7 @@ export function recommend(evidence: TaskEvidence, request: RecommendRequest, ran
       agents: suggestedOrder(s.team, index.combinations.get(teamKey(s.team)), index.catalog),
       score: s.score,
       propensity: propensity(s),
-      exploratory: slot === 0 && s !== best,
+      exploratory: slot === 0 && first !== undefined && s !== best,
       ...(request.deadline && s.estimate.logDuration ? { deadlineProbability: probabilityWithin(s.estimate.logDuration, request.deadline.seconds) } : {}),
     })),
   };

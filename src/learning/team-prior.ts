@@ -19,7 +19,12 @@
 // - strength: κ = min(κ_c, 2 + n_T), κ_c = 8 pseudo-executions; capped by the task's own evidence
 //             (α + β of its posterior) because the prior cannot be surer than what it comes from: on
 //             cold start it is Beta(1, 1).
+import { NO_EXECUTIONS } from "../domain/evidence.js";
+import { asTeam, teamKey } from "../domain/team.js";
 import { addSums, type CatalogAgent, type CombinationEvidence, type OutcomeSums, type TaskEvidence } from "./evidence.js";
+
+// The team's identity is domain/team.ts's; re-exported for the callers that reach it from here.
+export { asTeam, teamKey } from "../domain/team.js";
 
 /** Pseudo-executions pulling an agent's (or a pair's) rate toward what the level above predicts. */
 export const AGENT_PRIOR_STRENGTH = 10;
@@ -27,29 +32,13 @@ export const AGENT_PRIOR_STRENGTH = 10;
 /** Pseudo-executions of the team prior once the task type has enough history to back them. */
 export const TEAM_PRIOR_STRENGTH = 8;
 
-// Sums of no executions.
-const NO_SUMS: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
-
-// A character no agent name contains, so joined keys cannot collide.
-const SEPARATOR = "\u001f";
-
-/** The identity of a team: its distinct agents, sorted (a team is a set, order aside). */
-export function teamKey(agents: readonly string[]): string {
-  return [...new Set(agents)].sort().join(SEPARATOR);
-}
-
-/** A team as a sorted list of distinct agents. */
-export function asTeam(agents: readonly string[]): string[] {
-  return [...new Set(agents)].sort();
-}
-
 
 /** `whole` without `part`; nothing when no execution is left (guards rounding of float sums). */
 function without(whole: OutcomeSums | undefined, part: OutcomeSums | undefined): OutcomeSums {
-  if (!whole) return NO_SUMS;
+  if (!whole) return NO_EXECUTIONS;
   if (!part) return whole;
   const executions = whole.executions - part.executions;
-  if (executions <= 0) return NO_SUMS;
+  if (executions <= 0) return NO_EXECUTIONS;
   return {
     executions,
     successes: Math.max(0, whole.successes - part.successes),
@@ -118,7 +107,7 @@ function buildIndex(evidence: TaskEvidence): EvidenceIndex {
     for (let i = 0; i < team.length; i++) {
       for (let j = i + 1; j < team.length; j++) {
         const key = teamKey([team[i]!, team[j]!]);
-        pairs.set(key, addSums(pairs.get(key) ?? NO_SUMS, combination));
+        pairs.set(key, addSums(pairs.get(key) ?? NO_EXECUTIONS, combination));
       }
     }
   }
@@ -165,7 +154,7 @@ export interface TeamPrior {
 export function teamPrior(index: EvidenceIndex, agents: readonly string[]): TeamPrior {
   const team = asTeam(agents);
   const combination = index.combinations.get(teamKey(team));
-  const own: OutcomeSums = combination ?? NO_SUMS;
+  const own: OutcomeSums = combination ?? NO_EXECUTIONS;
   const members = team.map((agent): AgentPrior => {
     const outside = without(index.agents.get(agent), combination);
     return { agent, outside, rate: shrunkRate(outside, index.taskRate) };

@@ -4,13 +4,15 @@
 // holdout log loss does not beat it has not earned a say in which team is picked first.
 import { type AgentEvidence, type CombinationEvidence, type OutcomeSums, type TaskEvidence } from "../learning/evidence.js";
 import { estimateTeam } from "../learning/estimate.js";
-import { indexEvidence, teamKey } from "../learning/team-prior.js";
-import { type TrainingExample, taskTeamKey } from "./training-set.js";
+import { NO_EXECUTIONS } from "../domain/evidence.js";
+import { asTeam } from "../domain/team.js";
+import { type EvidenceIndex, indexEvidence, teamPrior } from "../learning/team-prior.js";
+import { type TeamKeyOf, type TrainingExample, taskTeamKey } from "./training-set.js";
 
 /** The metric under which a success model stores counting's holdout log loss. */
 export const COUNTING_LOG_LOSS_METRIC = "counting_log_loss";
 
-const zero = (): OutcomeSums => ({ executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 });
+const zero = (): OutcomeSums => ({ ...NO_EXECUTIONS });
 
 function add(sums: OutcomeSums, e: TrainingExample): void {
   const log = Math.log1p(e.durationSeconds);
@@ -23,7 +25,7 @@ function add(sums: OutcomeSums, e: TrainingExample): void {
 }
 
 /** The evidence of every task type in `train`, as the store's aggregates would hold it. */
-function evidenceOf(train: readonly TrainingExample[]): Map<string, TaskEvidence> {
+function evidenceOf(train: readonly TrainingExample[], keyOf: TeamKeyOf): Map<string, TaskEvidence> {
   const byType = new Map<string, { task: OutcomeSums; combinations: Map<string, CombinationEvidence>; agents: Map<string, AgentEvidence> }>();
   for (const e of train) {
     let t = byType.get(e.taskType);
@@ -32,15 +34,14 @@ function evidenceOf(train: readonly TrainingExample[]): Map<string, TaskEvidence
       byType.set(e.taskType, t);
     }
     add(t.task, e);
-    const team = [...new Set(e.agents)].sort();
-    const key = teamKey(team);
+    const key = keyOf(e);
     let combination = t.combinations.get(key);
     if (!combination) {
-      combination = { ...zero(), agents: team };
+      combination = { ...zero(), agents: asTeam(e.agents) };
       t.combinations.set(key, combination);
     }
     add(combination, e);
-    for (const agent of team) {
+    for (const agent of combination.agents) {
       let a = t.agents.get(agent);
       if (!a) {
         a = { ...zero(), agent };
@@ -56,18 +57,53 @@ function evidenceOf(train: readonly TrainingExample[]): Map<string, TaskEvidence
   return out;
 }
 
-/** Counting's success probability for each of `rows`, from the evidence of `train`. */
-export function countingProbabilities(train: readonly TrainingExample[], rows: readonly TrainingExample[]): Float64Array {
-  const evidence = evidenceOf(train);
-  const memo = new Map<string, number>();
-  const empty = (taskType: string): TaskEvidence => ({ taskType, task: zero(), combinations: [], agents: [], catalog: [], asOfMs: 0 });
-  return Float64Array.from(rows, (e) => {
-    const key = taskTeamKey(e);
-    let p = memo.get(key);
-    if (p === undefined) {
-      p = estimateTeam(indexEvidence(evidence.get(e.taskType) ?? empty(e.taskType)), e.agents).successProbability;
-      memo.set(key, p);
+/** What counting says of a team, learned from the training rows. */
+export interface CountingModel {
+  /** The statistical estimate's success probability (record included). */
+  probability(e: TrainingExample): number;
+  /** The team's statistical prior, before its own record (team-prior.ts): what serving combines with the model. */
+  prior(e: TrainingExample): { mean: number; strength: number };
+}
+
+/** Counting's estimates from the evidence of `train`, each team's computed once. */
+export function countingModel(train: readonly TrainingExample[], keyOf: TeamKeyOf = taskTeamKey): CountingModel {
+  const evidence = evidenceOf(train, keyOf);
+  const indexes = new Map<string, EvidenceIndex>();
+  const indexOf = (taskType: string): EvidenceIndex => {
+    let index = indexes.get(taskType);
+    if (!index) {
+      index = indexEvidence(evidence.get(taskType) ?? { taskType, task: zero(), combinations: [], agents: [], catalog: [], asOfMs: 0 });
+      indexes.set(taskType, index);
     }
-    return p;
-  });
+    return index;
+  };
+  const probabilities = new Map<string, number>();
+  const priors = new Map<string, { mean: number; strength: number }>();
+  return {
+    probability(e) {
+      const key = keyOf(e);
+      let p = probabilities.get(key);
+      if (p === undefined) {
+        p = estimateTeam(indexOf(e.taskType), e.agents).successProbability;
+        probabilities.set(key, p);
+      }
+      return p;
+    },
+    prior(e) {
+      const key = keyOf(e);
+      let prior = priors.get(key);
+      if (prior === undefined) {
+        const { mean, strength } = teamPrior(indexOf(e.taskType), e.agents);
+        prior = { mean, strength };
+        priors.set(key, prior);
+      }
+      return prior;
+    },
+  };
+}
+
+/** Counting's success probability for each of `rows`, from the evidence of `train`. */
+export function countingProbabilities(train: readonly TrainingExample[], rows: readonly TrainingExample[], keyOf: TeamKeyOf = taskTeamKey): Float64Array {
+  const counting = countingModel(train, keyOf);
+  return Float64Array.from(rows, (e) => counting.probability(e));
 }

@@ -13,6 +13,8 @@ export interface ServingModel {
   teamLogitVariances?: number[];
   /** success only: how much of a team's record corrects the model (model-posterior.ts). */
   recordWeight?: number;
+  /** success only: whether serving adds a team's statistical prior to the model's (team-uncertainty.ts's usesStatisticalPrior). */
+  statisticalPrior?: boolean;
   /**
    * success only: whether the model may order the greedy pick — its holdout log loss beat
    * counting's (counting-baseline.ts). A model that does not still answers probabilities, but the

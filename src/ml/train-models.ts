@@ -13,17 +13,18 @@
 // Trees grow best-first to a budget of leaves (LightGBM's and scikit-learn's default shape):
 // measured on the simulator's world against its true probabilities, 31 leaves matched or beat
 // depth-4 trees at every size from 10^3 to 10^5 rows and needed a third of the trees.
-import { COUNTING_LOG_LOSS_METRIC, countingProbabilities } from "./counting-baseline.js";
+import { COUNTING_LOG_LOSS_METRIC, countingModel } from "./counting-baseline.js";
 import { encodeRow, type FeatureMap, featureEncoder } from "./features.js";
 import type { TrainOptions } from "./gbdt/options.js";
-import { trainGbdt } from "./gbdt/train.js";
+import { binRows, trainGbdt } from "./gbdt/train.js";
+import { flatPredictValue, flattenEnsemble } from "./flat-ensemble.js";
 import { auc, logLoss, meanAbsoluteError } from "./metrics.js";
 import { exportOnnx } from "./onnx-export.js";
 import { type GateComparison, gateVerdict, pairedImprovementZ } from "./quality-gate.js";
-import { chooseRecordWeight, RECORD_WEIGHT_METRIC, type TeamScorer, teamLogitVariances, teamVarianceMetric } from "./team-uncertainty.js";
+import { chooseServing, RECORD_WEIGHT_METRIC, STATISTICAL_PRIOR_METRIC, type TeamScorer, teamLogitVariances, teamVarianceMetric } from "./team-uncertainty.js";
 import { residualQuantileMetrics } from "./residual-quantiles.js";
-import { buildFeatureMap, encodeExamples, splitChronologically, type EncodedSet, type TrainingExample } from "./training-set.js";
-import { predictValue, type TreeEnsemble } from "./tree-ensemble.js";
+import { buildFeatureMap, encodeExamples, memoTeamKeys, splitChronologically, type EncodedSet, type TrainingExample } from "./training-set.js";
+import type { TreeEnsemble } from "./tree-ensemble.js";
 
 /** An active model, as the gate compares with it. */
 export interface ActiveModel {
@@ -58,15 +59,19 @@ export const MIN_TRAINING_EXAMPLES = 200;
 /** Most trees of a served fit. */
 export const MAX_TREES = 1000;
 
+/** Rows each tree learns from at most (see the header): 10^5, where accuracy has flattened. */
+export const ROWS_PER_TREE = 100_000;
+
 /** The shape of every tree the service trains (see the header). */
-export const MODEL_TRAIN_OPTIONS: Partial<TrainOptions> = { maxLeaves: 31, maxDepth: 8, maxTrees: MAX_TREES, learningRate: 0.1, minLeafSize: 20, l2: 1 };
+export const MODEL_TRAIN_OPTIONS: Partial<TrainOptions> = { maxLeaves: 31, maxDepth: 8, maxTrees: MAX_TREES, learningRate: 0.1, minLeafSize: 20, l2: 1, rowsPerTree: ROWS_PER_TREE };
 
 /** Holdout rows an active model has not learned from, below which it is not compared (too noisy). */
 export const MIN_ACTIVE_COMPARISON_ROWS = 100;
 
 function predictAll(ensemble: TreeEnsemble, set: EncodedSet): Float64Array {
+  const flat = flattenEnsemble(ensemble);
   const out = new Float64Array(set.rows);
-  for (let row = 0; row < set.rows; row++) out[row] = predictValue(ensemble, set.features, row * set.featureCount);
+  for (let row = 0; row < set.rows; row++) out[row] = flatPredictValue(flat, set.features, row * set.featureCount);
   return out;
 }
 
@@ -96,11 +101,12 @@ function newToActive(active: ActiveModel, examples: readonly TrainingExample[]):
 /** One team at one complexity through an ensemble, encoded with its map. */
 function scorer(ensemble: TreeEnsemble, map: FeatureMap): TeamScorer {
   const encoder = featureEncoder(map);
+  const flat = flattenEnsemble(ensemble);
   const row = new Float32Array(encoder.width);
   return (taskType, agents, complexity) => {
     row.fill(0);
     encodeRow(encoder, row, 0, taskType, agents, complexity);
-    return predictValue(ensemble, row, 0);
+    return flatPredictValue(flat, row, 0);
   };
 }
 
@@ -144,15 +150,19 @@ export function trainModels(
     window_start_us: split.windowStartUs.toString(),
     window_end_us: split.windowEndUs.toString(),
   });
+  // Both targets learn from the same rows: bin each matrix once.
+  const trainBins = binRows(split.train);
+  const allBins = binRows(all);
   /** The judged fit (early-stopped) and the served fit (all rows, scaled tree count) of one target. */
   const fit = (objective: "logistic" | "squared", labels: (set: EncodedSet) => Float64Array) => {
     const judged = trainGbdt(
       { ...split.train, labels: labels(split.train) },
       { ...split.validation, labels: labels(split.validation) },
       { ...MODEL_TRAIN_OPTIONS, objective },
+      trainBins,
     ).ensemble;
     const trees = Math.min(MAX_TREES, Math.max(1, Math.round((judged.trees.length * all.rows) / split.train.rows)));
-    const served = trainGbdt({ ...all, labels: labels(all) }, undefined, { ...MODEL_TRAIN_OPTIONS, objective, maxTrees: trees }).ensemble;
+    const served = trainGbdt({ ...all, labels: labels(all) }, undefined, { ...MODEL_TRAIN_OPTIONS, objective, maxTrees: trees }, allBins).ensemble;
     return { judged, served };
   };
   const models: TrainedModel[] = [];
@@ -167,9 +177,11 @@ export function trainModels(
     for (const v of split.train.success) trainRate += v;
     trainRate = Math.min(1 - 1e-6, Math.max(1e-6, trainRate / Math.max(1, split.train.rows)));
     const base = new Float64Array(y.length).fill(trainRate);
-    const variances = teamLogitVariances(trainExamples, validationExamples, predictAll(judged, split.validation));
-    const counting = logLoss(countingProbabilities(trainExamples, holdoutExamples), y);
-    const recordWeight = chooseRecordWeight(trainExamples, holdoutExamples, scorer(judged, split.featureMap), variances);
+    const keyOf = memoTeamKeys(examples);
+    const variances = teamLogitVariances(trainExamples, validationExamples, predictAll(judged, split.validation), keyOf);
+    const counting = countingModel(trainExamples, keyOf);
+    const countingLoss = logLoss(Float64Array.from(holdoutExamples, (e) => counting.probability(e)), y);
+    const serving = chooseServing(trainExamples, holdoutExamples, scorer(judged, split.featureMap), variances, (e) => counting.prior(e), keyOf);
     const metrics: Record<string, number> = {
       log_loss: logLoss(p, y),
       auc: auc(p, y),
@@ -180,8 +192,9 @@ export function trainModels(
       validation_rows: split.validation.rows,
       holdout_rows: split.holdout.rows,
       ...Object.fromEntries(variances.map((v, bucket) => [teamVarianceMetric(bucket), v])),
-      [RECORD_WEIGHT_METRIC]: recordWeight,
-      [COUNTING_LOG_LOSS_METRIC]: counting,
+      [RECORD_WEIGHT_METRIC]: serving.recordWeight,
+      [STATISTICAL_PRIOR_METRIC]: serving.statisticalPrior ? 1 : 0,
+      [COUNTING_LOG_LOSS_METRIC]: countingLoss,
     };
     const comparison = active.success && compareWithActive(active.success, holdoutExamples, p, y, (q, labels) => ({ loss: logLoss(q, labels), auc: auc(q, labels) }));
     if (comparison) {

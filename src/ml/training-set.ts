@@ -1,4 +1,4 @@
-import { teamKey } from "../learning/team-prior.js";
+import { teamKey } from "../domain/team.js";
 import { encodeRow, type FeatureMap, featureEncoder } from "./features.js";
 
 /** One execution as training sees it. */
@@ -14,6 +14,19 @@ export interface TrainingExample {
 /** The identity of an example's team within its task type (agent order and repeats aside). */
 export function taskTeamKey(e: Pick<TrainingExample, "taskType" | "agents">): string {
   return `${e.taskType}\u0000${teamKey(e.agents)}`;
+}
+
+/** Gives an example's taskTeamKey. */
+export type TeamKeyOf = (e: TrainingExample) => string;
+
+/**
+ * taskTeamKey computed once per example: one training reads each example's team in four places,
+ * and building the key (dedupe, sort, join) costs more than any of them at 10^6 rows.
+ */
+export function memoTeamKeys(examples: readonly TrainingExample[]): TeamKeyOf {
+  const keys = new Map<TrainingExample, string>();
+  for (const e of examples) keys.set(e, taskTeamKey(e));
+  return (e) => keys.get(e) ?? taskTeamKey(e);
 }
 
 /** A matrix of examples with both targets. */

@@ -1,3 +1,4 @@
+import { teamKey } from "../domain/team.js";
 import { betaSd } from "../learning/beta.js";
 import { residualLogDuration } from "../learning/deadline.js";
 import type { Estimate } from "../learning/estimate.js";
@@ -5,9 +6,9 @@ import type { TaskEvidence } from "../learning/evidence.js";
 import { modelTeamPosterior, RANKING_Z } from "../learning/model-posterior.js";
 import type { EstimateOverride } from "../learning/recommend.js";
 import { SnapshotMemo } from "../learning/snapshot-memo.js";
-import { indexEvidence, teamKey } from "../learning/team-prior.js";
+import { indexEvidence } from "../learning/team-prior.js";
 import { knowsTaskType, type ModelSnapshot, scoreTeams, scoreTeamsAt, type ServingModel } from "../ml/model-runtime.js";
-import { TEAM_ROW_BUCKETS, teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../ml/team-uncertainty.js";
+import { TEAM_ROW_BUCKETS, teamRowBucket, UNSEEN_VARIANCE_FLOOR, usesStatisticalPrior } from "../ml/team-uncertainty.js";
 
 /**
  * σ² per bucket for success models trained before the trainer measured it: the unseen floor for
@@ -112,6 +113,7 @@ async function scoredOverride(
   const variances = success.teamLogitVariances ?? LEGACY_VARIANCES;
   // Models trained before the weight was chosen counted the record in full.
   const recordWeight = success.recordWeight ?? 1;
+  const choice = { recordWeight, statisticalPrior: success.statisticalPrior ?? true };
   return {
     key,
     estimate(i: number, team: string[], statistical: Estimate): Estimate {
@@ -121,7 +123,7 @@ async function scoredOverride(
       // The statistical posterior less the record is its prior (team-prior.ts).
       const strength = statistical.posterior.alpha + statistical.posterior.beta - executions;
       const posterior = modelTeamPosterior({
-        statisticalPrior: executions === 0 || recordWeight > 0 ? { mean: strength > 0 ? (statistical.posterior.alpha - successes) / strength : 0.5, strength: Math.max(0, strength) } : undefined,
+        statisticalPrior: usesStatisticalPrior(choice, executions) ? { mean: strength > 0 ? (statistical.posterior.alpha - successes) / strength : 0.5, strength: Math.max(0, strength) } : undefined,
         modelProbability: p[i] ?? statistical.successProbability,
         recordProbability: atRecord[i] ?? Number.NaN,
         executions,

@@ -5,7 +5,7 @@ import { FeatureMapSchema } from "../ml/model-schemas.js";
 import { type ModelRuntime, type ServingModel } from "../ml/model-runtime.js";
 import { loadSession } from "../ml/onnx-session.js";
 import { COUNTING_LOG_LOSS_METRIC } from "../ml/counting-baseline.js";
-import { RECORD_WEIGHT_METRIC, TEAM_ROW_BUCKETS, teamVarianceMetric } from "../ml/team-uncertainty.js";
+import { RECORD_WEIGHT_METRIC, STATISTICAL_PRIOR_METRIC, TEAM_ROW_BUCKETS, teamVarianceMetric } from "../ml/team-uncertainty.js";
 import { residualQuantilesOf } from "../ml/residual-quantiles.js";
 import type { NotificationListener } from "../store/listener.js";
 import { isActiveVersion, MODELS_CHANNEL, type ModelRecord, readActiveModels, readModelVersion } from "../store/models.js";
@@ -35,6 +35,8 @@ export async function loadServingModel(record: LoadableModel): Promise<ServingMo
     residualInterval: q05 !== undefined && q95 !== undefined ? { lower: q05, upper: q95, level: 0.9 } : undefined,
     teamLogitVariances: variances.every((v) => v !== undefined) ? (variances as number[]) : undefined,
     recordWeight: record.metrics[RECORD_WEIGHT_METRIC],
+    // Models trained before the trainer chose it always added the statistical prior.
+    statisticalPrior: (record.metrics[STATISTICAL_PRIOR_METRIC] ?? 1) === 1,
     ranks: beatsCounting(record.metrics),
     residualQuantiles: residualQuantilesOf(record.metrics),
   };

@@ -9,7 +9,7 @@ import {
 import { EstimateSource, type Recommendation, RecommendationSchema } from "../../gen/agentlearning/v1/learning_pb.js";
 import type { Estimate } from "../learning/estimate.js";
 import { estimateCombination } from "../learning/estimate.js";
-import { MODE_POLICIES } from "../learning/mode-policy.js";
+import { defaultExploration, MODE_POLICIES } from "../learning/mode-policy.js";
 import { candidatesFor, recommend } from "../learning/recommend.js";
 import { deadlineExplanation } from "./deadline-explanation.js";
 import { modelOverride } from "./model-estimates.js";
@@ -65,7 +65,7 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   }
   const policy = MODE_POLICIES[settings.learning_mode];
   const [evidence, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
-  const exploration = policy.explorationAllowed ? (r.explorationRate ?? policy.defaultExploration) : 0;
+  const exploration = policy.explorationAllowed ? (r.explorationRate ?? defaultExploration(policy, evidence.task.executions)) : 0;
   // Only teams confident enough to be returned may go first, so the propensity logged for the
   // first team is the probability that it is returned first.
   const threshold = policy.threshold(gap);

@@ -29,6 +29,7 @@
 // Everything is a pure function of the world seed and of the seeded draws passed in: the same
 // seeds give the same executions. The structure above does not depend on the seed, so runs with
 // different seeds sample the same world.
+import { teamKey } from "../domain/team.js";
 import { CATALOG_AGENTS } from "./catalog.js";
 import { createRng, type Rng } from "./random.js";
 import { TASK_TYPES, type TaskTypeSpec } from "./task-types.js";
@@ -248,10 +249,6 @@ function sampleComplexity(rng: Rng): number {
 /** Upper case, trimmed, each agent once: the team as the service would store it. */
 function normalize(agents: readonly string[]): string[] {
   return [...new Set(agents.map((agent) => agent.trim().toUpperCase()))];
-}
-
-function teamKey(team: readonly string[]): string {
-  return [...team].sort().join("+");
 }
 
 const logit = (p: number) => Math.log(p / (1 - p));

@@ -115,9 +115,14 @@ export async function readCreditedDecisions(db: CommonQueryMethods, filter: Cred
 
 /** The decision whose first team has this recommendation id, if one was logged (tests and diagnostics). */
 export async function readDecisionOfRecommendation(db: CommonQueryMethods, recommendationId: string): Promise<Decision | null> {
-  return db.maybeOne(sql.type(DecisionRow)`
+  return (await readDecisionsOfRecommendations(db, [recommendationId]))[0] ?? null;
+}
+
+/** The decisions whose first teams have these recommendation ids, in no particular order. */
+export async function readDecisionsOfRecommendations(db: CommonQueryMethods, recommendationIds: readonly string[]): Promise<readonly Decision[]> {
+  return db.any(sql.type(DecisionRow)`
     SELECT decision_id, request_id, (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms,
       task_type, complexity, mode, policy, model_versions, success_weight, exploration, candidate_count,
       floor_propensity, first_agent_set, first_propensity, greedy_agent_set, top_teams, shadow, recommendation_id
-    FROM decisions WHERE recommendation_id = ${recommendationId}`);
+    FROM decisions WHERE recommendation_id = ANY(${sql.array(recommendationIds, "text")})`);
 }

@@ -1,6 +1,6 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import type { CatalogAgent, TaskEvidence } from "../domain/evidence.js";
+import { type CatalogAgent, NO_EXECUTIONS, type TaskEvidence } from "../domain/evidence.js";
 
 /** How many combinations of a task type learning considers: the most frequent ones. */
 const MAX_COMBINATIONS = 500;
@@ -72,10 +72,9 @@ export async function readTaskEvidence(db: CommonQueryMethods, taskType: string,
       FROM agent_stats WHERE task_type = ${taskType} ORDER BY agent`),
     catalog ? Promise.resolve(catalog) : readCatalog(db),
   ]);
-  const empty = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
   return {
     taskType,
-    task: task ? toSums(task) : empty,
+    task: task ? toSums(task) : NO_EXECUTIONS,
     combinations: combinations.map((c) => ({ ...toSums(c), agents: c.agents, topErrors: c.top_errors, orders: c.orders })),
     agents: agents.map((a) => ({ ...toSums(a), agent: a.agent })),
     catalog: agentCatalog,

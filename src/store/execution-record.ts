@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import { type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
+import { teamKey } from "../domain/team.js";
 
 /** Longest accepted strings, shared by validation and the documentation in the proto. */
 export const LIMITS = {
@@ -74,10 +75,8 @@ export const StoredExecutionSchema = ExecutionRecordSchema.extend({ seq: z.bigin
 
 export type StoredExecution = z.infer<typeof StoredExecutionSchema>;
 
-/** The combination key of a team: the set of its agents, order ignored. */
-export function agentSetKey(agents: readonly string[]): string {
-  return [...agents].sort().join(",");
-}
+/** The agent_set column of a team: its teamKey (domain/team.ts), under the column's name. */
+export const agentSetKey = teamKey;
 
 const micros = (column: string) => sql.fragment`(extract(epoch FROM ${sql.identifier([column])}) * 1000000)::bigint`;
 

@@ -7,7 +7,7 @@ import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
-import { ExecutionSchema } from "../../gen/agentlearning/v1/execution_pb.js";
+import { ExecutionSchema, type RejectedExecution } from "../../gen/agentlearning/v1/execution_pb.js";
 import {
   LearningService,
   RecordExecutionRequestSchema,
@@ -82,8 +82,8 @@ interface Outcome {
   message: string;
   /** Executions an OK answer says were newly stored. */
   stored: number;
-  /** For an OK bulk answer (RecordExecutions, ImportData): the items it says it received and rejected. */
-  bulk?: { received: number; rejected: number };
+  /** For an OK bulk answer (RecordExecutions, ImportData): how many items it received, and those it rejected. */
+  bulk?: { received: number; rejected: RejectedExecution[] };
 }
 
 let server: TestServer;
@@ -245,7 +245,7 @@ function bulkReportOf(call: FuzzCall, message: Uint8Array | undefined): Outcome[
     call.format === "proto"
       ? fromBinary(RecordExecutionsResponseSchema, message)
       : fromJsonString(RecordExecutionsResponseSchema, Buffer.from(message).toString("utf8"));
-  return { received: m.result?.receivedCount ?? 0, rejected: m.result?.rejected.length ?? 0 };
+  return { received: m.result?.receivedCount ?? 0, rejected: m.result?.rejected ?? [] };
 }
 
 /**
@@ -558,54 +558,55 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
 
   it("rejects invalid executions with INVALID_ARGUMENT one by one, reports every one of a bulk upload as rejected, and stores nothing", async () => {
     type Init = MessageInitShape<typeof ExecutionSchema>;
-    const breakers: [string, () => Init][] = [
-      ["complexity NaN", () => ({ complexity: Number.NaN })],
-      ["complexity +Infinity", () => ({ complexity: Number.POSITIVE_INFINITY })],
-      ["complexity -Infinity", () => ({ complexity: Number.NEGATIVE_INFINITY })],
-      ["complexity negative", () => ({ complexity: -rng.next() - 1e-9 })],
-      ["complexity above 10", () => ({ complexity: 10 + rng.next() + 1e-9 })],
-      ["duration NaN", () => ({ durationSeconds: Number.NaN })],
-      ["duration negative", () => ({ durationSeconds: -1 })],
-      ["duration above a year", () => ({ durationSeconds: 31_536_000.5 })],
-      ["no agents", () => ({ agents: [] })],
-      ["65 agents", () => ({ agents: Array.from({ length: 65 }, (_, i) => `A${i}`) })],
-      ["10,000 agents", () => ({ agents: Array.from({ length: 10_000 }, (_, i) => `AGENT_${i}`) })],
-      ["10,000 copies of one agent", () => ({ agents: Array.from({ length: 10_000 }, () => "ARCHITECT") })],
-      ["duplicate agents", () => ({ agents: ["ARCHITECT", "architect"] })],
-      ["agent with a quote", () => ({ agents: ["O'BRIEN"] })],
-      ["agent of 65 characters", () => ({ agents: ["A".repeat(65)] })],
-      ["empty execution id", () => ({ executionId: "" })],
-      ["execution id of 129 characters", () => ({ executionId: "x".repeat(129) })],
-      ["execution id with NUL", () => ({ executionId: `nul-\u0000-${rng.int(0, 1e9)}` })],
-      ["task type with SQL", () => ({ taskType: "'; DROP TABLE executions; --" })],
-      ["empty task type", () => ({ taskType: "" })],
-      ["description of 1 MB", () => ({ taskDescription: "d".repeat(1024 * 1024) })],
-      ["description of 8193 characters", () => ({ taskDescription: "d".repeat(8193) })],
-      ["error message of 4097 characters", () => ({ success: false, errorMessage: "e".repeat(4097) })],
-      ["error message with NUL", () => ({ success: false, errorMessage: "boom\u0000" })],
-      ["cpu NaN", () => ({ resourceUsage: { cpuPercent: Number.NaN } })],
-      ["memory -Infinity", () => ({ resourceUsage: { memoryMb: Number.NEGATIVE_INFINITY } })],
-      ["metric value Infinity", () => ({ resourceUsage: { metrics: { tokens: Number.POSITIVE_INFINITY } } })],
-      ["metric with empty name", () => ({ resourceUsage: { metrics: { "": 1 } } })],
-      ["65 metrics", () => ({ resourceUsage: { metrics: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`m${i}`, i])) } })],
-      ["satisfaction 0", () => ({ userSatisfaction: 0 })],
-      ["satisfaction 11", () => ({ userSatisfaction: 11 })],
-      ["satisfaction 2^32-1", () => ({ userSatisfaction: 4_294_967_295 })],
-      ["finished before started", () => ({ startedAt: { seconds: 2_000n }, finishedAt: { seconds: 1_000n } })],
-      ["started in year 10000", () => ({ startedAt: { seconds: 253_402_300_800n } })],
+    // Each breaker breaks one field: the one a rejection must name (as the API spells it).
+    const breakers: [name: string, field: string, breaker: () => Init][] = [
+      ["complexity NaN", "complexity", () => ({ complexity: Number.NaN })],
+      ["complexity +Infinity", "complexity", () => ({ complexity: Number.POSITIVE_INFINITY })],
+      ["complexity -Infinity", "complexity", () => ({ complexity: Number.NEGATIVE_INFINITY })],
+      ["complexity negative", "complexity", () => ({ complexity: -rng.next() - 1e-9 })],
+      ["complexity above 10", "complexity", () => ({ complexity: 10 + rng.next() + 1e-9 })],
+      ["duration NaN", "duration_seconds", () => ({ durationSeconds: Number.NaN })],
+      ["duration negative", "duration_seconds", () => ({ durationSeconds: -1 })],
+      ["duration above a year", "duration_seconds", () => ({ durationSeconds: 31_536_000.5 })],
+      ["no agents", "agents", () => ({ agents: [] })],
+      ["65 agents", "agents", () => ({ agents: Array.from({ length: 65 }, (_, i) => `A${i}`) })],
+      ["10,000 agents", "agents", () => ({ agents: Array.from({ length: 10_000 }, (_, i) => `AGENT_${i}`) })],
+      ["10,000 copies of one agent", "agents", () => ({ agents: Array.from({ length: 10_000 }, () => "ARCHITECT") })],
+      ["duplicate agents", "agents[1]", () => ({ agents: ["ARCHITECT", "architect"] })],
+      ["agent with a quote", "agents[0]", () => ({ agents: ["O'BRIEN"] })],
+      ["agent of 65 characters", "agents[0]", () => ({ agents: ["A".repeat(65)] })],
+      ["empty execution id", "execution_id", () => ({ executionId: "" })],
+      ["execution id of 129 characters", "execution_id", () => ({ executionId: "x".repeat(129) })],
+      ["execution id with NUL", "execution_id", () => ({ executionId: `nul-\u0000-${rng.int(0, 1e9)}` })],
+      ["task type with SQL", "task_type", () => ({ taskType: "'; DROP TABLE executions; --" })],
+      ["empty task type", "task_type", () => ({ taskType: "" })],
+      ["description of 1 MB", "task_description", () => ({ taskDescription: "d".repeat(1024 * 1024) })],
+      ["description of 8193 characters", "task_description", () => ({ taskDescription: "d".repeat(8193) })],
+      ["error message of 4097 characters", "error_message", () => ({ success: false, errorMessage: "e".repeat(4097) })],
+      ["error message with NUL", "error_message", () => ({ success: false, errorMessage: "boom\u0000" })],
+      ["cpu NaN", "resource_usage.cpu_percent", () => ({ resourceUsage: { cpuPercent: Number.NaN } })],
+      ["memory -Infinity", "resource_usage.memory_mb", () => ({ resourceUsage: { memoryMb: Number.NEGATIVE_INFINITY } })],
+      ["metric value Infinity", "resource_usage.metrics.tokens", () => ({ resourceUsage: { metrics: { tokens: Number.POSITIVE_INFINITY } } })],
+      ["metric with empty name", "resource_usage.metrics", () => ({ resourceUsage: { metrics: { "": 1 } } })],
+      ["65 metrics", "resource_usage.metrics", () => ({ resourceUsage: { metrics: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`m${i}`, i])) } })],
+      ["satisfaction 0", "user_satisfaction", () => ({ userSatisfaction: 0 })],
+      ["satisfaction 11", "user_satisfaction", () => ({ userSatisfaction: 11 })],
+      ["satisfaction 2^32-1", "user_satisfaction", () => ({ userSatisfaction: 4_294_967_295 })],
+      ["finished before started", "finished_at", () => ({ startedAt: { seconds: 2_000n }, finishedAt: { seconds: 1_000n } })],
+      ["started in year 10000", "started_at", () => ({ startedAt: { seconds: 253_402_300_800n } })],
       // Proto JSON cannot express these Timestamps: binary only (see below).
-      ["started at int64 max", () => ({ startedAt: { seconds: 9_223_372_036_854_775_807n } })],
-      ["negative nanos", () => ({ finishedAt: { seconds: 1n, nanos: -1 } })],
-      ["recommendation id of 129 characters", () => ({ recommendationId: "r".repeat(129) })],
+      ["started at int64 max", "started_at", () => ({ startedAt: { seconds: 9_223_372_036_854_775_807n } })],
+      ["negative nanos", "finished_at.nanos", () => ({ finishedAt: { seconds: 1n, nanos: -1 } })],
+      ["recommendation id of 129 characters", "recommendation_id", () => ({ recommendationId: "r".repeat(129) })],
       // Binary encoding turns a lone surrogate into U+FFFD (valid): JSON only (see below).
-      ["model version with a lone surrogate", () => ({ modelVersion: "v\ud800" })],
+      ["model version with a lone surrogate", "model_version", () => ({ modelVersion: "v\ud800" })],
     ];
     const jsonOnly = new Set(["model version with a lone surrogate"]);
     const binaryOnly = new Set(["started at int64 max", "started in year 10000", "negative nanos"]);
     const invalid = (format: "proto" | "json") => {
       const usable = breakers.filter(([name]) => !(format === "proto" ? jsonOnly : binaryOnly).has(name));
-      const [name, breaker] = rng.pick(usable);
-      return { name, execution: makeExecution({ executionId: `fuzz-invalid-${rng.int(0, 1e9)}`, ...breaker() }) };
+      const [name, field, breaker] = rng.pick(usable);
+      return { name, field, execution: makeExecution({ executionId: `fuzz-invalid-${rng.int(0, 1e9)}`, ...breaker() }) };
     };
     const record = RPCS.find((r) => r.method.name === "RecordExecution");
     const bulk = RPCS.find((r) => r.method.name === "RecordExecutions");
@@ -613,15 +614,15 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
     if (!record || !bulk || !importData) throw new Error("RPCs missing");
 
     const calls: FuzzCall[] = [];
-    /** How many invalid items each bulk call carries. */
-    const bulkItems = new Map<FuzzCall, number>();
+    /** The invalid items each bulk call carries, in upload order. */
+    const bulkItems = new Map<FuzzCall, { executionId: string; field: string }[]>();
     for (let i = 0; i < 300; i++) {
       if (i % 3 === 2) {
         const items = Array.from({ length: rng.int(1, 5) }, () => invalid("proto"));
         const payload = toBinary(RecordExecutionsRequestSchema, create(RecordExecutionsRequestSchema, { executions: items.map((x) => x.execution) }));
         const bulkCall = call(`bulk of invalid executions (${items.map((x) => x.name).join(", ")})`, rng.chance(0.5) ? bulk : importData, "grpc", "proto", [payload]);
         calls.push(bulkCall);
-        bulkItems.set(bulkCall, items.length);
+        bulkItems.set(bulkCall, items.map((x) => ({ executionId: x.execution.executionId, field: x.field })));
       } else {
         const format = i % 3 === 0 ? "proto" : "json";
         const { name, execution } = invalid(format);
@@ -633,16 +634,24 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
 
     const { outcomes } = await runBatch(calls);
     // One by one: INVALID_ARGUMENT. In bulk: the call succeeds, stores nothing, and the response
-    // says it received every item and rejected every one.
-    const wrong = outcomes.filter((o) => {
-      if (o.call.rpc === record) return o.code !== "invalid_argument";
+    // says it received every item and rejected every one, in order, by its id, as INVALID_ARGUMENT,
+    // naming the field its breaker broke and saying why.
+    const wrong = outcomes.filter((o) => o.call.rpc === record && o.code !== "invalid_argument");
+    const bulkMismatches = outcomes.flatMap((o) => {
       const items = bulkItems.get(o.call);
-      return o.code !== "ok" || o.bulk?.received !== items || o.bulk?.rejected !== items;
+      if (!items) return [];
+      const expected = items.map((item, index) => ({ index, executionId: item.executionId, code: "INVALID_ARGUMENT", field: item.field }));
+      const got = (o.bulk?.rejected ?? []).map((r) => ({ index: r.index, executionId: r.executionId, code: r.code, field: r.field }));
+      const said = o.code === "ok" && o.bulk?.received === items.length && (o.bulk?.rejected ?? []).every((r) => r.reason !== "");
+      if (said && JSON.stringify(got) === JSON.stringify(expected)) return [];
+      const reasons = (o.bulk?.rejected ?? []).map((r) => r.reason);
+      return [`${o.call.kind}: ${o.code}, received ${o.bulk?.received}, rejected ${JSON.stringify(got)} because ${JSON.stringify(reasons)}, expected ${JSON.stringify(expected)}`];
     });
     expect(bulkItems.size).toBe(100);
 
     await expectStillServing();
     expect(report(wrong), report(wrong).join("\n")).toEqual([]);
+    expect(bulkMismatches, bulkMismatches.join("\n")).toEqual([]);
     expect(outcomes.reduce((sum, o) => sum + o.stored, 0)).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { EstimateSource, LearningMode, type Recommendation } from "../../gen/agentlearning/v1/learning_pb.js";
 import type { PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
-import { type Decision, type DecisionLog, insertDecision, logAnswer, readCreditedDecisions, readDecisionOfRecommendation } from "../../src/store/decisions.js";
+import { type Decision, type DecisionLog, insertDecision, logAnswer, readCreditedDecisions, readDecisionOfRecommendation, readDecisionsOfRecommendations } from "../../src/store/decisions.js";
 import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
 import { insertRecommendations, type RecommendationLog } from "../../src/store/recommendations.js";
@@ -181,6 +181,44 @@ describe("PredictAgents' decisions", () => {
       expect(r.propensity).toBeCloseTo(listed?.probability ?? decision.floor_propensity, 12);
     }
   });
+
+  it("over 4,000 calls puts each team first as often as the decisions' logged propensities say, within 4 standard errors", async () => {
+    const since = Date.now() - 1;
+    const calls = 4000;
+    let next = 0;
+    const firsts: string[] = [];
+    // Eight callers at once, as an orchestrator's workers would.
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < calls) {
+          next += 1;
+          const response = await server.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate: 0.3, maxRecommendations: 1, successWeight: 0.8 });
+          firsts.push(response.recommendations[0]!.recommendationId);
+        }
+      }),
+    );
+    const decisions = await readDecisionsOfRecommendations(db, firsts);
+    expect(decisions).toHaveLength(calls);
+    // Per team: first picks, Σ π and Σ π(1 − π) over the calls, π read from each decision (listed,
+    // else the floor); the teams never listed are pooled, with π = (unlisted count) · floor.
+    const tallies = new Map<string, { firsts: number; p: number; variance: number }>();
+    const add = (team: string, first: boolean, p: number) => {
+      const t = tallies.get(team) ?? { firsts: 0, p: 0, variance: 0 };
+      tallies.set(team, { firsts: t.firsts + (first ? 1 : 0), p: t.p + p, variance: t.variance + p * (1 - p) });
+    };
+    const listed = new Set(decisions.flatMap((d) => d.top_teams.map((t) => t.agent_set)));
+    for (const d of decisions) {
+      expect(d.created_at_ms).toBeGreaterThanOrEqual(since);
+      const own = new Map(d.top_teams.map((t) => [t.agent_set, t.probability]));
+      for (const team of listed) add(team, d.first_agent_set === team, own.get(team) ?? d.floor_propensity);
+      const unlisted = d.candidate_count - listed.size;
+      add("(never listed)", !listed.has(d.first_agent_set), Math.max(0, unlisted) * d.floor_propensity);
+    }
+    expect(listed.size).toBeGreaterThan(3);
+    for (const [team, t] of tallies) {
+      expect(Math.abs(t.firsts - t.p), `${team}: ${t.firsts} first against Σπ = ${t.p.toFixed(1)}`).toBeLessThanOrEqual(4 * Math.sqrt(t.variance) + 1e-9);
+    }
+  }, 240_000);
 
   it("with ε = 0 logs the greedy team first with propensity 1", async () => {
     const { first, decision } = await decisionOf(await predict(0));

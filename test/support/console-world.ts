@@ -1,4 +1,5 @@
 import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
+import { teamKey } from "../../src/domain/team.js";
 import { createRng } from "../../src/sim/random.js";
 import type { TestServer } from "./server.js";
 import { worldExecution } from "../../src/sim/world-execution.js";
@@ -42,7 +43,7 @@ export async function seedConsoleWorld(server: TestServer, options: { history: n
       modelVersion: first.modelVersion,
     });
     await server.learning.recordExecution({ execution });
-    const sameTeam = [...agents].sort().join("+") === [...first.agents].sort().join("+");
+    const sameTeam = teamKey(agents) === teamKey(first.agents);
     (sameTeam ? followed : overridden).push(execution);
   }
   await server.admin.analyze({});

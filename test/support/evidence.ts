@@ -1,4 +1,5 @@
 // Builders of learning evidence for the pure learning tests: a task type's history as teams.
+import { NO_EXECUTIONS } from "../../src/domain/evidence.js";
 import { addSums, type CombinationEvidence, type OutcomeSums } from "../../src/learning/evidence.js";
 
 /** A team's record: `executions` runs alternating 0.8× and 1.25× of `seconds`, the first `successes` of them successful. */
@@ -13,7 +14,8 @@ export function team(agents: string[], executions: number, successes: number, se
   return { ...sums, agents: [...agents].sort() };
 }
 
-export const noSums: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
+/** The sums of no executions (the service's own NO_EXECUTIONS). */
+export const noSums = NO_EXECUTIONS;
 
 /** The sums of two records together (the service's own addSums). */
 export const plus = addSums;

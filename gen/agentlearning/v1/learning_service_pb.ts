@@ -175,7 +175,9 @@ export type PredictAgentsRequest = Message<"agentlearning.v1.PredictAgentsReques
   /**
    * Share of answers, in [0, 1], allowed to explore: their first team is a uniform pick among the
    * teams that may go first a tenth of the time, the winner of a Thompson-sampling draw otherwise.
-   * Absent means the learning mode's default.
+   * Used exactly as given when present. Absent means the learning mode's default (adaptive 0.1,
+   * autonomous 0.2) while the task type has at most 100 recorded executions, then that default ×
+   * √(100 / executions): exploration fades as evidence grows but never stops.
    *
    * @generated from field: optional double exploration_rate = 9;
    */

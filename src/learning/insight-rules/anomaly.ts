@@ -12,7 +12,10 @@ import { betaMeanOf, pct, RULES } from "./shared.js";
 export function failureBurst(evidence: TaskEvidence, recent: readonly RecentExecution[]): Finding[] {
   const { taskType, task } = evidence;
   const window = recent.slice(-RULES.anomalyWindow);
-  const before = { executions: task.executions - window.length, successes: task.successes - window.filter((e) => e.success).length };
+  const before = {
+    executions: task.executions - window.length,
+    successes: task.successes - window.filter((e) => e.success).length,
+  };
   if (window.length < 20 || before.executions < 50) return [];
   const failures = window.filter((e) => !e.success).length;
   const pFail = 1 - betaMeanOf(before.successes, before.executions);
@@ -27,7 +30,9 @@ export function failureBurst(evidence: TaskEvidence, recent: readonly RecentExec
       confidence: conf,
       confidenceMethod: "1 − P(≥ k failures in the window | historical failure rate), exact binomial",
       sampleSize: window.length,
-      description: `failure burst on ${taskType}: ${failures} of the last ${window.length} executions failed, vs ${pct(pFail)} historically`,
+      description:
+        `failure burst on ${taskType}: ${failures} of the last ${window.length} executions failed, ` +
+        `vs ${pct(pFail)} historically`,
       data: { window: window.length, failures, historical_failure_rate: pFail },
     },
   ];
@@ -52,7 +57,9 @@ export function slowOutlier(evidence: TaskEvidence, recent: readonly RecentExecu
       confidence: normalCdf(z),
       confidenceMethod: "Φ(z) of the execution's ln(1+duration) under the task's normal fit",
       sampleSize: task.executions,
-      description: `execution ${worst.executionId} on ${taskType} took ${Math.round(Math.exp(worst.logDuration) - 1)} s, ${z.toFixed(1)} standard deviations above typical`,
+      description:
+        `execution ${worst.executionId} on ${taskType} took ${Math.round(Math.exp(worst.logDuration) - 1)} s, ` +
+        `${z.toFixed(1)} standard deviations above typical`,
       data: { execution_id: worst.executionId, seconds: Math.exp(worst.logDuration) - 1, z },
     },
   ];

@@ -8,6 +8,7 @@
 // whole teams. Carries the dominant error message and its share of the failures.
 import type { CombinationEvidence } from "../../domain/evidence.js";
 import type { Finding } from "../../domain/insight.js";
+import { teamKey, teamLabel } from "../../domain/team.js";
 import {
   type AggregateContext,
   betaMeanOf,
@@ -17,7 +18,6 @@ import {
   publishThreshold,
   RULES,
   sumsOver,
-  teamName,
 } from "./shared.js";
 
 /** Failing pairs first, then whole failing teams not explained by a reported pair. */
@@ -57,7 +57,8 @@ function failingPairs({ evidence, pT }: AggregateContext): Finding[] {
     .map((pair) => ({ pair, excess: excessFailures(pair) }))
     .filter((p) => p.excess > 0)
     .sort((x, y) => y.excess - x.excess || (x.pair.join() < y.pair.join() ? -1 : 1));
-  const pairThreshold = publishThreshold(pairs.filter((pair) => sumsOver(combinations, pair).executions >= RULES.minSamples).length);
+  const testedPairs = pairs.filter((pair) => sumsOver(combinations, pair).executions >= RULES.minSamples);
+  const pairThreshold = publishThreshold(testedPairs.length);
   for (const { pair } of ordered) {
     const unexplained = combinations.filter((c) => !holdsAnyPair(c, badPairs));
     const s = sumsOver(unexplained, pair);
@@ -71,15 +72,18 @@ function failingPairs({ evidence, pT }: AggregateContext): Finding[] {
     const aRate = betaMeanOf(aAlone.successes, aAlone.executions);
     const bRate = betaMeanOf(bAlone.successes, bAlone.executions);
     const worseThan = (rate: number) =>
-      rate - mean >= RULES.interactionMargin && probBelow(s.successes, s.executions, rate) >= RULES.interactionConfidence;
+      rate - mean >= RULES.interactionMargin &&
+      probBelow(s.successes, s.executions, rate) >= RULES.interactionConfidence;
     if (!worseThan(aRate) || !worseThan(bRate)) continue;
     // …and consistently: no well-observed team holding it does fine (else other agents explain it).
-    const teamsWithPair = unexplained.filter((c) => c.executions >= RULES.minSamples && pair.every((a) => c.agents.includes(a)));
+    const teamsWithPair = unexplained.filter(
+      (c) => c.executions >= RULES.minSamples && pair.every((a) => c.agents.includes(a)),
+    );
     if (teamsWithPair.some((c) => betaMeanOf(c.successes, c.executions) > pT - RULES.avoidMargin / 2)) continue;
     badPairs.push(pair);
     const error = dominantError(combinations, pair);
     findings.push({
-      key: `avoid_pattern|${taskType}|${pair.join(",")}`,
+      key: `avoid_pattern|${taskType}|${teamKey(pair)}`,
       type: "avoid_pattern",
       taskType,
       agents: pair,
@@ -87,7 +91,8 @@ function failingPairs({ evidence, pT }: AggregateContext): Finding[] {
       confidenceMethod: "posterior P(p_pair < p_task), Beta(1+s, 1+f) over every team containing the pair",
       sampleSize: s.executions,
       description:
-        `${teamName(pair)} together succeed only ${pct(s.successes / s.executions)} (${s.successes}/${s.executions}) on ${taskType}, ` +
+        `${teamLabel(pair)} together succeed only ${pct(s.successes / s.executions)} ` +
+        `(${s.successes}/${s.executions}) on ${taskType}, ` +
         `vs ${pct(pT)} typical${error ? `; ${pct(error.share)} of failures: "${error.message}"` : ""}`,
       data: {
         scope: "pair",
@@ -113,7 +118,7 @@ function failingTeams({ evidence, pT, teamThreshold }: AggregateContext, badPair
     if (conf < teamThreshold || pT - mean < RULES.avoidMargin) continue;
     const error = dominantError([c], c.agents);
     findings.push({
-      key: `avoid_pattern|${taskType}|${c.agents.join(",")}|team`,
+      key: `avoid_pattern|${taskType}|${teamKey(c.agents)}|team`,
       type: "avoid_pattern",
       taskType,
       agents: c.agents,
@@ -121,7 +126,8 @@ function failingTeams({ evidence, pT, teamThreshold }: AggregateContext, badPair
       confidenceMethod: "posterior P(p_team < p_task), Beta(1+s, 1+f)",
       sampleSize: c.executions,
       description:
-        `${teamName(c.agents)} succeeds only ${pct(c.successes / c.executions)} (${c.successes}/${c.executions}) on ${taskType}, ` +
+        `${teamLabel(c.agents)} succeeds only ${pct(c.successes / c.executions)} ` +
+        `(${c.successes}/${c.executions}) on ${taskType}, ` +
         `vs ${pct(pT)} typical${error ? `; ${pct(error.share)} of failures: "${error.message}"` : ""}`,
       data: {
         scope: "team",

@@ -3,9 +3,10 @@
 // threshold over every team and agent tested.
 import type { OutcomeSums } from "../../domain/evidence.js";
 import type { Finding } from "../../domain/insight.js";
+import { teamKey, teamLabel } from "../../domain/team.js";
 import { logDurationMoments } from "../evidence.js";
 import { normalCdf } from "../normal.js";
-import { type AggregateContext, publishThreshold, RULES, teamName } from "./shared.js";
+import { type AggregateContext, publishThreshold, RULES } from "./shared.js";
 
 /** Teams and agents much slower than the task type. */
 export function bottlenecks({ evidence }: AggregateContext): Finding[] {
@@ -26,7 +27,7 @@ export function bottlenecks({ evidence }: AggregateContext): Finding[] {
     if (conf < publishThreshold(slowCandidates.length)) continue;
     const factor = Math.exp(m - taskMoments.mean);
     findings.push({
-      key: `bottleneck|${taskType}|${agents.join(",")}|${scope}`,
+      key: `bottleneck|${taskType}|${teamKey(agents)}|${scope}`,
       type: "bottleneck",
       taskType,
       agents,
@@ -34,9 +35,14 @@ export function bottlenecks({ evidence }: AggregateContext): Finding[] {
       confidenceMethod: "normal approximation on ln(1+duration): P(typical duration > 1.5 × task's)",
       sampleSize: sums.executions,
       description:
-        `${teamName(agents)} takes ${factor.toFixed(1)}× the typical time on ${taskType} ` +
+        `${teamLabel(agents)} takes ${factor.toFixed(1)}× the typical time on ${taskType} ` +
         `(${Math.round(Math.exp(m) - 1)} s vs ${Math.round(Math.exp(taskMoments.mean) - 1)} s)`,
-      data: { scope, slowdown_factor: factor, typical_seconds: Math.exp(m) - 1, task_typical_seconds: Math.exp(taskMoments.mean) - 1 },
+      data: {
+        scope,
+        slowdown_factor: factor,
+        typical_seconds: Math.exp(m) - 1,
+        task_typical_seconds: Math.exp(taskMoments.mean) - 1,
+      },
     });
   }
   return findings;

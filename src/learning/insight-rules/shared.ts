@@ -1,6 +1,6 @@
 // What the insight rules share: their thresholds, the Beta-posterior arithmetic, the context an
 // aggregate rule is given, and the common shapes of a rule.
-import type { CombinationEvidence, OutcomeSums, TaskEvidence } from "../../domain/evidence.js";
+import { type CombinationEvidence, NO_EXECUTIONS, type OutcomeSums, type TaskEvidence } from "../../domain/evidence.js";
 import type { Finding, RecentExecution } from "../../domain/insight.js";
 import { betaCdf } from "../beta.js";
 import { addSums } from "../evidence.js";
@@ -51,25 +51,25 @@ export const betaMeanOf = (s: number, n: number) => (1 + s) / (2 + n);
 /** P(p < threshold) for p ~ Beta(1 + s, 1 + n − s). */
 export const probBelow = (s: number, n: number, threshold: number) => betaCdf(threshold, 1 + s, 1 + n - s);
 
-/** The sums of no executions. */
-export const zero: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
-
-/** A team as descriptions name it. */
-export function teamName(agents: readonly string[]): string {
-  return agents.join("+");
-}
-
 /** Sums of every team containing all of `agents` (and none of `without`). */
-export function sumsOver(combinations: readonly CombinationEvidence[], agents: readonly string[], without: readonly string[] = []): OutcomeSums {
-  let total = zero;
+export function sumsOver(
+  combinations: readonly CombinationEvidence[],
+  agents: readonly string[],
+  without: readonly string[] = [],
+): OutcomeSums {
+  let total: OutcomeSums = NO_EXECUTIONS;
   for (const c of combinations) {
-    if (agents.every((a) => c.agents.includes(a)) && !without.some((a) => c.agents.includes(a))) total = addSums(total, c);
+    const holds = agents.every((a) => c.agents.includes(a)) && !without.some((a) => c.agents.includes(a));
+    if (holds) total = addSums(total, c);
   }
   return total;
 }
 
 /** The most frequent error message of the failures of teams holding `agents`, and its share of them. */
-export function dominantError(combinations: readonly CombinationEvidence[], agents: readonly string[]): { message: string; share: number } | undefined {
+export function dominantError(
+  combinations: readonly CombinationEvidence[],
+  agents: readonly string[],
+): { message: string; share: number } | undefined {
   const counts = new Map<string, number>();
   let failures = 0;
   for (const c of combinations) {

@@ -28,8 +28,16 @@ export function successTrend(evidence: TaskEvidence, recent: readonly RecentExec
       confidence: conf,
       confidenceMethod: "1 − two-sided p-value of a two-proportion z-test, recent vs previous window",
       sampleSize: newer.length + older.length,
-      description: `success rate on ${taskType} ${direction}: ${pct(p2)} in the last ${newer.length} executions vs ${pct(p1)} in the ${older.length} before`,
-      data: { direction, recent_success_rate: p2, previous_success_rate: p1, recent_window: newer.length, previous_window: older.length },
+      description:
+        `success rate on ${taskType} ${direction}: ${pct(p2)} in the last ${newer.length} executions ` +
+        `vs ${pct(p1)} in the ${older.length} before`,
+      data: {
+        direction,
+        recent_success_rate: p2,
+        previous_success_rate: p1,
+        recent_window: newer.length,
+        previous_window: older.length,
+      },
     },
   ];
 }

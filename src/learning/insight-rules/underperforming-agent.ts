@@ -2,10 +2,12 @@
 // the agent against the same team without it (matched, so the agent is not blamed for its
 // company), over teams free of reported pairs; published when ≥ the threshold, the gap ≥ 0.15,
 // and at least two different teams are each worse with the agent.
+import { NO_EXECUTIONS, type OutcomeSums } from "../../domain/evidence.js";
 import type { Finding } from "../../domain/insight.js";
+import { teamKey } from "../../domain/team.js";
 import { addSums } from "../evidence.js";
 import { holdsAnyPair, reportedPairs } from "./avoid-pattern.js";
-import { type AggregateContext, betaMeanOf, pct, probBelow, publishThreshold, RULES, zero } from "./shared.js";
+import { type AggregateContext, betaMeanOf, pct, probBelow, publishThreshold, RULES } from "./shared.js";
 
 /** Agents that lower the success of every team they join, compared with the same team without them. */
 export function underperformingAgents({ evidence }: AggregateContext, earlier: readonly Finding[]): Finding[] {
@@ -14,20 +16,21 @@ export function underperformingAgents({ evidence }: AggregateContext, earlier: r
   const badPairs = reportedPairs(earlier);
   const agentsSeen = [...new Set(combinations.flatMap((c) => c.agents))].sort();
   const clean = combinations.filter((c) => !holdsAnyPair(c, badPairs));
-  const byKey = new Map(clean.map((c) => [c.agents.join(","), c]));
+  const byKey = new Map(clean.map((c) => [teamKey(c.agents), c]));
   for (const agent of agentsSeen) {
-    let withAgent = zero;
-    let without = zero;
+    let withAgent: OutcomeSums = NO_EXECUTIONS;
+    let without: OutcomeSums = NO_EXECUTIONS;
     let matched = 0;
     let everywhereWorse = true;
     for (const c of clean) {
       if (c.agents.length < 2 || !c.agents.includes(agent)) continue;
-      const partner = byKey.get(c.agents.filter((a) => a !== agent).join(","));
+      const partner = byKey.get(teamKey(c.agents.filter((a) => a !== agent)));
       if (!partner || partner.executions < RULES.minSamples || c.executions < RULES.minSamples) continue;
       withAgent = addSums(withAgent, c);
       without = addSums(without, partner);
       matched++;
-      if (betaMeanOf(c.successes, c.executions) >= betaMeanOf(partner.successes, partner.executions)) everywhereWorse = false;
+      const worseWithAgent = betaMeanOf(c.successes, c.executions) < betaMeanOf(partner.successes, partner.executions);
+      if (!worseWithAgent) everywhereWorse = false;
     }
     // "Wherever it appears": at least two different teams, each worse with the agent.
     if (matched < 2 || !everywhereWorse) continue;
@@ -44,8 +47,14 @@ export function underperformingAgents({ evidence }: AggregateContext, earlier: r
       confidence: conf,
       confidenceMethod: "posterior P(p_with_agent < p_same_teams_without_it), Beta(1+s, 1+f), matched teams",
       sampleSize: withAgent.executions,
-      description: `${agent} lowers success on ${taskType}: ${pct(withAgent.successes / withAgent.executions)} with it vs ${pct(pWithout)} without`,
-      data: { success_rate_with: withAgent.successes / withAgent.executions, success_rate_without: pWithout, executions_with: withAgent.executions },
+      description:
+        `${agent} lowers success on ${taskType}: ${pct(withAgent.successes / withAgent.executions)} with it ` +
+        `vs ${pct(pWithout)} without`,
+      data: {
+        success_rate_with: withAgent.successes / withAgent.executions,
+        success_rate_without: pWithout,
+        executions_with: withAgent.executions,
+      },
     });
   }
   return findings;

@@ -38,6 +38,8 @@ export interface GrownLeaf {
 export interface GrownTree {
   tree: Tree;
   leaves: GrownLeaf[];
+  /** By node: the bin a split node sends left at or below (its threshold in bins); −1 for leaves. */
+  splitBins: Int16Array;
 }
 
 interface OpenLeaf {
@@ -76,10 +78,16 @@ function partition(ctx: GrowContext, start: number, end: number, feature: number
   return left;
 }
 
-/** Grows one tree on the gradients; `allowed` (by feature) limits the features it may split on. */
-export function growTree(ctx: GrowContext, grad: Float64Array, hess: Float64Array, allowed: Uint8Array | undefined): GrownTree {
+/**
+ * Grows one tree on the gradients; `allowed` (by feature) limits the features it may split on.
+ * Without `sampleSize` the tree learns from every row; with it, from the rows the caller placed in
+ * order[0 … sampleSize) (ascending), and its leaves hold only those rows.
+ */
+export function growTree(ctx: GrowContext, grad: Float64Array, hess: Float64Array, allowed: Uint8Array | undefined, sampleSize?: number): GrownTree {
   const { matrix, rules, maxDepth, maxLeaves, order } = ctx;
-  for (let i = 0; i < order.length; i++) order[i] = i;
+  const rows = sampleSize ?? order.length;
+  if (sampleSize === undefined) for (let i = 0; i < order.length; i++) order[i] = i;
+  const splitBins: number[] = [-1];
   const nodes: (SplitNode | LeafNode)[] = [{ kind: "leaf", value: 0 }];
   // A leaf that can never split needs no histogram; deciding that up front skips building the
   // whole last level of a depth-wise tree.
@@ -87,8 +95,8 @@ export function growTree(ctx: GrowContext, grad: Float64Array, hess: Float64Arra
     depth < maxDepth && count >= 2 * rules.minLeafSize && (maxLeaves === undefined || leafCount < maxLeaves);
 
   const rootHist = takeHistogram(ctx);
-  const rootTotals = buildHistogram(matrix, order, 0, order.length, grad, hess, rootHist);
-  const leaves: OpenLeaf[] = [{ node: 0, depth: 0, start: 0, end: order.length, totals: rootTotals, hist: rootHist, split: undefined }];
+  const rootTotals = buildHistogram(matrix, order, 0, rows, grad, hess, rootHist);
+  const leaves: OpenLeaf[] = [{ node: 0, depth: 0, start: 0, end: rows, totals: rootTotals, hist: rootHist, split: undefined }];
   const root = leaves[0]!;
   if (mayGrow(0, rootTotals.count, 1)) root.split = findBestSplit(matrix, rootHist, rootTotals, rules, allowed);
 
@@ -103,6 +111,8 @@ export function growTree(ctx: GrowContext, grad: Float64Array, hess: Float64Arra
 
     const leftNode = nodes.length;
     nodes.push({ kind: "leaf", value: 0 }, { kind: "leaf", value: 0 });
+    splitBins.push(-1, -1);
+    splitBins[parent.node] = split.bin;
     nodes[parent.node] = { kind: "split", feature: split.feature, threshold: thresholdOf(ctx.binning, split.feature, split.bin), left: leftNode, right: leftNode + 1 };
     const depth = parent.depth + 1;
     const left: OpenLeaf = { node: leftNode, depth, start: parent.start, end: mid, totals: split.left, hist: undefined, split: undefined };
@@ -122,7 +132,7 @@ export function growTree(ctx: GrowContext, grad: Float64Array, hess: Float64Arra
     nodes[leaf.node] = { kind: "leaf", value };
     grown.push({ start: leaf.start, end: leaf.end, value });
   }
-  return { tree: { nodes }, leaves: grown };
+  return { tree: { nodes }, leaves: grown, splitBins: Int16Array.from(splitBins) };
 }
 
 /**

@@ -7,8 +7,11 @@ import type { Objective } from "../tree-ensemble.js";
 export interface Loss {
   /** The best constant raw score (before any tree), float32-rounded like every stored number. */
   baseScore(labels: Float64Array, weights: Float64Array | undefined): number;
-  /** Writes gradients and hessians at `raw` and returns the mean loss at `raw` (computed in the same pass). */
-  gradients(raw: Float64Array, labels: Float64Array, weights: Float64Array | undefined, grad: Float64Array, hess: Float64Array): number;
+  /**
+   * Writes gradients and hessians at `raw` and returns the mean loss at `raw` (computed in the same
+   * pass), over every row or, with `sample`, over the rows sample[0 … sampleSize) only.
+   */
+  gradients(raw: Float64Array, labels: Float64Array, weights: Float64Array | undefined, grad: Float64Array, hess: Float64Array, sample?: Uint32Array, sampleSize?: number): number;
   /** Mean loss at `raw`. */
   meanLoss(raw: Float64Array, labels: Float64Array, weights: Float64Array | undefined): number;
 }
@@ -36,10 +39,12 @@ const logistic: Loss = {
     const rate = Math.min(1 - BASE_RATE_CLAMP, Math.max(BASE_RATE_CLAMP, weightedMean(labels, weights)));
     return Math.fround(Math.log(rate / (1 - rate)));
   },
-  gradients(raw, labels, weights, grad, hess) {
+  gradients(raw, labels, weights, grad, hess, sample, sampleSize) {
     let sum = 0;
     let total = 0;
-    for (let i = 0; i < raw.length; i++) {
+    const n = sample === undefined ? raw.length : (sampleSize ?? sample.length);
+    for (let k = 0; k < n; k++) {
+      const i = sample === undefined ? k : sample[k]!;
       const z = raw[i]!;
       const y = labels[i]!;
       const w = weights === undefined ? 1 : weights[i]!;
@@ -73,10 +78,12 @@ const squared: Loss = {
   baseScore(labels, weights) {
     return Math.fround(weightedMean(labels, weights));
   },
-  gradients(raw, labels, weights, grad, hess) {
+  gradients(raw, labels, weights, grad, hess, sample, sampleSize) {
     let sum = 0;
     let total = 0;
-    for (let i = 0; i < raw.length; i++) {
+    const n = sample === undefined ? raw.length : (sampleSize ?? sample.length);
+    for (let k = 0; k < n; k++) {
+      const i = sample === undefined ? k : sample[k]!;
       const w = weights === undefined ? 1 : weights[i]!;
       const d = raw[i]! - labels[i]!;
       grad[i] = w * d;

@@ -37,7 +37,13 @@ export interface TrainOptions {
   earlyStoppingRounds: number;
   /** Share of the usable features each tree may split on (1: all, no randomness). */
   featureFraction: number;
-  /** Seed of the PRNG behind featureFraction < 1; the same seed gives the same model. */
+  /**
+   * Most training rows each tree learns from. With more rows than this, each tree is grown on a
+   * fresh uniform sample of about this many (stochastic gradient boosting) and then applied to
+   * every row, so the scores of all rows stay exact; undefined: every tree sees every row.
+   */
+  rowsPerTree: number | undefined;
+  /** Seed of the PRNG behind featureFraction < 1 and rowsPerTree; the same seed gives the same model. */
   seed: number;
 }
 
@@ -72,6 +78,7 @@ export const DEFAULT_TRAIN_OPTIONS: Readonly<TrainOptions> = Object.freeze({
   maxTrees: 300,
   earlyStoppingRounds: 20,
   featureFraction: 1,
+  rowsPerTree: undefined,
   seed: 1,
 });
 
@@ -99,6 +106,7 @@ export function resolveTrainOptions(partial: Partial<TrainOptions>): TrainOption
   ensure(isInt(o.maxTrees, 1), "maxTrees must be a positive integer");
   ensure(o.earlyStoppingRounds >= 1, "earlyStoppingRounds must be ≥ 1");
   ensure(o.featureFraction > 0 && o.featureFraction <= 1, "featureFraction must be in (0, 1]");
+  ensure(o.rowsPerTree === undefined || isInt(o.rowsPerTree, 2 * o.minLeafSize), "rowsPerTree must be an integer ≥ 2 × minLeafSize");
   ensure(Number.isInteger(o.seed), "seed must be an integer");
   return o;
 }

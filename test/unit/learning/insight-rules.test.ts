@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CombinationEvidence, TaskEvidence } from "../../../src/learning/evidence.js";
 import { aggregateFindings, recentFindings, type RecentExecution } from "../../../src/learning/insight-rules.js";
+import { noSums, plus } from "../../support/evidence.js";
 
 /** A team's sums from a success count and a typical duration (seconds), with a little spread. */
 function team(agents: string[], executions: number, successes: number, seconds = 60, errors: Record<string, number> = {}): CombinationEvidence {
@@ -21,32 +22,11 @@ function team(agents: string[], executions: number, successes: number, seconds =
 }
 
 function evidence(combinations: CombinationEvidence[]): TaskEvidence {
-  const task = combinations.reduce(
-    (t, c) => ({
-      executions: t.executions + c.executions,
-      successes: t.successes + c.successes,
-      durationSum: t.durationSum + c.durationSum,
-      logDurationSum: t.logDurationSum + c.logDurationSum,
-      logDurationSqSum: t.logDurationSqSum + c.logDurationSqSum,
-      complexitySum: t.complexitySum + c.complexitySum,
-    }),
-    { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 },
-  );
-  const agents = [...new Set(combinations.flatMap((c) => c.agents))].map((agent) => {
-    const mine = combinations.filter((c) => c.agents.includes(agent));
-    return mine.reduce(
-      (s, c) => ({
-        ...s,
-        executions: s.executions + c.executions,
-        successes: s.successes + c.successes,
-        durationSum: s.durationSum + c.durationSum,
-        logDurationSum: s.logDurationSum + c.logDurationSum,
-        logDurationSqSum: s.logDurationSqSum + c.logDurationSqSum,
-        complexitySum: s.complexitySum + c.complexitySum,
-      }),
-      { agent, executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 },
-    );
-  });
+  const task = combinations.reduce(plus, noSums);
+  const agents = [...new Set(combinations.flatMap((c) => c.agents))].map((agent) => ({
+    ...combinations.filter((c) => c.agents.includes(agent)).reduce(plus, noSums),
+    agent,
+  }));
   return { taskType: "web", task, combinations, agents, catalog: [], asOfMs: 0 };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildBinMatrix } from "../../../src/ml/gbdt/bin-matrix.js";
 import { binOf, computeBinning, thresholdOf } from "../../../src/ml/gbdt/binning.js";
-import { type Dataset, trainGbdt } from "../../../src/ml/gbdt/train.js";
+import { binRows, type Dataset, trainGbdt } from "../../../src/ml/gbdt/train.js";
 import { auc, meanAbsoluteError } from "../../../src/ml/metrics.js";
 import { predictRaw, predictValue, type TreeEnsemble } from "../../../src/ml/tree-ensemble.js";
 import { createRng, type Rng } from "../../../src/sim/random.js";
@@ -271,6 +271,44 @@ describe("trainGbdt", () => {
     const sampled = (seed: number) => trainGbdt(train, validation, { objective: "logistic", featureFraction: 0.5, seed });
     expect(sampled(1)).toEqual(sampled(1));
     expect(sampled(1).ensemble).not.toEqual(sampled(2).ensemble);
+    const rowSampled = (seed: number) => trainGbdt(train, validation, { objective: "logistic", rowsPerTree: 2000, seed }).ensemble;
+    expect(rowSampled(1)).toEqual(rowSampled(1));
+    expect(rowSampled(1)).not.toEqual(rowSampled(2));
+  });
+
+  it("learns from samples of rowsPerTree rows as well as from every row", () => {
+    const truth = new Float64Array(4000);
+    const validation = agentRule(4000, 2, truth);
+    const train = agentRule(16_000, 1);
+    const sampled = trainGbdt(train, validation, { objective: "logistic", rowsPerTree: 4000 });
+    const full = trainGbdt(train, validation, { objective: "logistic" });
+    const sampledAuc = auc(predictAll(sampled.ensemble, validation), validation.labels);
+    // A quarter of the rows per tree: the rule is still found (same bound as with every row).
+    expect(sampledAuc).toBeGreaterThanOrEqual(auc(truth, validation.labels) - 0.01);
+    expect(sampledAuc).toBeGreaterThanOrEqual(auc(predictAll(full.ensemble, validation), validation.labels) - 0.01);
+    expect(sampled.ensemble).not.toEqual(full.ensemble);
+  });
+
+  it("scores every training row exactly under row sampling, early stopped or not", () => {
+    const train = agentRule(4000, 22);
+    // A high learning rate overfits fast, so the best round is well before the last one grown.
+    const stopped = trainGbdt(train, agentRule(1000, 23), { objective: "logistic", learningRate: 0.5, rowsPerTree: 1000 });
+    expect(stopped.validationLoss.length).toBeGreaterThan(stopped.bestIteration + 1);
+    const refit = trainGbdt(train, undefined, { objective: "logistic", maxTrees: 40, rowsPerTree: 1000 });
+    for (const result of [stopped, refit]) {
+      for (let r = 0; r < train.rows; r++) expect(predictRaw(result.ensemble, train.features, r * AGENT_RULE_WIDTH)).toBe(result.trainScores[r]);
+    }
+  });
+
+  it("trains the same model on rows binned once for several fits", () => {
+    const train = agentRule(3000, 24);
+    const validation = agentRule(1000, 25);
+    const binned = binRows(train);
+    for (const rowsPerTree of [undefined, 1000]) {
+      const options = { objective: "logistic" as const, rowsPerTree };
+      expect(trainGbdt(train, validation, options, binned).ensemble).toEqual(trainGbdt(train, validation, options).ensemble);
+    }
+    expect(() => trainGbdt(agentRule(2000, 26), validation, { objective: "logistic" }, binned)).toThrow(RangeError);
   });
 
   it("rejects labels the objective cannot take", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../../src/sim/random.js";
 import type { TrainingExample } from "../../../src/ml/training-set.js";
-import { chooseRecordWeight, TEAM_ROW_BUCKETS, teamLogitVariances, teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../../../src/ml/team-uncertainty.js";
+import { chooseServing, TEAM_ROW_BUCKETS, teamLogitVariances, teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../../../src/ml/team-uncertainty.js";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -35,15 +35,35 @@ describe("teamLogitVariances", () => {
   });
 });
 
-describe("chooseRecordWeight", () => {
+describe("chooseServing", () => {
   const score = () => 0.5;
-  it("keeps the model alone when it already knows every team (records only add noise)", () => {
+  /** A statistical prior that is wrong for every team: confident at 0.9. */
+  const misleading = () => ({ mean: 0.9, strength: 20 });
+
+  it("keeps the model alone when it already knows every team (records and priors only add noise)", () => {
     const { train, validation } = world(100, 20, 0, 3);
-    expect(chooseRecordWeight(train, validation, score, [0.25, 0.25, 0.25, 0.25, 0.25])).toBe(0);
+    expect(chooseServing(train, validation, score, [0.25, 0.25, 0.25, 0.25, 0.25], misleading)).toEqual({ recordWeight: 0, statisticalPrior: false });
   });
 
   it("counts the record when the model misjudges teams", () => {
     const { train, validation } = world(100, 40, 1.2, 4);
-    expect(chooseRecordWeight(train, validation, score, [1, 1, 1, 1, 1])).toBeGreaterThan(0);
+    expect(chooseServing(train, validation, score, [1, 1, 1, 1, 1], misleading).recordWeight).toBeGreaterThan(0);
+  });
+
+  it("adds the statistical prior when it knows teams the model misjudges and never ran", () => {
+    const rng = createRng(5);
+    const rates = Array.from({ length: 100 }, () => sigmoid(1.2 * rng.normal()));
+    const train: TrainingExample[] = [{ taskType: "t", agents: ["OTHER"], complexity: 2, success: true, durationSeconds: 1, recordedAtUs: 0n }];
+    const holdout: TrainingExample[] = Array.from({ length: 4000 }, (_, i) => ({
+      taskType: "t",
+      agents: [`B${i % 100}`],
+      complexity: 2,
+      success: rng.next() < rates[i % 100]!,
+      durationSeconds: 1,
+      recordedAtUs: BigInt(i),
+    }));
+    const oracle = (e: TrainingExample) => ({ mean: rates[Number(e.agents[0]!.slice(1))]!, strength: 20 });
+    expect(chooseServing(train, holdout, score, [1, 1, 1, 1, 1], oracle).statisticalPrior).toBe(true);
+    expect(chooseServing(train, holdout, score, [1, 1, 1, 1, 1], misleading).statisticalPrior).toBe(false);
   });
 });

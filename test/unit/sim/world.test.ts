@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { teamKey as key } from "../../../src/domain/team.js";
 import { CATALOG_AGENTS } from "../../../src/sim/catalog.js";
 import { createRng } from "../../../src/sim/random.js";
 import { BEST_SUCCESS, createWorld, DEPENDENCY_CONFLICT, GENERIC_ERRORS, REFERENCE_COMPLEXITY } from "../../../src/sim/world.js";
 
 const world = createWorld(1);
-const key = (team: readonly string[]) => [...team].sort().join("+");
 const hasPair = (team: readonly string[], [a, b]: readonly [string, string]) => team.includes(a) && team.includes(b);
 const median = (values: number[]) => {
   const sorted = [...values].sort((x, y) => x - y);
