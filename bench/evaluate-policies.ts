@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { sql } from "slonik";
 import { z } from "zod";
+import { teamKey } from "../src/domain/team.js";
 import { validateExecution } from "../src/service/execution-input.js";
 import { createRng } from "../src/sim/random.js";
 import { worldExecution } from "../src/sim/world-execution.js";
@@ -79,15 +80,14 @@ export async function measureEvaluate(postgres: BenchPostgres, plan: EvaluatePla
           const agents = rng.chance(0.1) ? own : first;
           const outcome = world.sampleExecution(taskType, agents, complexity, rng);
           const recommendationId = randomUUID();
-          const set = (t: readonly string[]) => [...t].sort().join(",");
           decisions.push({
             decision_id: randomUUID(), request_id: randomUUID(), task_type: taskType, complexity, mode: "autonomous", policy: "statistical",
             success_weight: 0.8, exploration: EXPLORATION, candidate_count: k, floor_propensity: EXPLORATION / k,
-            first_agent_set: set(first), first_propensity: pi[j], greedy_agent_set: set(teams[0]!),
-            top_teams: [{ agent_set: set(teams[0]!), probability: pi[0], success_probability: 0.5, expected_duration_seconds: 100 }],
+            first_agent_set: teamKey(first), first_propensity: pi[j], greedy_agent_set: teamKey(teams[0]!),
+            top_teams: [{ agent_set: teamKey(teams[0]!), probability: pi[0], success_probability: 0.5, expected_duration_seconds: 100 }],
             recommendation_id: recommendationId,
           });
-          recommendations.push({ recommendation_id: recommendationId, task_type: taskType, complexity, agents: first, agent_set: set(first), propensity: pi[j], caller_agent_set: set(own) });
+          recommendations.push({ recommendation_id: recommendationId, task_type: taskType, complexity, agents: first, agent_set: teamKey(first), propensity: pi[j], caller_agent_set: teamKey(own) });
           const validation = validateExecution(worldExecution(`evaluate-${n}`, { taskType, complexity, agents }, outcome, { recommendationId, finishedAt: timestampFromMs(Date.now()) }));
           if (!validation.ok) throw new Error(`the bench world produced an invalid execution: ${validation.issues[0]?.message ?? "invalid"}`);
           records.push(validation.record);

@@ -6,6 +6,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import { z } from "zod";
 import { type EvaluatePoliciesRequest, type EvaluatePoliciesResponse, EvaluatePoliciesResponseSchema } from "../../gen/agentlearning/v1/evaluation_pb.js";
+import { teamKey } from "../domain/team.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import {
   CALLER_POLICY,
@@ -72,7 +73,7 @@ function greedyStatisticalPolicy(evidence: ReadonlyMap<string, TaskEvidence>): T
       const e = evidence.get(d.taskType);
       const request = { complexity: d.complexity, maxRecommendations: 1, requiredAgents: [], excludedAgents: [], maxAgents: 0, successWeight: w, explorationRate: 0 };
       const greedy = e ? recommend(e, request, never).firstPick?.greedy : undefined;
-      picks.set(key, greedy ? [...greedy].sort().join(",") : undefined);
+      picks.set(key, greedy ? teamKey(greedy) : undefined);
     }
     return picks.get(key);
   });

@@ -1,10 +1,10 @@
 // The evidence of a simulated history kept in memory, summed exactly as the store's running
 // aggregates sum it, so pure simulations (the off-policy coverage loop) can rank teams with the
 // service's own learning code without a database.
+import { NO_EXECUTIONS } from "../domain/evidence.js";
+import { asTeam, teamKey } from "../domain/team.js";
 import { addSums, type CatalogAgent, type OutcomeSums, type TaskEvidence } from "../learning/evidence.js";
 import { CATALOG_AGENTS } from "./catalog.js";
-
-const none: OutcomeSums = { executions: 0, successes: 0, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 0 };
 
 /** The catalog as the world knows it: names only (categories and capabilities matter only on cold start). */
 const CATALOG: CatalogAgent[] = CATALOG_AGENTS.map((name) => ({ name, category: "", capabilities: [] }));
@@ -22,7 +22,7 @@ export function createEvidenceLedger(): EvidenceLedger {
   const snapshots = new Map<string, TaskEvidence>();
   const entry = (taskType: string) => {
     let e = tasks.get(taskType);
-    if (!e) tasks.set(taskType, (e = { task: none, teams: new Map(), agents: new Map() }));
+    if (!e) tasks.set(taskType, (e = { task: NO_EXECUTIONS, teams: new Map(), agents: new Map() }));
     return e;
   };
   return {
@@ -30,11 +30,11 @@ export function createEvidenceLedger(): EvidenceLedger {
       const log = Math.log1p(durationSeconds);
       const one: OutcomeSums = { executions: 1, successes: success ? 1 : 0, durationSum: durationSeconds, logDurationSum: log, logDurationSqSum: log * log, complexitySum: complexity };
       const e = entry(taskType);
-      const team = [...new Set(agents)].sort();
-      const key = team.join(",");
+      const team = asTeam(agents);
+      const key = teamKey(team);
       e.task = addSums(e.task, one);
-      e.teams.set(key, addSums(e.teams.get(key) ?? none, one));
-      for (const agent of team) e.agents.set(agent, addSums(e.agents.get(agent) ?? none, one));
+      e.teams.set(key, addSums(e.teams.get(key) ?? NO_EXECUTIONS, one));
+      for (const agent of team) e.agents.set(agent, addSums(e.agents.get(agent) ?? NO_EXECUTIONS, one));
       snapshots.delete(taskType);
     },
     evidence(taskType) {

@@ -4,6 +4,7 @@
 // decisions as the service's cache refreshes it. Every decision is logged as the service logs it
 // (first team, its propensity, the policy's probabilities, the greedy team, the candidates), so
 // off-policy estimates from the log can be held against the world's true probabilities.
+import { teamKey } from "../domain/team.js";
 import { candidatesFor, type RecommendRequest, recommend } from "../learning/recommend.js";
 import type { LoggedDecision } from "../learning/target-policies.js";
 import type { TaskEvidence } from "../learning/evidence.js";
@@ -40,8 +41,6 @@ export function loopRequest(explorationRate: number): RecommendRequest {
   return { complexity: 2, maxRecommendations: Number.MAX_SAFE_INTEGER, requiredAgents: [], excludedAgents: [], maxAgents: 0, successWeight: 1, explorationRate };
 }
 
-const keyOf = (agents: readonly string[]) => [...agents].sort().join(",");
-
 /** Runs the loop: history first, then `decisions` recommend → run → credit steps, all from one seed. */
 export function runPolicyLoop(options: PolicyLoopOptions): PolicyLoopResult {
   const world = options.world ?? createWorld(1);
@@ -74,15 +73,15 @@ export function runPolicyLoop(options: PolicyLoopOptions): PolicyLoopResult {
     decisions.push({
       taskType,
       complexity,
-      team: keyOf(first.agents),
+      team: teamKey(first.agents),
       propensity: first.propensity,
       success: outcome.success,
       durationSeconds: outcome.durationSeconds,
-      loggingProbabilities: new Map(pick.top.map((t) => [keyOf(t.agents), t.probability])),
+      loggingProbabilities: new Map(pick.top.map((t) => [teamKey(t.agents), t.probability])),
       floorPropensity: pick.floor,
       candidateCount: pick.candidateCount,
-      candidates: candidatesFor(evidence, request).map(keyOf),
-      greedyTeam: keyOf(pick.greedy),
+      candidates: candidatesFor(evidence, request).map(teamKey),
+      greedyTeam: teamKey(pick.greedy),
     });
   }
   return { world, decisions, finalEvidence: (taskType) => ledger.evidence(taskType) };

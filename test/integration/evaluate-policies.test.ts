@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EvaluatePoliciesResponse, type PolicyEvaluation, PolicyVerdict } from "../../gen/agentlearning/v1/evaluation_pb.js";
 import { LearningMode } from "../../gen/agentlearning/v1/learning_pb.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { teamKey } from "../../src/domain/team.js";
 import { createRng } from "../../src/sim/random.js";
 import { worldExecution } from "../../src/sim/world-execution.js";
 import { readCreditedDecisions } from "../../src/store/decisions.js";
@@ -45,7 +46,7 @@ beforeAll(async () => {
     const agents = deviates ? own : [...first.agents];
     const outcome = world.sampleExecution(TASK, agents, complexity, rng);
     // A caller whose own team happens to be the recommended one still followed it.
-    const followed = [...agents].sort().join(",") === [...first.agents].sort().join(",");
+    const followed = teamKey(agents) === teamKey(first.agents);
     if (!followed) deviated++;
     else if (outcome.success) followedSuccesses++;
     await server.learning.recordExecution({

@@ -3,6 +3,7 @@
 // every outcome; the greedy policies are then evaluated on the log and their true value computed
 // from the world's success probabilities, over the same decisions' contexts.
 import { describe, expect, it } from "vitest";
+import { teamKey } from "../../../src/domain/team.js";
 import type { PolicyValue } from "../../../src/learning/off-policy.js";
 import { evaluatePolicies, LOGGED_GREEDY_POLICY, pickPolicy } from "../../../src/learning/policy-evaluation.js";
 import { recommend } from "../../../src/learning/recommend.js";
@@ -29,7 +30,7 @@ interface SeedResult {
 function runSeed(seed: number): SeedResult[] {
   const loop = runPolicyLoop({ seed, ...LOOP });
   // The greedy statistical pick of the evidence the loop ended with: a fixed policy one could deploy now.
-  const now = new Map(loop.world.taskTypes.map((t) => [t, [...recommend(loop.finalEvidence(t), loopRequest(0), Math.random).recommendations[0]!.agents].sort().join(",")]));
+  const now = new Map(loop.world.taskTypes.map((t) => [t, teamKey(recommend(loop.finalEvidence(t), loopRequest(0), Math.random).recommendations[0]!.agents)]));
   const greedyNow = pickPolicy("greedy-now", "the final evidence's greedy team", (d) => now.get(d.taskType));
   const evaluations = evaluatePolicies(loop.decisions, [LOGGED_GREEDY_POLICY, greedyNow], statisticalRewardModels(loop.finalEvidence));
   return [
