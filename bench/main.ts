@@ -2,6 +2,7 @@ import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { measureBulk } from "./bulk-ingest.js";
+import { type EvaluatePlan, measureEvaluate } from "./evaluate-policies.js";
 import { measureCopy } from "./copy-baseline.js";
 import { type BenchPostgres, openBenchPostgres } from "./database.js";
 import { type InferencePlan, measureInference } from "./inference.js";
@@ -28,6 +29,7 @@ interface Plan {
   soak: SoakPlan;
   quality: QualityPlan;
   propensity: PropensityPlan;
+  evaluate: EvaluatePlan;
 }
 
 const SEED = 20_250_106;
@@ -72,6 +74,7 @@ const FULL: Plan = {
   soak: soakPlan(60_000, 3_000, 2_000),
   quality: { sizes: [1_000, 5_000, 20_000, 100_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED, follower: { habits: 1_000, tasks: 3_000, window: 500 } },
   propensity: { contenders: [8, 32], quadratureRuns: 50, explorations: [0, 0.3], executions: 5_000, rounds: 3, noopMs: 1_000, predictMs: 1_200, warmupMs: 1_000, seed: SEED },
+  evaluate: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
 };
 
 const QUICK: Plan = {
@@ -97,12 +100,13 @@ const QUICK: Plan = {
   soak: soakPlan(10_000, 1_500, 1_000),
   quality: { sizes: [1_000, 5_000, 20_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED, follower: { habits: 1_000, tasks: 0, window: 500 } },
   propensity: { contenders: [8, 32], quadratureRuns: 20, explorations: [0, 0.3], executions: 5_000, rounds: 2, noopMs: 400, predictMs: 600, warmupMs: 400, seed: SEED },
+  evaluate: { sizes: [10_000], rounds: 3, seed: SEED },
 };
 
-const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "propensity", "analyze", "soak", "quality"] as const;
+const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "propensity", "analyze", "soak", "quality", "evaluate"] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,propensity,analyze,soak,quality]
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,propensity,analyze,soak,quality,evaluate]
   --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only, a 10 s soak instead of 60 s, learning quality up to 2·10^4 executions (a smoke run; figures are noisier)
   --json    the table goes to stderr, a JSON summary to stdout
   --only    run only the named sections
@@ -232,6 +236,10 @@ async function runSections(
   }
   if (sections.has("quality")) {
     results.quality = await measureQuality(postgres, plan.quality, progress);
+  }
+  if (sections.has("evaluate")) {
+    progress(`evaluate: EvaluatePolicies time at ${plan.evaluate.sizes.join(", ")} credited decisions`);
+    results.evaluate = await measureEvaluate(postgres, plan.evaluate, progress);
   }
   if (sections.has("soak")) {
     results.soak = await measureSoak(postgres, plan.soak, progress);

@@ -12,6 +12,7 @@ import { formatMiB, formatMicros, formatNumber } from "./stats.js";
 import { ratio, table } from "./table.js";
 import type { TrainFigures } from "./train.js";
 import { type AnalyzeFigure, renderAnalyzeScaling } from "./analyze-scaling.js";
+import { type EvaluateFigure, renderEvaluate } from "./evaluate-policies.js";
 import type { UnaryLevel } from "./unary-ingest.js";
 
 /** Everything one run measured, as printed and as the --json summary. */
@@ -26,6 +27,7 @@ export interface BenchResults {
   predict?: PredictFigures;
   propensity?: PropensityFigures;
   analyze?: AnalyzeFigure[];
+  evaluate?: EvaluateFigure[];
   soak?: SoakFigures;
   quality?: QualityFigures;
   ratios: {
@@ -80,7 +82,9 @@ export function ratiosOf(results: Omit<BenchResults, "ratios">): BenchResults["r
 
 /** The human-readable report; its last lines state the headline ratios. */
 export function renderReport(results: BenchResults): string {
-  return results.analyze ? `${renderSections(results)}\n\n${renderAnalyzeScaling(results.analyze)}` : renderSections(results);
+  const analyze = results.analyze ? `\n\n${renderAnalyzeScaling(results.analyze)}` : "";
+  const evaluate = results.evaluate ? `\n\n${renderEvaluate(results.evaluate)}` : "";
+  return `${renderSections(results)}${analyze}${evaluate}`;
 }
 
 function renderSections(results: BenchResults): string {

@@ -37,3 +37,10 @@ export function nameList(value: string, previous: readonly string[] = []): strin
   if (names.length === 0) throw new InvalidArgumentError("expected one or more comma-separated names");
   return [...previous, ...names];
 }
+
+/** A parser for an ISO 8601 time, e.g. 2025-01-31T12:00:00Z. */
+export function parseTime(value: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError("expected an ISO 8601 time, e.g. 2025-01-31T12:00:00Z");
+  return date;
+}

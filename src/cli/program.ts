@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { SERVICE_VERSION } from "../version.js";
 import { registerAnalyze } from "./commands/analyze.js";
 import { registerDashboard } from "./commands/dashboard.js";
+import { registerEvaluate } from "./commands/evaluate.js";
 import { registerExport } from "./commands/export.js";
 import { registerImport } from "./commands/import.js";
 import { registerInsights } from "./commands/insights.js";
@@ -29,6 +30,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerRetrain,
   registerModels,
   registerRetention,
+  registerEvaluate,
 ];
 
 /** Builds the `agent-learning` command line: the service's own server, and a client of its API. */

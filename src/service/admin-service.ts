@@ -20,6 +20,7 @@ import { runAnalysis } from "./analysis-runner.js";
 import { ingestStream } from "./bulk-ingest.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { errorWithInfo } from "./errors.js";
+import { evaluatePolicies } from "./evaluate-policies.js";
 import { executionToProto } from "./execution-mapping.js";
 import { insightToProto } from "./insight-mapping.js";
 import { LEARNING_MODES, modeNameOf } from "./learning-mode.js";
@@ -145,6 +146,9 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
     },
     getModel(request) {
       return getModel(deps, request);
+    },
+    evaluatePolicies(request, context) {
+      return evaluatePolicies(deps, request, context.signal);
     },
   };
 }

@@ -62,6 +62,7 @@ const RPCS: Rpc[] = [
   { method: A.getStatus, scope: "read", call: (c, o) => c.admin.getStatus({}, o) },
   { method: A.getDashboard, scope: "read", call: (c, o) => c.admin.getDashboard({}, o) },
   { method: A.exportData, scope: "read", call: (c, o) => first(c.admin.exportData({}, o)) },
+  { method: A.evaluatePolicies, scope: "read", call: (c, o) => c.admin.evaluatePolicies({}, o) },
   { method: A.analyze, scope: "admin", call: (c, o) => c.admin.analyze({}, o) },
   { method: A.retrain, scope: "admin", call: (c, o) => c.admin.retrain({}, o) },
   { method: A.listModels, scope: "admin", call: (c, o) => c.admin.listModels({}, o) },

@@ -1,9 +1,10 @@
 import { type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import type { ExportDataRequestSchema } from "../../../gen/agentlearning/v1/admin_service_pb.js";
 import { ExecutionSchema } from "../../../gen/agentlearning/v1/execution_pb.js";
 import { writeLines } from "../line-sink.js";
+import { parseTime } from "../option-parsers.js";
 import { type ClientOptions, withClientOptions } from "../options.js";
 import { plural, printResult } from "../output.js";
 import { withClient } from "../with-client.js";
@@ -53,10 +54,4 @@ export function registerExport(program: Command): void {
       );
     }),
   );
-}
-
-function parseTime(value: string): Date {
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError("expected an ISO 8601 time, e.g. 2025-01-31T12:00:00Z");
-  return date;
 }
