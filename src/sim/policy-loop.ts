@@ -5,7 +5,7 @@
 // (first team, its propensity, the policy's probabilities, the greedy team, the candidates), so
 // off-policy estimates from the log can be held against the world's true probabilities.
 import { teamKey } from "../domain/team.js";
-import { candidatesFor, type RecommendRequest, recommend } from "../learning/recommend.js";
+import { candidatesFor, RecommendMemo, type RecommendRequest, recommend } from "../learning/recommend.js";
 import type { LoggedDecision } from "../learning/target-policies.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { createEvidenceLedger } from "./evidence-ledger.js";
@@ -56,6 +56,8 @@ export function runPolicyLoop(options: PolicyLoopOptions): PolicyLoopResult {
   }
 
   const seen = new Map<string, TaskEvidence>();
+  // As the service does: rankings and propensities once per evidence snapshot and request shape.
+  const memo = new RecommendMemo();
   const decisions: LoggedDecision[] = [];
   for (let n = 0; n < options.decisions; n++) {
     if (n % options.refreshEvery === 0) seen.clear();
@@ -64,7 +66,7 @@ export function runPolicyLoop(options: PolicyLoopOptions): PolicyLoopResult {
     let evidence = seen.get(taskType);
     if (!evidence) seen.set(taskType, (evidence = ledger.evidence(taskType)));
     const request = { ...loopRequest(options.explorationRate), complexity };
-    const answer = recommend(evidence, request, rng.next);
+    const answer = recommend(evidence, request, rng.next, undefined, memo);
     const first = answer.recommendations[0];
     const pick = answer.firstPick;
     if (!first || !pick) throw new Error(`no recommendation for ${taskType}`);
@@ -80,7 +82,7 @@ export function runPolicyLoop(options: PolicyLoopOptions): PolicyLoopResult {
       loggingProbabilities: new Map(pick.top.map((t) => [teamKey(t.agents), t.probability])),
       floorPropensity: pick.floor,
       candidateCount: pick.candidateCount,
-      candidates: candidatesFor(evidence, request).map(teamKey),
+      candidates: candidatesFor(evidence, request, memo).map(teamKey),
       greedyTeam: teamKey(pick.greedy),
     });
   }
