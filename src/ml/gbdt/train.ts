@@ -13,7 +13,7 @@ import { type Binning, computeBinning } from "./binning.js";
 import type { BinMatrix } from "./bin-matrix.js";
 import { featureSampler, seededRandom } from "./feature-sampler.js";
 import { type GrowContext, type GrownTree, growContext, growTree } from "./grow-tree.js";
-import { LazyRowScores, rowMajorBins } from "./lazy-scores.js";
+import { addTreeToAllRows, routingBuffers } from "./route-rows.js";
 import { LOSSES } from "./losses.js";
 import { checkDataset, type Dataset, DEFAULT_TRAIN_OPTIONS, resolveTrainOptions, type TrainOptions, type TrainResult } from "./options.js";
 
@@ -37,15 +37,13 @@ function addTree(tree: Tree, d: Dataset, raw: Float64Array): void {
 export interface BinnedRows {
   binning: Binning;
   matrix: BinMatrix;
-  /** Filled on first use by a fit that samples rows (see rowMajorBins). */
-  rowMajor: Uint8Array | undefined;
 }
 
 /** Bins a training matrix's features (its labels play no part) for `trainGbdt`. */
 export function binRows(train: Pick<Dataset, "features" | "rows" | "featureCount">, maxBins = DEFAULT_TRAIN_OPTIONS.maxBins): BinnedRows {
   const d = { ...train, labels: new Float64Array(0) };
   const binning = computeBinning(d, maxBins);
-  return { binning, matrix: buildBinMatrix(d, binning), rowMajor: undefined };
+  return { binning, matrix: buildBinMatrix(d, binning) };
 }
 
 /**
@@ -104,12 +102,7 @@ export function trainGbdt(train: Dataset, validation: Dataset | undefined, optio
   const rowRandom = seededRandom(o.seed ^ 0x5bd1e995);
   const baseScore = loss.baseScore(train.labels, train.weights);
   const raw = new Float64Array(train.rows).fill(baseScore);
-  let lazy: LazyRowScores | undefined;
-  if (rowShare < 1) {
-    const bins = binned?.rowMajor ?? rowMajorBins(matrix);
-    if (binned) binned.rowMajor = bins;
-    lazy = new LazyRowScores(bins, matrix.featureCount, baseScore, raw);
-  }
+  const routing = rowShare < 1 ? routingBuffers(train.rows) : undefined;
   const gaps = rowShare < 1 ? geometricGaps(rowShare) : undefined;
   const validationRaw = new Float64Array(validation?.rows ?? 0).fill(baseScore);
   const grad = new Float64Array(train.rows);
@@ -120,20 +113,19 @@ export function trainGbdt(train: Dataset, validation: Dataset | undefined, optio
   const validationLoss: number[] = [];
   let bestIteration = 0;
   let bestLoss = Infinity;
-  const bestScores = new Float64Array(lazy ? 0 : train.rows);
+  const bestScores = new Float64Array(train.rows);
 
   for (let iteration = 0; iteration < o.maxTrees; iteration++) {
     // The gradient pass also yields the loss of the model so far: that is the previous tree's
     // training loss (on its sample when rows are sampled), saving a second pass over the rows.
     let grown: GrownTree;
-    if (lazy) {
+    if (routing) {
       // A sample too small to split (possible only for tiny shares) still gets a tree: the root.
       const size = Math.max(1, sampleRows(ctx, gaps!, rowRandom));
-      lazy.catchUp(ctx.order, size);
       const lossSoFar = loss.gradients(raw, train.labels, train.weights, grad, hess, ctx.order, size);
       if (iteration > 0) trainLoss.push(lossSoFar);
       grown = growTree(ctx, grad, hess, sampleFeatures(), size);
-      lazy.add(grown, ctx.order);
+      addTreeToAllRows(grown, matrix, routing, raw);
     } else {
       const lossSoFar = loss.gradients(raw, train.labels, train.weights, grad, hess);
       if (iteration > 0) trainLoss.push(lossSoFar);
@@ -154,8 +146,7 @@ export function trainGbdt(train: Dataset, validation: Dataset | undefined, optio
     if (current < bestLoss || iteration === 0 || !validation) {
       bestLoss = current;
       bestIteration = iteration;
-      // Under row sampling most rows are stale here; their scores are computed on request.
-      if (!lazy) bestScores.set(raw);
+      bestScores.set(raw);
     } else if (iteration - bestIteration >= o.earlyStoppingRounds) {
       break;
     }
@@ -163,7 +154,6 @@ export function trainGbdt(train: Dataset, validation: Dataset | undefined, optio
     // kind of tree, so the data has nothing more to give at these settings.
     if (grown.tree.nodes.length === 1) break;
   }
-  lazy?.catchUpAll();
   trainLoss.push(loss.meanLoss(raw, train.labels, train.weights));
 
   const ensemble: TreeEnsemble = {
@@ -172,19 +162,5 @@ export function trainGbdt(train: Dataset, validation: Dataset | undefined, optio
     baseScore,
     trees: trees.slice(0, bestIteration + 1),
   };
-  if (!lazy) return { ensemble, bestIteration, trainLoss, validationLoss, trainScores: bestScores };
-  // Callers of the service's training never read them: compute (and keep) them on first read.
-  let scores: Float64Array | undefined;
-  const treeCount = bestIteration + 1;
-  const sampled = lazy;
-  return {
-    ensemble,
-    bestIteration,
-    trainLoss,
-    validationLoss,
-    get trainScores() {
-      scores ??= sampled.scoresAt(treeCount);
-      return scores;
-    },
-  };
+  return { ensemble, bestIteration, trainLoss, validationLoss, trainScores: bestScores };
 }
