@@ -145,7 +145,8 @@ export function recommend(
 
   // π for this call: exact Thompson win probabilities (computed once per ranking) mixed with the
   // greedy choice and the uniform floor; the first team is drawn from it.
-  const pi = epsilon > 0 ? firstPickProbabilities((ranking.thompson ??= thompsonOver(ranking, w)), epsilon) : greedyOnly(pickable.length);
+  if (epsilon > 0) ranking.thompson ??= thompsonOver(ranking, w);
+  const pi = epsilon > 0 && ranking.thompson ? firstPickProbabilities(ranking.thompson, epsilon) : greedyOnly(pickable.length);
   const first = best ? pickable[drawFirst(pi, random)]! : undefined;
   const propensity = (s: Scored) => {
     const i = ranking.pickIndex.get(s);

@@ -17,9 +17,15 @@ export function statisticalRewardModels(evidenceOf: (taskType: string) => TaskEv
   const estimates = new Map<string, { index: EvidenceIndex; teams: Map<string, Estimate> }>();
   const estimate = (taskType: string, team: string): Estimate => {
     let task = estimates.get(taskType);
-    if (!task) estimates.set(taskType, (task = { index: indexEvidence(evidenceOf(taskType)), teams: new Map() }));
+    if (!task) {
+      task = { index: indexEvidence(evidenceOf(taskType)), teams: new Map() };
+      estimates.set(taskType, task);
+    }
     let found = task.teams.get(team);
-    if (!found) task.teams.set(team, (found = estimateTeam(task.index, team.split(","))));
+    if (!found) {
+      found = estimateTeam(task.index, team.split(","));
+      task.teams.set(team, found);
+    }
     return found;
   };
   return {

@@ -57,7 +57,9 @@ export class GroupCommit {
   private async commit(group: Waiter[]): Promise<void> {
     try {
       const outcomes = await this.insert(group);
-      group.forEach((waiter, i) => waiter.resolve(outcomes[i] as InsertOutcome));
+      group.forEach((waiter, i) => {
+        waiter.resolve(outcomes[i] as InsertOutcome);
+      });
     } catch (error) {
       if (group.length === 1 || !isRowRefused(error)) {
         for (const waiter of group) waiter.reject(error);

@@ -22,7 +22,10 @@ export function createEvidenceLedger(): EvidenceLedger {
   const snapshots = new Map<string, TaskEvidence>();
   const entry = (taskType: string) => {
     let e = tasks.get(taskType);
-    if (!e) tasks.set(taskType, (e = { task: NO_EXECUTIONS, teams: new Map(), agents: new Map() }));
+    if (!e) {
+      e = { task: NO_EXECUTIONS, teams: new Map(), agents: new Map() };
+      tasks.set(taskType, e);
+    }
     return e;
   };
   return {

@@ -64,7 +64,10 @@ export function runPolicyLoop(options: PolicyLoopOptions): PolicyLoopResult {
     const taskType = rng.pick(taskTypes);
     const complexity = world.sampleComplexity(rng);
     let evidence = seen.get(taskType);
-    if (!evidence) seen.set(taskType, (evidence = ledger.evidence(taskType)));
+    if (!evidence) {
+      evidence = ledger.evidence(taskType);
+      seen.set(taskType, evidence);
+    }
     const request = { ...loopRequest(options.explorationRate), complexity };
     const answer = recommend(evidence, request, rng.next, undefined, memo);
     const first = answer.recommendations[0];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CatalogAgent, CombinationEvidence, OutcomeSums, TaskEvidence } from "../../../src/learning/evidence.js";
+import type { CatalogAgent, CombinationEvidence, TaskEvidence } from "../../../src/learning/evidence.js";
 import { type RecommendRequest, recommend, type Recommended } from "../../../src/learning/recommend.js";
 import { createRng } from "../../../src/sim/random.js";
 import { noSums, plus, team } from "../../support/evidence.js";
