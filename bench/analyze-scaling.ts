@@ -44,7 +44,8 @@ export async function measureAnalyzeScaling(postgres: BenchPostgres, plan: Analy
         const records: ExecutionRecord[] = [];
         for (let i = 0; i < count; i++) {
           const validation = validateExecution(toExecutionMessage(worldExecution(plan.seed, "an", recorded + i)));
-          if (!validation.ok) throw new Error(`the bench world produced an invalid execution: ${validation.issues[0]?.message ?? "invalid"}`);
+          if (!validation.ok)
+            throw new Error(`the bench world produced an invalid execution: ${validation.issues[0]?.message ?? "invalid"}`);
           records.push(validation.record);
         }
         await insertExecutions(pool, records, knownAgents);
@@ -74,7 +75,9 @@ export function renderAnalyzeScaling(figures: readonly AnalyzeFigure[]): string 
   const lines = ["Analyze time against history size (median of rounds; one database grown through the sizes)"];
   lines.push("executions   median ms   rounds ms");
   for (const f of figures) {
-    lines.push(`${String(f.executions).padStart(10)}   ${f.medianMs.toFixed(1).padStart(9)}   ${f.roundsMs.map((ms) => ms.toFixed(1)).join(" / ")}`);
+    lines.push(
+      `${String(f.executions).padStart(10)}   ${f.medianMs.toFixed(1).padStart(9)}   ${f.roundsMs.map((ms) => ms.toFixed(1)).join(" / ")}`,
+    );
   }
   const first = figures[0];
   const last = figures.at(-1);

@@ -55,9 +55,22 @@ export interface CopyFigures {
 
 /** The columns RecordExecution writes (seq and recorded_at take their defaults, as there). */
 const COLUMNS = [
-  "execution_id", "task_type", "task_description", "complexity", "agents", "agent_set", "duration_seconds",
-  "success", "error_message", "cpu_percent", "memory_mb", "metrics", "user_satisfaction", "started_at",
-  "finished_at", "content_hash",
+  "execution_id",
+  "task_type",
+  "task_description",
+  "complexity",
+  "agents",
+  "agent_set",
+  "duration_seconds",
+  "success",
+  "error_message",
+  "cpu_percent",
+  "memory_mb",
+  "metrics",
+  "user_satisfaction",
+  "started_at",
+  "finished_at",
+  "content_hash",
 ].join(", ");
 
 /** A CSV field that is text: always quoted, because an unquoted empty field means NULL. */
@@ -73,8 +86,24 @@ function csvLine(e: WorldExecution): string {
   const sorted = [...e.agents].sort();
   const metrics = JSON.stringify(e.metrics);
   const hash = createHash("sha256")
-    .update(JSON.stringify([e.executionId, e.taskType, e.taskDescription, e.complexity, e.agents, e.durationSeconds, e.success,
-      e.errorMessage, e.cpuPercent, e.memoryMb, Object.entries(e.metrics).sort(), e.userSatisfaction ?? null, e.startedAtMs, e.finishedAtMs]))
+    .update(
+      JSON.stringify([
+        e.executionId,
+        e.taskType,
+        e.taskDescription,
+        e.complexity,
+        e.agents,
+        e.durationSeconds,
+        e.success,
+        e.errorMessage,
+        e.cpuPercent,
+        e.memoryMb,
+        Object.entries(e.metrics).sort(),
+        e.userSatisfaction ?? null,
+        e.startedAtMs,
+        e.finishedAtMs,
+      ]),
+    )
     .digest("hex");
   return `${[
     quoted(e.executionId),
@@ -103,7 +132,12 @@ function csvLine(e: WorldExecution): string {
  */
 function* csvChunks(executions: readonly WorldExecution[]): Generator<Buffer> {
   for (let i = 0; i < executions.length; i += 1_000) {
-    yield Buffer.from(executions.slice(i, i + 1_000).map(csvLine).join(""));
+    yield Buffer.from(
+      executions
+        .slice(i, i + 1_000)
+        .map(csvLine)
+        .join(""),
+    );
   }
 }
 
@@ -141,7 +175,10 @@ export async function measureCopy(
           const table = `copy_${target.key}_${round}`;
           await client.query(target.ddl(table));
           const started = performance.now();
-          await pipeline(Readable.from(csvChunks(executions)), client.query(copyFrom(`COPY ${table} (${COLUMNS}) FROM STDIN WITH (FORMAT csv)`)));
+          await pipeline(
+            Readable.from(csvChunks(executions)),
+            client.query(copyFrom(`COPY ${table} (${COLUMNS}) FROM STDIN WITH (FORMAT csv)`)),
+          );
           seconds.get(target.key)?.push((performance.now() - started) / 1_000);
           const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
           if (Number(rows[0]?.n) !== executions.length) {

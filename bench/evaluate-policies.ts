@@ -44,11 +44,20 @@ export interface EvaluateFigure {
 
 const BATCH = 2_000;
 /** Automatic analysis and retraining off: only the evaluation is measured. */
-const QUIET = { retrainEveryExecutions: 1_000_000_000, retrainIntervalMs: 1_000_000_000, analysisEveryExecutions: 1_000_000_000, analysisIntervalMs: 1_000_000_000 };
+const QUIET = {
+  retrainEveryExecutions: 1_000_000_000,
+  retrainIntervalMs: 1_000_000_000,
+  analysisEveryExecutions: 1_000_000_000,
+  analysisIntervalMs: 1_000_000_000,
+};
 const EXPLORATION = 0.2;
 
 /** Grows one log through the sizes and times EvaluatePolicies over all of it at each. */
-export async function measureEvaluate(postgres: BenchPostgres, plan: EvaluatePlan, progress: (message: string) => void): Promise<EvaluateFigure[]> {
+export async function measureEvaluate(
+  postgres: BenchPostgres,
+  plan: EvaluatePlan,
+  progress: (message: string) => void,
+): Promise<EvaluateFigure[]> {
   const url = await postgres.freshDatabase("evaluate");
   await migrate(url);
   const pool = await createStorePool(url, { maximumPoolSize: 4 });
@@ -81,15 +90,39 @@ export async function measureEvaluate(postgres: BenchPostgres, plan: EvaluatePla
           const outcome = world.sampleExecution(taskType, agents, complexity, rng);
           const recommendationId = randomUUID();
           decisions.push({
-            decision_id: randomUUID(), request_id: randomUUID(), task_type: taskType, complexity, mode: "autonomous", policy: "statistical",
-            success_weight: 0.8, exploration: EXPLORATION, candidate_count: k, floor_propensity: EXPLORATION / k,
-            first_agent_set: teamKey(first), first_propensity: pi[j], greedy_agent_set: teamKey(teams[0]!),
+            decision_id: randomUUID(),
+            request_id: randomUUID(),
+            task_type: taskType,
+            complexity,
+            mode: "autonomous",
+            policy: "statistical",
+            success_weight: 0.8,
+            exploration: EXPLORATION,
+            candidate_count: k,
+            floor_propensity: EXPLORATION / k,
+            first_agent_set: teamKey(first),
+            first_propensity: pi[j],
+            greedy_agent_set: teamKey(teams[0]!),
             top_teams: [{ agent_set: teamKey(teams[0]!), probability: pi[0], success_probability: 0.5, expected_duration_seconds: 100 }],
             recommendation_id: recommendationId,
           });
-          recommendations.push({ recommendation_id: recommendationId, task_type: taskType, complexity, agents: first, agent_set: teamKey(first), propensity: pi[j], caller_agent_set: teamKey(own) });
-          const validation = validateExecution(worldExecution(`evaluate-${n}`, { taskType, complexity, agents }, outcome, { recommendationId, finishedAt: timestampFromMs(Date.now()) }));
-          if (!validation.ok) throw new Error(`the bench world produced an invalid execution: ${validation.issues[0]?.message ?? "invalid"}`);
+          recommendations.push({
+            recommendation_id: recommendationId,
+            task_type: taskType,
+            complexity,
+            agents: first,
+            agent_set: teamKey(first),
+            propensity: pi[j],
+            caller_agent_set: teamKey(own),
+          });
+          const validation = validateExecution(
+            worldExecution(`evaluate-${n}`, { taskType, complexity, agents }, outcome, {
+              recommendationId,
+              finishedAt: timestampFromMs(Date.now()),
+            }),
+          );
+          if (!validation.ok)
+            throw new Error(`the bench world produced an invalid execution: ${validation.issues[0]?.message ?? "invalid"}`);
           records.push(validation.record);
         }
         await insertLog(pool, decisions, recommendations);
@@ -106,7 +139,8 @@ export async function measureEvaluate(postgres: BenchPostgres, plan: EvaluatePla
           const response = await bench.admin.evaluatePolicies({});
           roundsMs.push(Number(process.hrtime.bigint() - started) / 1e6);
           serverMs.push(response.elapsedSeconds * 1000);
-          if (Number(response.creditedCount) !== size) throw new Error(`EvaluatePolicies read ${response.creditedCount} decisions, expected ${size}`);
+          if (Number(response.creditedCount) !== size)
+            throw new Error(`EvaluatePolicies read ${response.creditedCount} decisions, expected ${size}`);
           followed = Number(response.followedCount);
         }
         const readMs: number[] = [];
@@ -131,7 +165,11 @@ export async function measureEvaluate(postgres: BenchPostgres, plan: EvaluatePla
 }
 
 /** Writes a batch of decisions and their first recommendations in one statement each. */
-async function insertLog(pool: Awaited<ReturnType<typeof createStorePool>>, decisions: Record<string, unknown>[], recommendations: Record<string, unknown>[]): Promise<void> {
+async function insertLog(
+  pool: Awaited<ReturnType<typeof createStorePool>>,
+  decisions: Record<string, unknown>[],
+  recommendations: Record<string, unknown>[],
+): Promise<void> {
   await pool.query(sql.type(z.object({}))`
     INSERT INTO decisions (decision_id, request_id, task_type, complexity, mode, policy, success_weight, exploration,
       candidate_count, floor_propensity, first_agent_set, first_propensity, greedy_agent_set, top_teams, recommendation_id)
@@ -152,7 +190,9 @@ async function insertLog(pool: Awaited<ReturnType<typeof createStorePool>>, deci
 
 /** The section's table. */
 export function renderEvaluate(figures: readonly EvaluateFigure[]): string {
-  const lines = ["EvaluatePolicies time against the decision log's size (5 policies × 2 outcomes; median of rounds, one database grown through the sizes)"];
+  const lines = [
+    "EvaluatePolicies time against the decision log's size (5 policies × 2 outcomes; median of rounds, one database grown through the sizes)",
+  ];
   lines.push(" decisions   followed   median ms   server ms   of which read ms   rounds ms");
   for (const f of figures) {
     lines.push(
@@ -161,4 +201,3 @@ export function renderEvaluate(figures: readonly EvaluateFigure[]): string {
   }
   return lines.join("\n");
 }
-

@@ -97,12 +97,22 @@ export async function measureInference(plan: InferencePlan): Promise<InferenceFi
     const cases = [
       figures("onnxruntime, 1 row", "onnxruntime", 1, await timeRuns(plan.runs, plan.warmup, () => session.run(one, 1))),
       figures(`onnxruntime, ${BATCH} rows`, "onnxruntime", BATCH, await timeRuns(plan.runs, plan.warmup, () => session.run(batch, BATCH))),
-      figures("predictValue (TypeScript), 1 row", "predictValue", 1, await timeRuns(plan.runs, plan.warmup, () => {
-        sink += predictValue(success.ensemble, one, 0);
-      })),
-      figures(`predictValue (TypeScript), ${BATCH} rows`, "predictValue", BATCH, await timeRuns(plan.runs, plan.warmup, () => {
-        for (let row = 0; row < BATCH; row++) sink += predictValue(success.ensemble, batch, row * width);
-      })),
+      figures(
+        "predictValue (TypeScript), 1 row",
+        "predictValue",
+        1,
+        await timeRuns(plan.runs, plan.warmup, () => {
+          sink += predictValue(success.ensemble, one, 0);
+        }),
+      ),
+      figures(
+        `predictValue (TypeScript), ${BATCH} rows`,
+        "predictValue",
+        BATCH,
+        await timeRuns(plan.runs, plan.warmup, () => {
+          for (let row = 0; row < BATCH; row++) sink += predictValue(success.ensemble, batch, row * width);
+        }),
+      ),
     ];
     if (!Number.isFinite(sink)) throw new Error("predictValue returned a non-finite score");
     return {

@@ -28,9 +28,21 @@ const RESUME_AFTER_MS = 200;
  * counted and resumed after the last cursor seen, as the API promises a reconnecting client loses
  * nothing, so one failure does not blind the subscriber for the rest of the run.
  */
-export async function holdInsightStream(learning: BenchClients["learning"], startCursor: bigint, signal: AbortSignal): Promise<SubscriberFigures> {
+export async function holdInsightStream(
+  learning: BenchClients["learning"],
+  startCursor: bigint,
+  signal: AbortSignal,
+): Promise<SubscriberFigures> {
   const figures: SubscriberFigures = {
-    insights: 0, heartbeats: 0, deliveryMs: [], startCursor: startCursor.toString(), reachedCursor: "", reopened: 0, errors: {}, errorCount: 0, errorSamples: [],
+    insights: 0,
+    heartbeats: 0,
+    deliveryMs: [],
+    startCursor: startCursor.toString(),
+    reachedCursor: "",
+    reopened: 0,
+    errors: {},
+    errorCount: 0,
+    errorSamples: [],
   };
   let furthest = startCursor;
   const reached = (cursor: string) => {

@@ -3,7 +3,15 @@
 // picks with the statistics alone, Retrain, and do both again with the models serving. Training
 // time comes from the Retrain call (child process, data read included).
 import { ModelKind, ModelStatus } from "../gen/agentlearning/v1/admin_service_pb.js";
-import { drawHistory, type HistoryMix, measurePredictions, measureRegret, type PredictionFigures, recordHistory, type RegretFigures } from "../src/sim/learning-quality.js";
+import {
+  drawHistory,
+  type HistoryMix,
+  measurePredictions,
+  measureRegret,
+  type PredictionFigures,
+  recordHistory,
+  type RegretFigures,
+} from "../src/sim/learning-quality.js";
 import { type FollowerLoopOptions, type FollowerLoopResult, runFollowerLoop } from "../src/sim/follower-loop.js";
 import { createWorld, type World } from "../src/sim/world.js";
 import type { BenchPostgres } from "./database.js";
@@ -53,7 +61,11 @@ const QUIET = {
 };
 
 /** Measures learning quality at each size of the plan. */
-export async function measureQuality(postgres: BenchPostgres, plan: QualityPlan, progress: (message: string) => void): Promise<QualityFigures> {
+export async function measureQuality(
+  postgres: BenchPostgres,
+  plan: QualityPlan,
+  progress: (message: string) => void,
+): Promise<QualityFigures> {
   const world = createWorld(1);
   const test = drawHistory(world, plan.mix, plan.testRows, plan.seed + 1, "unseen");
   const sizes: QualitySize[] = [];
@@ -62,8 +74,14 @@ export async function measureQuality(postgres: BenchPostgres, plan: QualityPlan,
     const bench = await startBenchService(url, QUIET);
     try {
       progress(`quality: recording ${executions} executions`);
-      await recordHistory(bench.learning, drawHistory(world, plan.mix, executions, plan.seed).map((h) => h.execution));
-      const statistical = { predictions: await measurePredictions(bench.learning, test), regret: await measureRegret(bench.learning, world, plan.complexities) };
+      await recordHistory(
+        bench.learning,
+        drawHistory(world, plan.mix, executions, plan.seed).map((h) => h.execution),
+      );
+      const statistical = {
+        predictions: await measurePredictions(bench.learning, test),
+        regret: await measureRegret(bench.learning, world, plan.complexities),
+      };
       progress(`quality: Retrain on ${executions} executions`);
       const t0 = performance.now();
       const retrained = await bench.admin.retrain({ force: true });
@@ -74,8 +92,17 @@ export async function measureQuality(postgres: BenchPostgres, plan: QualityPlan,
       sizes.push({
         executions,
         statistical,
-        model: active ? { predictions: await measurePredictions(bench.learning, test), regret: await measureRegret(bench.learning, world, plan.complexities) } : undefined,
-        noModel: active ? undefined : success ? `success model ${ModelStatus[success.status]}: ${success.rejectionReason}` : "Retrain trained no success model",
+        model: active
+          ? {
+              predictions: await measurePredictions(bench.learning, test),
+              regret: await measureRegret(bench.learning, world, plan.complexities),
+            }
+          : undefined,
+        noModel: active
+          ? undefined
+          : success
+            ? `success model ${ModelStatus[success.status]}: ${success.rejectionReason}`
+            : "Retrain trained no success model",
         retrainSeconds,
         trees: success && duration ? { success: success.metrics.trees ?? 0, duration: duration.metrics.trees ?? 0 } : undefined,
         successMetrics: { ...(success?.metrics ?? {}) },
@@ -89,7 +116,12 @@ export async function measureQuality(postgres: BenchPostgres, plan: QualityPlan,
 }
 
 /** The follower loop on a fresh server with the service's defaults (only the stream rate cap lifted). */
-async function measureFollower(postgres: BenchPostgres, world: World, plan: QualityPlan, progress: (message: string) => void): Promise<FollowerLoopResult> {
+async function measureFollower(
+  postgres: BenchPostgres,
+  world: World,
+  plan: QualityPlan,
+  progress: (message: string) => void,
+): Promise<FollowerLoopResult> {
   const url = await postgres.freshDatabase("quality-follower");
   const bench = await startBenchService(url, { maxStreamRate: 1_000_000 });
   try {

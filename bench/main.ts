@@ -72,8 +72,25 @@ const FULL: Plan = {
   },
   analyze: { sizes: [10_000, 100_000, 1_000_000], rounds: 3, seed: SEED },
   soak: soakPlan(60_000, 3_000, 2_000),
-  quality: { sizes: [1_000, 5_000, 20_000, 100_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED, follower: { habits: 1_000, tasks: 3_000, window: 500 } },
-  propensity: { contenders: [8, 32], quadratureRuns: 50, explorations: [0, 0.3], executions: 5_000, rounds: 3, noopMs: 1_000, predictMs: 1_200, warmupMs: 1_000, seed: SEED },
+  quality: {
+    sizes: [1_000, 5_000, 20_000, 100_000],
+    testRows: 2_000,
+    complexities: [1, 2, 4],
+    mix: { rareShare: 0.3 },
+    seed: SEED,
+    follower: { habits: 1_000, tasks: 3_000, window: 500 },
+  },
+  propensity: {
+    contenders: [8, 32],
+    quadratureRuns: 50,
+    explorations: [0, 0.3],
+    executions: 5_000,
+    rounds: 3,
+    noopMs: 1_000,
+    predictMs: 1_200,
+    warmupMs: 1_000,
+    seed: SEED,
+  },
   evaluate: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
 };
 
@@ -98,12 +115,41 @@ const QUICK: Plan = {
   },
   analyze: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
   soak: soakPlan(10_000, 1_500, 1_000),
-  quality: { sizes: [1_000, 5_000, 20_000], testRows: 2_000, complexities: [1, 2, 4], mix: { rareShare: 0.3 }, seed: SEED, follower: { habits: 1_000, tasks: 0, window: 500 } },
-  propensity: { contenders: [8, 32], quadratureRuns: 20, explorations: [0, 0.3], executions: 5_000, rounds: 2, noopMs: 400, predictMs: 600, warmupMs: 400, seed: SEED },
+  quality: {
+    sizes: [1_000, 5_000, 20_000],
+    testRows: 2_000,
+    complexities: [1, 2, 4],
+    mix: { rareShare: 0.3 },
+    seed: SEED,
+    follower: { habits: 1_000, tasks: 0, window: 500 },
+  },
+  propensity: {
+    contenders: [8, 32],
+    quadratureRuns: 20,
+    explorations: [0, 0.3],
+    executions: 5_000,
+    rounds: 2,
+    noopMs: 400,
+    predictMs: 600,
+    warmupMs: 400,
+    seed: SEED,
+  },
   evaluate: { sizes: [10_000], rounds: 3, seed: SEED },
 };
 
-const SECTIONS = ["unary", "bulk", "copy", "train", "inference", "predict", "propensity", "analyze", "soak", "quality", "evaluate"] as const;
+const SECTIONS = [
+  "unary",
+  "bulk",
+  "copy",
+  "train",
+  "inference",
+  "predict",
+  "propensity",
+  "analyze",
+  "soak",
+  "quality",
+  "evaluate",
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,propensity,analyze,soak,quality,evaluate]
@@ -129,7 +175,10 @@ function parseOptions(argv: string[]): { quick: boolean; json: boolean; sections
     console.log(USAGE);
     process.exit(0);
   }
-  const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...SECTIONS];
+  const only = values.only
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean) ?? [...SECTIONS];
   for (const name of only) {
     if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown section ${name}\n${USAGE}`);
   }
@@ -141,7 +190,9 @@ async function main(): Promise<void> {
   const plan = options.quick ? QUICK : FULL;
   const progress = (message: string) => process.stderr.write(`[bench] ${message}\n`);
   const startedAt = new Date();
-  progress(`starting PostgreSQL (${process.env.BENCH_DATABASE_URL ? "BENCH_DATABASE_URL" : process.env.DATABASE_URL ? "DATABASE_URL" : "embedded"})`);
+  progress(
+    `starting PostgreSQL (${process.env.BENCH_DATABASE_URL ? "BENCH_DATABASE_URL" : process.env.DATABASE_URL ? "DATABASE_URL" : "embedded"})`,
+  );
   const postgres = await openBenchPostgres(process.env);
   // Ctrl-C still removes the embedded server's temporary directory.
   const interrupted = () => void postgres.close().finally(() => process.exit(130));

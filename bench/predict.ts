@@ -105,7 +105,11 @@ export function predictRequests(seed: number, complexity?: number): PredictAgent
 export const FIXED_COMPLEXITY = 2;
 
 /** One PredictAgents per call from the pool, counting which estimate source answered. */
-export function predictCall(bench: Pick<BenchClients, "learning">, requests: readonly PredictAgentsRequest[], sources: SourceCounts): (n: number) => Promise<void> {
+export function predictCall(
+  bench: Pick<BenchClients, "learning">,
+  requests: readonly PredictAgentsRequest[],
+  sources: SourceCounts,
+): (n: number) => Promise<void> {
   return async (n) => {
     const request = requests[n % requests.length]!;
     const response = await bench.learning.predictAgents(request);
@@ -134,7 +138,9 @@ async function measureLevels(bench: BenchService, plan: PredictPlan, requests: r
     const delays: LoopDelay[] = [];
     for (let round = 0; round < plan.rounds; round++) {
       noopRounds.push(await runClosedLoop({ concurrency, durationMs: plan.noopMs, call: noopCall(bench) }));
-      const measured = await watchEventLoop(() => runClosedLoop({ concurrency, durationMs: plan.predictMs, call: predictCall(bench, requests, sources) }));
+      const measured = await watchEventLoop(() =>
+        runClosedLoop({ concurrency, durationMs: plan.predictMs, call: predictCall(bench, requests, sources) }),
+      );
       predictRounds.push(measured.result);
       delays.push(measured.delay);
     }
@@ -158,7 +164,11 @@ async function measureLevels(bench: BenchService, plan: PredictPlan, requests: r
  * (training in the retrain child process, then parity check, storage and the hot swap in this process),
  * at each concurrency; the last retrain is awaited outside the window.
  */
-async function measureDuringRetrain(bench: BenchService, plan: PredictPlan, requests: readonly PredictAgentsRequest[]): Promise<RetrainLoad[]> {
+async function measureDuringRetrain(
+  bench: BenchService,
+  plan: PredictPlan,
+  requests: readonly PredictAgentsRequest[],
+): Promise<RetrainLoad[]> {
   const loads: RetrainLoad[] = [];
   for (const concurrency of plan.concurrencies) {
     const sources: SourceCounts = {};
@@ -168,7 +178,9 @@ async function measureDuringRetrain(bench: BenchService, plan: PredictPlan, requ
     const duringDelays: LoopDelay[] = [];
     const retrainSeconds: number[] = [];
     for (let round = 0; round < plan.retrainRounds; round++) {
-      const idle = await watchEventLoop(() => runClosedLoop({ concurrency, durationMs: plan.retrainWindowMs, call: predictCall(bench, requests, {}) }));
+      const idle = await watchEventLoop(() =>
+        runClosedLoop({ concurrency, durationMs: plan.retrainWindowMs, call: predictCall(bench, requests, {}) }),
+      );
       idleRounds.push(idle.result);
       idleDelays.push(idle.delay);
       let stop = false;
@@ -183,7 +195,9 @@ async function measureDuringRetrain(bench: BenchService, plan: PredictPlan, requ
       retrains.catch(() => {
         stop = true;
       });
-      const during = await watchEventLoop(() => runClosedLoop({ concurrency, durationMs: plan.retrainWindowMs, call: predictCall(bench, requests, sources) }));
+      const during = await watchEventLoop(() =>
+        runClosedLoop({ concurrency, durationMs: plan.retrainWindowMs, call: predictCall(bench, requests, sources) }),
+      );
       stop = true;
       await retrains;
       duringRounds.push(during.result);
@@ -211,7 +225,11 @@ async function measureDuringRetrain(bench: BenchService, plan: PredictPlan, requ
  * against the no-op with statistical estimates, Retrain, measure again with the model serving,
  * then add executions and measure PredictAgents while retrains run.
  */
-export async function measurePredict(postgres: BenchPostgres, plan: PredictPlan, progress: (message: string) => void): Promise<PredictFigures> {
+export async function measurePredict(
+  postgres: BenchPostgres,
+  plan: PredictPlan,
+  progress: (message: string) => void,
+): Promise<PredictFigures> {
   const url = await postgres.freshDatabase("predict");
   const bench = await startBenchService(url, PREDICT_CONFIG);
   try {

@@ -89,7 +89,9 @@ function timeQuadrature(n: number, runs: number, seed: number): QuadratureFigure
 }
 
 function withExploration(requests: readonly PredictAgentsRequest[], exploration: number): PredictAgentsRequest[] {
-  return requests.map((r) => create(PredictAgentsRequestSchema, { taskType: r.taskType, complexity: r.complexity, explorationRate: exploration }));
+  return requests.map((r) =>
+    create(PredictAgentsRequestSchema, { taskType: r.taskType, complexity: r.complexity, explorationRate: exploration }),
+  );
 }
 
 /**
@@ -97,7 +99,11 @@ function withExploration(requests: readonly PredictAgentsRequest[], exploration:
  * world's executions recorded, PredictAgents (statistical estimates, every answer logged with its
  * decision) against the no-op at c=1 for each exploration share, rounds alternating.
  */
-export async function measurePropensity(postgres: BenchPostgres, plan: PropensityPlan, progress: (message: string) => void): Promise<PropensityFigures> {
+export async function measurePropensity(
+  postgres: BenchPostgres,
+  plan: PropensityPlan,
+  progress: (message: string) => void,
+): Promise<PropensityFigures> {
   progress(`propensity: exact Thompson probabilities for ${plan.contenders.join(", ")} contenders, ${plan.quadratureRuns} runs each`);
   const quadrature = plan.contenders.map((n) => timeQuadrature(n, plan.quadratureRuns, plan.seed + n));
   const url = await postgres.freshDatabase("propensity");
@@ -136,13 +142,30 @@ export async function measurePropensity(postgres: BenchPostgres, plan: Propensit
 
 /** The section's part of the report. */
 export function renderPropensity(f: PropensityFigures): string {
-  const out = ["Propensities: exact Thompson win probabilities by quadrature (once per evidence snapshot and request shape), π and the draw (every call)"];
-  out.push(table(["contenders", "quadrature (median)", "π + draw per call"], f.quadrature.map((q) => [String(q.contenders), `${q.medianMs.toFixed(2)} ms`, `${q.perCallUs.toFixed(2)} µs`])));
-  out.push("", `PredictAgents (statistical estimates, ${f.executions} executions, each answer logged with its decision) against Health/Check, c=1`);
+  const out = [
+    "Propensities: exact Thompson win probabilities by quadrature (once per evidence snapshot and request shape), π and the draw (every call)",
+  ];
+  out.push(
+    table(
+      ["contenders", "quadrature (median)", "π + draw per call"],
+      f.quadrature.map((q) => [String(q.contenders), `${q.medianMs.toFixed(2)} ms`, `${q.perCallUs.toFixed(2)} µs`]),
+    ),
+  );
+  out.push(
+    "",
+    `PredictAgents (statistical estimates, ${f.executions} executions, each answer logged with its decision) against Health/Check, c=1`,
+  );
   out.push(
     table(
       ["exploration", "no-op p50", "PredictAgents p50", "p99", "p50 ratio", "calls/s ratio"],
-      f.levels.map((l) => [String(l.exploration), formatMicros(l.noop.p50Us), formatMicros(l.predict.p50Us), formatMicros(l.predict.p99Us), ratio(l.p50Ratio, 2), ratio(l.throughputRatio, 3)]),
+      f.levels.map((l) => [
+        String(l.exploration),
+        formatMicros(l.noop.p50Us),
+        formatMicros(l.predict.p50Us),
+        formatMicros(l.predict.p99Us),
+        ratio(l.p50Ratio, 2),
+        ratio(l.throughputRatio, 3),
+      ]),
     ),
   );
   return out.join("\n");

@@ -16,7 +16,7 @@ export function renderQuality(q: QualityFigures): string {
     [["statistics", s.statistical] as const, ["model", s.model] as const].map(([name, x]) => [
       name === "statistics" ? formatNumber(s.executions, 0) : "",
       name,
-      x ? f3(x.predictions.auc) : s.noModel ?? "no model",
+      x ? f3(x.predictions.auc) : (s.noModel ?? "no model"),
       x ? f3(x.predictions.truthAuc) : "",
       x ? f3(x.predictions.meanAbsError) : "",
       x ? f3(x.predictions.durationLogError) : "",
@@ -26,7 +26,23 @@ export function renderQuality(q: QualityFigures): string {
       name === "model" && s.trees ? `${s.trees.success} / ${s.trees.duration}` : "",
     ]),
   );
-  out.push(table(["executions", "answers from", "success AUC", "truth's AUC", "|p − p_true|", "duration |Δ ln|", "regret mean", "regret worst", "Retrain", "trees succ/dur"], rows));
+  out.push(
+    table(
+      [
+        "executions",
+        "answers from",
+        "success AUC",
+        "truth's AUC",
+        "|p − p_true|",
+        "duration |Δ ln|",
+        "regret mean",
+        "regret worst",
+        "Retrain",
+        "trees succ/dur",
+      ],
+      rows,
+    ),
+  );
   if (q.follower) {
     const fl = q.follower;
     out.push(
@@ -47,6 +63,8 @@ export function renderQuality(q: QualityFigures): string {
       ),
     );
   }
-  out.push("AUC and |p − p_true| on the same unseen executions; the truth's AUC is the best any predictor could reach on them. Regret = P_true(best team) − P_true(the first team answered). Retrain = the RPC's wall time (data read, both models, gate, ONNX export).");
+  out.push(
+    "AUC and |p − p_true| on the same unseen executions; the truth's AUC is the best any predictor could reach on them. Regret = P_true(best team) − P_true(the first team answered). Retrain = the RPC's wall time (data read, both models, gate, ONNX export).",
+  );
   return out.join("\n");
 }

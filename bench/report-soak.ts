@@ -5,10 +5,22 @@ import { formatMiB, formatMicros, formatNumber } from "./stats.js";
 import { table } from "./table.js";
 
 const errorsCell = (f: { errorCount: number; errors: Record<string, number> }) =>
-  f.errorCount === 0 ? "0" : `${f.errorCount} (${Object.entries(f.errors).map(([code, n]) => `${code} ${n}`).join(", ")})`;
+  f.errorCount === 0
+    ? "0"
+    : `${f.errorCount} (${Object.entries(f.errors)
+        .map(([code, n]) => `${code} ${n}`)
+        .join(", ")})`;
 
 function kindRow(name: string, f: KindFigures, unit = ""): string[] {
-  return [name, String(f.callers), `${formatNumber(f.calls, 0)}${unit}`, formatNumber(f.callsPerSecond, 1), formatMicros(f.p50Us), formatMicros(f.p99Us), errorsCell(f)];
+  return [
+    name,
+    String(f.callers),
+    `${formatNumber(f.calls, 0)}${unit}`,
+    formatNumber(f.callsPerSecond, 1),
+    formatMicros(f.p50Us),
+    formatMicros(f.p99Us),
+    errorsCell(f),
+  ];
 }
 
 /** The held insight streams as one row: messages received instead of calls, latency from publish to arrival. */
@@ -48,13 +60,20 @@ export function renderSoak(s: SoakFigures): string {
 
   const seconds = s.record.seconds;
   const executionsPerSecond = (s.acknowledged.unary + s.acknowledged.bulk) / seconds;
-  out.push(`executions recorded during the soak: ${formatNumber(executionsPerSecond, 0)}/s (${formatNumber(s.acknowledged.unary, 0)} unary + ${formatNumber(s.acknowledged.bulk, 0)} in streams)`);
+  out.push(
+    `executions recorded during the soak: ${formatNumber(executionsPerSecond, 0)}/s (${formatNumber(s.acknowledged.unary, 0)} unary + ${formatNumber(s.acknowledged.bulk, 0)} in streams)`,
+  );
   const streams = s.subscribers.map(
-    (x, i) => `#${i + 1} ${x.insights} insights (owed ${x.owed} up to its last cursor; ${x.undelivered} more committed but not yet arrived at the close), ${x.heartbeats} heartbeats, reopened ${x.reopened}`,
+    (x, i) =>
+      `#${i + 1} ${x.insights} insights (owed ${x.owed} up to its last cursor; ${x.undelivered} more committed but not yet arrived at the close), ${x.heartbeats} heartbeats, reopened ${x.reopened}`,
   );
   out.push(`StreamInsights: the feed got ${s.feedEvents} events while the streams were open; ${streams.join("; ")}`);
-  const sources = Object.entries(s.predictSources).map(([source, n]) => `${source} ${formatNumber(n, 0)}`).join(", ");
-  out.push(`PredictAgents answered by (first recommendation): ${sources || "none"}; model versions written by automatic retraining: ${s.ledger.modelVersions}`);
+  const sources = Object.entries(s.predictSources)
+    .map(([source, n]) => `${source} ${formatNumber(n, 0)}`)
+    .join(", ");
+  out.push(
+    `PredictAgents answered by (first recommendation): ${sources || "none"}; model versions written by automatic retraining: ${s.ledger.modelVersions}`,
+  );
 
   const l = s.ledger;
   const a = s.acknowledged;

@@ -91,42 +91,94 @@ function renderSections(results: BenchResults): string {
   const out: string[] = [];
   const m = results.meta;
   out.push(`agent-learning bench  ${m.startedAt}`);
-  out.push(`machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}; PostgreSQL ${m.pgVersion} (${m.database}; fsync=${m.fsync}, synchronous_commit=${m.synchronousCommit}, shared_buffers=${m.sharedBuffers})`);
+  out.push(
+    `machine: ${m.cpus} × ${m.cpuModel}, node ${m.node}; PostgreSQL ${m.pgVersion} (${m.database}; fsync=${m.fsync}, synchronous_commit=${m.synchronousCommit}, shared_buffers=${m.sharedBuffers})`,
+  );
   out.push(`load average (1 min, ${m.cpus} CPUs): ${m.loadAverageStart} at start, ${m.loadAverageEnd} at end; run took ${m.seconds} s`);
-  out.push(`mode: ${m.mode}; server in-process (logLevel silent, pool ${m.poolSize} connections, bulk batch ${m.bulkBatchSize}); clients in the same process over gRPC/h2c, one HTTP/2 connection`);
+  out.push(
+    `mode: ${m.mode}; server in-process (logLevel silent, pool ${m.poolSize} connections, bulk batch ${m.bulkBatchSize}); clients in the same process over gRPC/h2c, one HTTP/2 connection`,
+  );
 
   if (results.unary) {
-    out.push("", `1-2. Unary, closed loop: median of ${m.unaryRounds} rounds of ${m.noopMs} ms no-op then ${m.recordMs} ms RecordExecution (fresh database per concurrency; automatic analysis and retraining off)`);
+    out.push(
+      "",
+      `1-2. Unary, closed loop: median of ${m.unaryRounds} rounds of ${m.noopMs} ms no-op then ${m.recordMs} ms RecordExecution (fresh database per concurrency; automatic analysis and retraining off)`,
+    );
     const rows: string[][] = [];
     for (const l of results.unary) {
       const rss = `${formatMiB(l.rssBeforeBytes)} → ${formatMiB(l.rssAfterBytes)}`;
-      rows.push(["Health/Check (no-op)", String(l.concurrency), formatNumber(l.noop.callsPerSecond, 0), formatMicros(l.noop.p50Us), formatMicros(l.noop.p99Us), `${l.loopDelayNoop.p99Ms.toFixed(2)} ms`, "", ""]);
-      rows.push(["RecordExecution", String(l.concurrency), formatNumber(l.record.callsPerSecond, 0), formatMicros(l.record.p50Us), formatMicros(l.record.p99Us), `${l.loopDelayRecord.p99Ms.toFixed(2)} ms`, rss, String(l.executionsAcknowledged)]);
+      rows.push([
+        "Health/Check (no-op)",
+        String(l.concurrency),
+        formatNumber(l.noop.callsPerSecond, 0),
+        formatMicros(l.noop.p50Us),
+        formatMicros(l.noop.p99Us),
+        `${l.loopDelayNoop.p99Ms.toFixed(2)} ms`,
+        "",
+        "",
+      ]);
+      rows.push([
+        "RecordExecution",
+        String(l.concurrency),
+        formatNumber(l.record.callsPerSecond, 0),
+        formatMicros(l.record.p50Us),
+        formatMicros(l.record.p99Us),
+        `${l.loopDelayRecord.p99Ms.toFixed(2)} ms`,
+        rss,
+        String(l.executionsAcknowledged),
+      ]);
     }
     out.push(table(["RPC", "conc", "calls/s", "p50", "p99", "loop delay p99", "RSS before → after", "stored (checked)"], rows));
-    out.push("", table(
-      ["conc", "RecordExecution/no-op calls/s", "p50 overhead vs no-op", "worst loop stall (RecordExecution)"],
-      results.unary.map((l) => [String(l.concurrency), ratio(l.throughputRatio), `+${formatMicros(l.p50OverheadUs)}`, `${l.loopDelayRecord.maxMs.toFixed(1)} ms`]),
-    ));
+    out.push(
+      "",
+      table(
+        ["conc", "RecordExecution/no-op calls/s", "p50 overhead vs no-op", "worst loop stall (RecordExecution)"],
+        results.unary.map((l) => [
+          String(l.concurrency),
+          ratio(l.throughputRatio),
+          `+${formatMicros(l.p50OverheadUs)}`,
+          `${l.loopDelayRecord.maxMs.toFixed(1)} ms`,
+        ]),
+      ),
+    );
   }
 
   if (results.bulk || results.copy) {
-    out.push("", `3-4. Bulk ingest of the same ${formatNumber(results.bulk?.rows ?? results.copy?.[0]?.rows ?? 0, 0)} executions (stream: median of ${m.bulkRounds} rounds, fresh database each, automatic analysis and retraining off, per-stream rate cap lifted; COPY: median of ${m.copyRounds} rounds, new tables each)`);
+    out.push(
+      "",
+      `3-4. Bulk ingest of the same ${formatNumber(results.bulk?.rows ?? results.copy?.[0]?.rows ?? 0, 0)} executions (stream: median of ${m.bulkRounds} rounds, fresh database each, automatic analysis and retraining off, per-stream rate cap lifted; COPY: median of ${m.copyRounds} rounds, new tables each)`,
+    );
     const rows: string[][] = [];
     const b = results.bulk;
     if (b) {
-      rows.push([`RecordExecutions (stream, ${b.messageSize}/message)`, formatNumber(b.rowsPerSecond, 0), `${b.medianSeconds.toFixed(2)} s`, b.roundRowsPerSecond.map((r) => formatNumber(r, 0)).join(" / "), "1.000"]);
+      rows.push([
+        `RecordExecutions (stream, ${b.messageSize}/message)`,
+        formatNumber(b.rowsPerSecond, 0),
+        `${b.medianSeconds.toFixed(2)} s`,
+        b.roundRowsPerSecond.map((r) => formatNumber(r, 0)).join(" / "),
+        "1.000",
+      ]);
     }
     for (const c of results.copy ?? []) {
-      rows.push([c.label, formatNumber(c.rowsPerSecond, 0), `${c.medianSeconds.toFixed(2)} s`, c.roundRowsPerSecond.map((r) => formatNumber(r, 0)).join(" / "), b ? ratio(b.rowsPerSecond / c.rowsPerSecond) : "n/a"]);
+      rows.push([
+        c.label,
+        formatNumber(c.rowsPerSecond, 0),
+        `${c.medianSeconds.toFixed(2)} s`,
+        c.roundRowsPerSecond.map((r) => formatNumber(r, 0)).join(" / "),
+        b ? ratio(b.rowsPerSecond / c.rowsPerSecond) : "n/a",
+      ]);
     }
     out.push(table(["path", "rows/s", "time", "rows/s per round", "bulk/this"], rows));
     const enc = results.csvEncoding;
     if (enc) {
-      out.push(`COPY figures include encoding the CSV in the client (with the service's derived columns and SHA-256), as the stream's include encoding its messages; the encoding alone: ${formatNumber(enc.rowsPerSecond, 0)} rows/s, ${formatMiB(enc.bytes)}`);
+      out.push(
+        `COPY figures include encoding the CSV in the client (with the service's derived columns and SHA-256), as the stream's include encoding its messages; the encoding alone: ${formatNumber(enc.rowsPerSecond, 0)} rows/s, ${formatMiB(enc.bytes)}`,
+      );
     }
     if (b) {
-      out.push(`RecordExecutions: loop delay p99 ${b.loopDelay.p99Ms.toFixed(2)} ms, max ${b.loopDelay.maxMs.toFixed(1)} ms; RSS ${formatMiB(b.rssBeforeBytes)} → ${formatMiB(b.rssAfterBytes)}; every round stored all rows and GetStatus agreed`);
+      out.push(
+        `RecordExecutions: loop delay p99 ${b.loopDelay.p99Ms.toFixed(2)} ms, max ${b.loopDelay.maxMs.toFixed(1)} ms; RSS ${formatMiB(b.rssBeforeBytes)} → ${formatMiB(b.rssAfterBytes)}; every round stored all rows and GetStatus agreed`,
+      );
     }
   }
 
@@ -142,7 +194,10 @@ function renderSections(results: BenchResults): string {
     out.push(`Sanity: GetStatus execution_count matched the acknowledged executions after every section that records executions.`);
   }
   const r = results.ratios;
-  if (results.unary) out.push(`RecordExecution/no-op throughput at c=8: ${ratio(r.recordVsNoopThroughputC8)}, at c=32: ${ratio(r.recordVsNoopThroughputC32)}`);
+  if (results.unary)
+    out.push(
+      `RecordExecution/no-op throughput at c=8: ${ratio(r.recordVsNoopThroughputC8)}, at c=32: ${ratio(r.recordVsNoopThroughputC32)}`,
+    );
   if (results.bulk || results.copy) {
     out.push(
       `bulk/COPY rows/s: ${ratio(r.bulkVsCopyAllIndexes)} (against COPY into a table with all of executions' indexes and checks; ` +
@@ -150,13 +205,19 @@ function renderSections(results: BenchResults): string {
     );
   }
   if (results.predict) {
-    out.push(`PredictAgents/no-op p50 at c=1: ${ratio(r.predictModelVsNoopP50C1, 2)} (model serving; ${ratio(r.predictStatisticalVsNoopP50C1, 2)} with statistical estimates)`);
-    out.push(`PredictAgents p99 during retrain / idle: ${ratio(r.predictDuringRetrainP99C1, 2)} (c=1; ${ratio(r.predictDuringRetrainP99C8, 2)} at c=8; target < 1.5)`);
+    out.push(
+      `PredictAgents/no-op p50 at c=1: ${ratio(r.predictModelVsNoopP50C1, 2)} (model serving; ${ratio(r.predictStatisticalVsNoopP50C1, 2)} with statistical estimates)`,
+    );
+    out.push(
+      `PredictAgents p99 during retrain / idle: ${ratio(r.predictDuringRetrainP99C1, 2)} (c=1; ${ratio(r.predictDuringRetrainP99C8, 2)} at c=8; target < 1.5)`,
+    );
   }
   if (results.propensity) {
     const level = (e: number) => results.propensity?.levels.find((l) => l.exploration === e)?.p50Ratio;
     const q = (n: number) => results.propensity?.quadrature.find((f) => f.contenders === n)?.medianMs;
-    out.push(`propensities: quadrature ${ratio(q(8), 2)} ms at 8 contenders, ${ratio(q(32), 2)} ms at 32; PredictAgents/no-op p50 at c=1: ${ratio(level(0), 2)} at ε=0, ${ratio(level(0.3), 2)} at ε=0.3`);
+    out.push(
+      `propensities: quadrature ${ratio(q(8), 2)} ms at 8 contenders, ${ratio(q(32), 2)} ms at 32; PredictAgents/no-op p50 at c=1: ${ratio(level(0), 2)} at ε=0, ${ratio(level(0.3), 2)} at ε=0.3`,
+    );
   }
   if (results.soak) {
     out.push(

@@ -45,7 +45,8 @@ export function ledgerFailures(ledger: SoakLedger, acknowledged: number): string
     failures.push(`${acknowledged - ledger.acknowledgedStored} of ${acknowledged} acknowledged executions are missing from the database`);
   }
   if (ledger.stored !== acknowledged) failures.push(`the database holds ${ledger.stored} executions, ${acknowledged} were acknowledged`);
-  if (ledger.aggregated !== ledger.stored) failures.push(`the aggregates counted ${ledger.aggregated} executions, ${ledger.stored} are stored`);
+  if (ledger.aggregated !== ledger.stored)
+    failures.push(`the aggregates counted ${ledger.aggregated} executions, ${ledger.stored} are stored`);
   return failures;
 }
 

@@ -188,7 +188,14 @@ async function soakAgainst(
     `soak: ${plan.durationMs / 1000} s of ${plan.recordCallers} RecordExecution + ${plan.predictCallers} PredictAgents callers, ` +
       `a RecordExecutions stream of ${plan.bulkSize} every ${plan.bulkEveryMs / 1000} s, ${plan.subscribers} StreamInsights subscribers`,
   );
-  const { record, predict, bulk, predictSources, subscribers, feedEvents, delivery, rssSamples } = await mixedLoad(pid, clients, url, plan, requests, { unaryIds, bulkIds });
+  const { record, predict, bulk, predictSources, subscribers, feedEvents, delivery, rssSamples } = await mixedLoad(
+    pid,
+    clients,
+    url,
+    plan,
+    requests,
+    { unaryIds, bulkIds },
+  );
   const crashed = server.exitReason();
   if (crashed !== undefined) failures.push(`the server ${crashed} during the soak`);
 
@@ -205,14 +212,21 @@ async function soakAgainst(
   }
   failures.push(...ledgerFailures(ledger, acknowledged.total));
   const kinds: [string, KindFigures][] = [
-    ["warm-up RecordExecution", warmup[0]], ["warm-up PredictAgents", warmup[1]], ["Health/Check before", noopBefore],
-    ["RecordExecution", record], ["PredictAgents", predict], ["RecordExecutions", bulk], ["Health/Check after", noopAfter],
+    ["warm-up RecordExecution", warmup[0]],
+    ["warm-up PredictAgents", warmup[1]],
+    ["Health/Check before", noopBefore],
+    ["RecordExecution", record],
+    ["PredictAgents", predict],
+    ["RecordExecutions", bulk],
+    ["Health/Check after", noopAfter],
   ];
   for (const [name, figures] of kinds) if (figures.errorCount > 0) failures.push(`${name}: ${describeErrors(figures)}`);
   subscribers.forEach((s, i) => {
     if (s.errorCount > 0) failures.push(`StreamInsights subscriber ${i + 1}: ${describeErrors(s)}`);
     if (s.insights !== s.owed) {
-      failures.push(`StreamInsights subscriber ${i + 1} received ${s.insights} insights, but the feed holds ${s.owed} between its start (${s.startCursor}) and the cursor it reached (${s.reachedCursor})`);
+      failures.push(
+        `StreamInsights subscriber ${i + 1} received ${s.insights} insights, but the feed holds ${s.owed} between its start (${s.startCursor}) and the cursor it reached (${s.reachedCursor})`,
+      );
     }
   });
 
@@ -244,6 +258,8 @@ async function soakAgainst(
 }
 
 function describeErrors(figures: { errorCount: number; errors: Record<string, number>; errorSamples: string[] }): string {
-  const codes = Object.entries(figures.errors).map(([code, count]) => `${count} ${code}`).join(", ");
+  const codes = Object.entries(figures.errors)
+    .map(([code, count]) => `${count} ${code}`)
+    .join(", ");
   return `${figures.errorCount} errors (${codes}); first: ${figures.errorSamples.join(" | ")}`;
 }

@@ -69,7 +69,9 @@ interface ChildOutcome {
 function runChild(rows: number, plan: TrainPlan): Promise<ChildOutcome> {
   const entry = new URL("./train-child.js", import.meta.url);
   const started = Date.now();
-  const child = spawn(process.execPath, ["--expose-gc", entry.pathname, String(rows), String(plan.seed)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--expose-gc", entry.pathname, String(rows), String(plan.seed)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   let trainingStartedMs: number | undefined;
@@ -169,7 +171,9 @@ export async function measureTrain(plan: TrainPlan, progress: (message: string) 
         arrayBuffersAfterBytes: undefined,
         extrapolatedSeconds: extrapolate(sizes, rows),
       });
-      progress(`train: ${rows} examples stopped after ${Math.round(outcome.elapsedMs / 1000)} s (${outcome.stderr.trim() || "no progress reported"})`);
+      progress(
+        `train: ${rows} examples stopped after ${Math.round(outcome.elapsedMs / 1000)} s (${outcome.stderr.trim() || "no progress reported"})`,
+      );
       break;
     }
   }

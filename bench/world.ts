@@ -7,12 +7,46 @@ import { type Execution, ExecutionSchema, ResourceUsageSchema } from "../gen/age
  * bench, like the service, must not read ../shared at run time.
  */
 export const CATALOG_AGENTS = [
-  "ANDROIDMOBILE", "APIDESIGNER", "ARCHITECT", "BASTION", "C-INTERNAL", "CONSTRUCTOR", "CRYPTOEXPERT",
-  "CSO", "DATABASE", "DATASCIENCE", "DEBUGGER", "DEPLOYER", "DIRECTOR", "DOCGEN", "GNA",
-  "INFRASTRUCTURE", "INTEGRATION", "LEADENGINEER", "LINTER", "MLOPS", "MONITOR", "NPU", "OPTIMIZER",
-  "OVERSIGHT", "PACKAGER", "PATCHER", "PLANNER", "PROJECTORCHESTRATOR", "PYGUI", "PYTHON-INTERNAL",
-  "QADIRECTOR", "QUANTUMGUARD", "REDTEAMORCHESTRATOR", "RESEARCHER", "SECURITY", "SECURITYAUDITOR",
-  "SECURITYCHAOSAGENT", "TESTBED", "TUI", "WEB",
+  "ANDROIDMOBILE",
+  "APIDESIGNER",
+  "ARCHITECT",
+  "BASTION",
+  "C-INTERNAL",
+  "CONSTRUCTOR",
+  "CRYPTOEXPERT",
+  "CSO",
+  "DATABASE",
+  "DATASCIENCE",
+  "DEBUGGER",
+  "DEPLOYER",
+  "DIRECTOR",
+  "DOCGEN",
+  "GNA",
+  "INFRASTRUCTURE",
+  "INTEGRATION",
+  "LEADENGINEER",
+  "LINTER",
+  "MLOPS",
+  "MONITOR",
+  "NPU",
+  "OPTIMIZER",
+  "OVERSIGHT",
+  "PACKAGER",
+  "PATCHER",
+  "PLANNER",
+  "PROJECTORCHESTRATOR",
+  "PYGUI",
+  "PYTHON-INTERNAL",
+  "QADIRECTOR",
+  "QUANTUMGUARD",
+  "REDTEAMORCHESTRATOR",
+  "RESEARCHER",
+  "SECURITY",
+  "SECURITYAUDITOR",
+  "SECURITYCHAOSAGENT",
+  "TESTBED",
+  "TUI",
+  "WEB",
 ] as const;
 
 /** One kind of task: which agents it tends to use, how long it takes, how often it fails and why. */
@@ -121,7 +155,10 @@ const EPOCH_MS = Date.UTC(2025, 0, 6, 8, 0, 0);
 /** sfc32: a small, fast, seedable PRNG, so the same seed always yields the same world. */
 function sfc32(a: number, b: number, c: number, d: number): () => number {
   return () => {
-    a |= 0; b |= 0; c |= 0; d |= 0;
+    a |= 0;
+    b |= 0;
+    c |= 0;
+    d |= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);

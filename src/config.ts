@@ -24,7 +24,11 @@ export const ConfigSchema = z.object({
   /** How long graceful shutdown waits for in-flight calls before cutting them, in ms. */
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
   /** Largest accepted request message, bytes. */
-  maxMessageBytes: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  maxMessageBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024),
   /** Executions committed per transaction by the bulk RPCs. */
   bulkBatchSize: z.coerce.number().int().min(1).max(5_000).default(500),
   /** Most executions one RecordExecutions or ImportData call may carry; beyond: RESOURCE_EXHAUSTED. */
@@ -32,7 +36,12 @@ export const ConfigSchema = z.object({
   /** Executions per second one RecordExecutions or ImportData call is read at, at most (a 1 s burst, then paced). */
   maxStreamRate: z.coerce.number().positive().finite().default(20_000),
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection may have open at once (clients queue the rest). */
-  maxConcurrentStreams: z.coerce.number().int().min(1).max(2 ** 31 - 1).default(100),
+  maxConcurrentStreams: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 31 - 1)
+    .default(100),
   /** Calls in flight on this replica (all connections) beyond which new ones get RESOURCE_EXHAUSTED. */
   maxInFlightCalls: z.coerce.number().int().min(1).default(1_000),
   /** Automatic analysis once this many executions arrived since the last run (fleet-wide). */
@@ -42,7 +51,11 @@ export const ConfigSchema = z.object({
   /** Automatic retraining once this many executions arrived since the last one (fleet-wide). */
   retrainEveryExecutions: z.coerce.number().int().min(1).default(2_000),
   /** Automatic retraining at least this often while anything new arrives, ms. */
-  retrainIntervalMs: z.coerce.number().int().min(1000).default(30 * 60_000),
+  retrainIntervalMs: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(30 * 60_000),
   /**
    * Where every version that has been active is written as `<version>.onnx` and `<version>.json`
    * (its card), for use outside the service; PostgreSQL stays the source of truth and each replica
@@ -56,7 +69,11 @@ export const ConfigSchema = z.object({
   /** Retention: keep at most this many of the newest executions (aggregates are kept). */
   retentionMaxRows: z.coerce.number().int().min(1).optional(),
   /** How often the retention job runs when a retention setting is configured, ms. */
-  retentionIntervalMs: z.coerce.number().int().min(1000).default(60 * 60_000),
+  retentionIntervalMs: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(60 * 60_000),
   /** Executions deleted per statement (each its own short transaction) by retention. */
   retentionBatchSize: z.coerce.number().int().min(1).max(100_000).default(5_000),
   /** Idle time after which an insight stream sends a heartbeat, ms. */

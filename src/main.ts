@@ -53,7 +53,19 @@ export function createLogger(level: Config["logLevel"]): Logger {
   return pino({
     level,
     base: { service: "agent-learning" },
-    redact: ["databaseUrl", "*.databaseUrl", "appDatabaseUrl", "*.appDatabaseUrl", "*.password", "*.token", "authTokens", "*.authTokens", "authorization", "*.authorization", "*.headers.authorization"],
+    redact: [
+      "databaseUrl",
+      "*.databaseUrl",
+      "appDatabaseUrl",
+      "*.appDatabaseUrl",
+      "*.password",
+      "*.token",
+      "authTokens",
+      "*.authTokens",
+      "authorization",
+      "*.authorization",
+      "*.headers.authorization",
+    ],
   });
 }
 
@@ -79,15 +91,27 @@ export interface RetentionRun {
  * server running (APP_DATABASE_URL, else DATABASE_URL, else the embedded PostgreSQL when no
  * service holds it). Undefined when the configuration sets no limit.
  */
-export async function retentionOnce(config: Config, log: Logger, options: { dryRun: boolean; signal: AbortSignal }): Promise<RetentionRun | undefined> {
+export async function retentionOnce(
+  config: Config,
+  log: Logger,
+  options: { dryRun: boolean; signal: AbortSignal },
+): Promise<RetentionRun | undefined> {
   const policy = retentionPolicyOf(config);
   if (!policy) return undefined;
   const database = await provideDatabase(config, log);
   try {
     // Deleting rows needs no more than the application role's rights.
-    const pool = await createStorePool(config.appDatabaseUrl ?? database.url, { maximumPoolSize: 1, applicationName: "agent-learning-retention" });
+    const pool = await createStorePool(config.appDatabaseUrl ?? database.url, {
+      maximumPoolSize: 1,
+      applicationName: "agent-learning-retention",
+    });
     try {
-      const outcome = await runRetention(pool, policy, { dryRun: options.dryRun, batchSize: config.retentionBatchSize, signal: options.signal, log });
+      const outcome = await runRetention(pool, policy, {
+        dryRun: options.dryRun,
+        batchSize: config.retentionBatchSize,
+        signal: options.signal,
+        log,
+      });
       return { policy, outcome };
     } finally {
       await pool.end();
@@ -109,7 +133,11 @@ export async function startService(config: Config, log: Logger = createLogger(co
   const tls = loadTls(config);
   const lifecycle = new Lifecycle(log);
   try {
-    const database = await lifecycle.start("database", () => provideDatabase(config, log), (d) => d.stop());
+    const database = await lifecycle.start(
+      "database",
+      () => provideDatabase(config, log),
+      (d) => d.stop(),
+    );
     const schemaVersion = await migrateSchema(database.url, log);
     // Least privilege: everything below runs as the application role when there is one.
     const serviceUrl = await serviceDatabaseUrl(config, database.url, log);
@@ -147,7 +175,11 @@ export async function startService(config: Config, log: Logger = createLogger(co
     const jobs = { config, pool, log, learningEnabled: async () => (await settings.get()).learning_enabled };
     await startAnalysis(lifecycle, jobs);
 
-    const runtime = await lifecycle.start("model runtime", () => new ModelRuntime(), (r) => r.close());
+    const runtime = await lifecycle.start(
+      "model runtime",
+      () => new ModelRuntime(),
+      (r) => r.close(),
+    );
     await new ModelSync(pool, runtime, notifications, log).start();
     const modelFiles = new ModelFilesSync(pool, config.modelsDir, log);
     await modelFiles.start(notifications);

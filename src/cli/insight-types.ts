@@ -26,11 +26,16 @@ export function insightTypeName(type: InsightType): string {
 export function parseInsightTypes(value: string, previous: readonly InsightType[] = []): InsightType[] {
   const types = [...previous];
   for (const raw of value.split(",")) {
-    const name = raw.trim().toLowerCase().replace(/^insight_type_/, "");
+    const name = raw
+      .trim()
+      .toLowerCase()
+      .replace(/^insight_type_/, "");
     if (name === "") continue;
     const type = INSIGHT_TYPE_NAMES.get(name);
     if (type === undefined) {
-      throw new InvalidArgumentError(`unknown insight type ${JSON.stringify(raw.trim())}; expected one of ${[...INSIGHT_TYPE_NAMES.keys()].join(", ")}`);
+      throw new InvalidArgumentError(
+        `unknown insight type ${JSON.stringify(raw.trim())}; expected one of ${[...INSIGHT_TYPE_NAMES.keys()].join(", ")}`,
+      );
     }
     if (!types.includes(type)) types.push(type);
   }

@@ -28,7 +28,11 @@ export function withClientOptions(command: Command): Command {
       new Option("--address <url>", "base URL of the agent-learning service").env("AGENT_LEARNING_ADDRESS").default(DEFAULT_ADDRESS),
     )
     .addOption(new Option("--json", "print the result as JSON"))
-    .addOption(new Option("--token <token>", "bearer token for a server with access control (the env var keeps it out of `ps`)").env("AGENT_LEARNING_TOKEN"))
+    .addOption(
+      new Option("--token <token>", "bearer token for a server with access control (the env var keeps it out of `ps`)").env(
+        "AGENT_LEARNING_TOKEN",
+      ),
+    )
     .addOption(new Option("--ca <file>", "PEM file of the CA that signed the server's certificate (https://)").env("AGENT_LEARNING_CA"))
     .addOption(new Option("--cert <file>", "PEM client certificate, for a server that requires one (https://)").env("AGENT_LEARNING_CERT"))
     .addOption(new Option("--key <file>", "PEM private key of --cert").env("AGENT_LEARNING_KEY"))

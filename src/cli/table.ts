@@ -30,7 +30,9 @@ export function formatTable(
   const limits = columns.map((column) => column.maxWidth ?? Number.POSITIVE_INFINITY);
   // Each column is as wide as its widest (possibly cut) cell or its header.
   const measure = () =>
-    columns.map((column, i) => Math.max(textWidth(column.header), ...rows.map((row) => Math.min(textWidth(row[i] ?? ""), limits[i] ?? Infinity))));
+    columns.map((column, i) =>
+      Math.max(textWidth(column.header), ...rows.map((row) => Math.min(textWidth(row[i] ?? ""), limits[i] ?? Infinity))),
+    );
   let widths = measure();
   const flex = columns.findIndex((column) => column.flex === true);
   if (options.width !== undefined && flex >= 0) {

@@ -32,8 +32,26 @@ export function table(caption: string, headers: string[], rows: Child[][], attri
       "table",
       attributes,
       h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, headers.map((name) => h("th", { scope: "col" }, name)))),
-      h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell) => h("td", {}, cell))))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          headers.map((name) => h("th", { scope: "col" }, name)),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        rows.map((cells) =>
+          h(
+            "tr",
+            {},
+            cells.map((cell) => h("td", {}, cell)),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -45,7 +63,12 @@ export function section(title: string, ...children: (Child | Child[])[]): HTMLEl
 
 /** A labelled figure: a stat tile whose value carries a test id. */
 export function stat(label: string, value: string, testId: string): HTMLElement {
-  return h("div", { class: "stat" }, h("div", { class: "stat-label" }, label), h("div", { class: "stat-value", "data-testid": testId }, value));
+  return h(
+    "div",
+    { class: "stat" },
+    h("div", { class: "stat-label" }, label),
+    h("div", { class: "stat-value", "data-testid": testId }, value),
+  );
 }
 
 /** A message for people when a page has nothing to show yet, or failed. */

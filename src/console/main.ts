@@ -67,7 +67,12 @@ function askToken(): void {
     "form",
     { class: "card token-form", "data-testid": "token-form" },
     h("h1", {}, "Token needed"),
-    h("p", {}, currentToken() ? "The server did not accept the token. " : "", "This server requires a bearer token with the read scope (the Predict page also needs predict). It is kept for this tab only and sent in the authorization header."),
+    h(
+      "p",
+      {},
+      currentToken() ? "The server did not accept the token. " : "",
+      "This server requires a bearer token with the read scope (the Predict page also needs predict). It is kept for this tab only and sent in the authorization header.",
+    ),
     h("label", { for: "token" }, "Token"),
     input,
     h("button", { type: "submit" }, "Continue"),

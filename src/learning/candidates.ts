@@ -49,12 +49,8 @@ export function candidateTeams(evidence: TaskEvidence, constraints: TeamConstrai
   const free = (agent: string) => !excluded.has(agent) && !required.includes(agent);
   const withRequired = (team: readonly string[]) => asTeam([...required, ...team]);
 
-  const explore = exploreTeams(evidence, free)
-    .map(withRequired)
-    .filter(fits);
-  const history = historicalTeams(evidence, excluded)
-    .map(withRequired)
-    .filter(fits);
+  const explore = exploreTeams(evidence, free).map(withRequired).filter(fits);
+  const history = historicalTeams(evidence, excluded).map(withRequired).filter(fits);
   let teams = distinct([...history.slice(0, Math.max(0, MAX_CANDIDATES - explore.length)), ...explore]);
   if (evidence.task.executions === 0 || teams.length === 0) {
     teams = distinct([...teams, ...catalogTeams(evidence, required, free, cap).filter(fits)]);
@@ -107,7 +103,12 @@ function catalogTeams(evidence: TaskEvidence, required: string[], free: (agent: 
   const score = new Map(pool.map((p) => [p.name, p.score]));
   const sizes = CATALOG_TEAM_SIZES.filter((s) => s <= cap);
   const extras = [...new Set((sizes.length > 0 ? sizes : [cap]).map((s) => Math.max(0, s - required.length)))];
-  const teams = extras.flatMap((k) => subsets(pool.map((p) => p.name), k).map((s) => asTeam([...required, ...s])));
+  const teams = extras.flatMap((k) =>
+    subsets(
+      pool.map((p) => p.name),
+      k,
+    ).map((s) => asTeam([...required, ...s])),
+  );
   const total = (team: string[]) => team.reduce((sum, a) => sum + (score.get(a) ?? 0), 0);
   return teams.filter((t) => t.length > 0).sort((a, b) => total(b) - total(a) || a.length - b.length);
 }

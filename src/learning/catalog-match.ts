@@ -50,13 +50,22 @@ export interface PoolAgent {
 }
 
 /** The cold-start pool for a task type: best matching catalog agents first, filled with generalists up to `minimum`. */
-export function catalogPool(catalog: readonly CatalogAgent[], taskType: string, eligible: (agent: string) => boolean, size: number, minimum: number): PoolAgent[] {
+export function catalogPool(
+  catalog: readonly CatalogAgent[],
+  taskType: string,
+  eligible: (agent: string) => boolean,
+  size: number,
+  minimum: number,
+): PoolAgent[] {
   const taskWords = words(taskType);
   const pool = catalog
     .filter((a) => eligible(a.name))
     .map((agent) => ({ agent, score: catalogMatch(agent, taskWords) }))
     .filter((m) => m.score > 0)
-    .sort((a, b) => b.score - a.score || categoryStage(a.agent.category) - categoryStage(b.agent.category) || (a.agent.name < b.agent.name ? -1 : 1))
+    .sort(
+      (a, b) =>
+        b.score - a.score || categoryStage(a.agent.category) - categoryStage(b.agent.category) || (a.agent.name < b.agent.name ? -1 : 1),
+    )
     .slice(0, size)
     .map((m) => ({ name: m.agent.name, score: m.score }));
   for (const category of GENERALIST_CATEGORIES) {

@@ -40,7 +40,13 @@ const ONE_SD = normalCdf(-1);
 
 /** The log-normal fit ln(1 + seconds) ~ N(mean, sd²) as a distribution. */
 export function normalLogDuration(mean: number, sd: number): LogDurationDistribution {
-  return { center: mean, quantiles: [{ p: ONE_SD, value: -sd }, { p: 1 - ONE_SD, value: sd }] };
+  return {
+    center: mean,
+    quantiles: [
+      { p: ONE_SD, value: -sd },
+      { p: 1 - ONE_SD, value: sd },
+    ],
+  };
 }
 
 /**
@@ -92,7 +98,11 @@ export interface DeadlineFilter<T> {
 }
 
 /** Keeps the items whose duration distribution meets the deadline, in their order. */
-export function filterByDeadline<T>(items: readonly T[], distributionOf: (item: T) => LogDurationDistribution | undefined, deadline: DeadlineRequest): DeadlineFilter<T> {
+export function filterByDeadline<T>(
+  items: readonly T[],
+  distributionOf: (item: T) => LogDurationDistribution | undefined,
+  deadline: DeadlineRequest,
+): DeadlineFilter<T> {
   const kept: T[] = [];
   let unknown = 0;
   let bestExcludedProbability = 0;

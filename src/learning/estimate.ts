@@ -108,6 +108,10 @@ function rationale(index: EvidenceIndex, prior: TeamPrior): string {
   if (pair) {
     parts.push(`lowered by the pair ${teamLabel(pair.agents)} (${pair.outside.successes}/${pair.outside.executions} in other teams)`);
   }
-  parts.push(own.executions > 0 ? `duration from its ${own.executions} run(s), shrunk toward its agents'` : "duration from its agents' and the task type's");
+  parts.push(
+    own.executions > 0
+      ? `duration from its ${own.executions} run(s), shrunk toward its agents'`
+      : "duration from its agents' and the task type's",
+  );
   return parts.join("; ");
 }

@@ -38,7 +38,11 @@ export function categoryStage(category: string | undefined): number {
 }
 
 /** The suggested execution order of a team: its most successful recorded order, else catalog stages then name. */
-export function suggestedOrder(team: readonly string[], combination: CombinationEvidence | undefined, catalog: ReadonlyMap<string, CatalogAgent>): string[] {
+export function suggestedOrder(
+  team: readonly string[],
+  combination: CombinationEvidence | undefined,
+  catalog: ReadonlyMap<string, CatalogAgent>,
+): string[] {
   const key = teamKey(team);
   const recorded = (combination?.orders ?? []).filter((o) => o.agents.length === team.length && teamKey(o.agents) === key);
   if (recorded.length > 0) {

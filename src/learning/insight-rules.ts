@@ -15,13 +15,7 @@ import { failureBurst, slowOutlier } from "./insight-rules/anomaly.js";
 import { avoidPatterns } from "./insight-rules/avoid-pattern.js";
 import { bestCombos } from "./insight-rules/best-combo.js";
 import { bottlenecks } from "./insight-rules/bottleneck.js";
-import {
-  type AggregateRule,
-  publishThreshold,
-  type RecentRule,
-  RULES,
-  typicalTeamRate,
-} from "./insight-rules/shared.js";
+import { type AggregateRule, publishThreshold, type RecentRule, RULES, typicalTeamRate } from "./insight-rules/shared.js";
 import { successTrend } from "./insight-rules/trend.js";
 import { underperformingAgents } from "./insight-rules/underperforming-agent.js";
 

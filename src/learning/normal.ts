@@ -1,12 +1,18 @@
 /** Standard normal CDF Φ(z), via erfc (W. J. Cody's rational approximation; |error| < 1.2e-7). */
 export function normalCdf(z: number): number {
-  const t = 1 / (1 + 0.5 * Math.abs(z) / Math.SQRT2);
+  const t = 1 / (1 + (0.5 * Math.abs(z)) / Math.SQRT2);
   const y =
     t *
     Math.exp(
       -(z * z) / 2 -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return z >= 0 ? 1 - y / 2 : y / 2;
 }

@@ -81,7 +81,17 @@ export function evaluatePolicy(decisions: readonly DecisionTerms[], scale: Rewar
   const n = decisions.length;
   if (n === 0) {
     const none = emptyEstimate();
-    return { decisions: 0, matched: 0, effectiveSampleSize: 0, supportedShare: 0, maxWeight: 0, ips: none, selfNormalized: none, versusLogging: none, verdict: "no_data" };
+    return {
+      decisions: 0,
+      matched: 0,
+      effectiveSampleSize: 0,
+      supportedShare: 0,
+      maxWeight: 0,
+      ips: none,
+      selfNormalized: none,
+      versusLogging: none,
+      verdict: "no_data",
+    };
   }
   // Typed arrays: a log of 10^5 decisions is evaluated for several policies and outcomes per call.
   const weights = Float64Array.from(decisions, weightOf);
@@ -92,7 +102,8 @@ export function evaluatePolicy(decisions: readonly DecisionTerms[], scale: Rewar
   const weightSqSum = weights.reduce((a, w) => a + w * w, 0);
   const meanWeight = weightSum / n;
   const snipsValue = weightSum > 0 ? ipsTerms.reduce((a, b) => a + b, 0) / weightSum : 0;
-  const snipsTerms = weightSum > 0 ? Float64Array.from(decisions, (d, i) => (weights[i]! * (d.reward - snipsValue)) / meanWeight) : new Float64Array(0);
+  const snipsTerms =
+    weightSum > 0 ? Float64Array.from(decisions, (d, i) => (weights[i]! * (d.reward - snipsValue)) / meanWeight) : new Float64Array(0);
   const selfNormalized = weightSum > 0 ? shifted(meanEstimate(snipsTerms, "difference"), snipsValue, scale) : emptyEstimate();
 
   const modelled = decisions.every((d) => d.modelLogged !== undefined && d.modelTarget !== undefined);
@@ -145,13 +156,21 @@ function meanEstimate(terms: Float64Array, scale: RewardScale | "difference"): V
 
 /** A centred estimate moved to `center` (self-normalised IPS: its terms are residuals around V). */
 function shifted(e: ValueEstimate, center: number, scale: RewardScale): ValueEstimate {
-  return bounded({ value: center, lower: center + e.lower - e.value, upper: center + e.upper - e.value, standardError: e.standardError }, scale);
+  return bounded(
+    { value: center, lower: center + e.lower - e.value, upper: center + e.upper - e.value, standardError: e.standardError },
+    scale,
+  );
 }
 
 function bounded(e: ValueEstimate, scale: RewardScale | "difference"): ValueEstimate {
   if (scale === "difference") return e;
   const [low, high] = scale === "probability" ? [0, 1] : [0, Number.POSITIVE_INFINITY];
-  return { value: clamp(e.value, low, high), lower: clamp(e.lower, low, high), upper: clamp(e.upper, low, high), standardError: e.standardError };
+  return {
+    value: clamp(e.value, low, high),
+    lower: clamp(e.lower, low, high),
+    upper: clamp(e.upper, low, high),
+    standardError: e.standardError,
+  };
 }
 
 function emptyEstimate(): ValueEstimate {

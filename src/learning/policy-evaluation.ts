@@ -2,14 +2,7 @@
 // duration, with the estimators of off-policy.ts: what EvaluatePolicies answers and what the
 // simulator's coverage test holds against the truth.
 import { evaluatePolicy, type PolicyValue } from "./off-policy.js";
-import {
-  deterministicTerms,
-  type LoggedDecision,
-  loggingTerms,
-  type Outcome,
-  type RewardModel,
-  uniformTerms,
-} from "./target-policies.js";
+import { deterministicTerms, type LoggedDecision, loggingTerms, type Outcome, type RewardModel, uniformTerms } from "./target-policies.js";
 import type { DecisionTerms } from "./off-policy.js";
 
 /** A policy to judge: the terms it gives one decision, or undefined where it is not defined (it is then judged on the rest). */
@@ -35,7 +28,11 @@ export interface PolicyEvaluation {
 }
 
 /** Judges each policy on the decisions where it is defined, on both outcomes. */
-export function evaluatePolicies(decisions: readonly LoggedDecision[], policies: readonly TargetPolicy[], models?: RewardModels): PolicyEvaluation[] {
+export function evaluatePolicies(
+  decisions: readonly LoggedDecision[],
+  policies: readonly TargetPolicy[],
+  models?: RewardModels,
+): PolicyEvaluation[] {
   return policies.map((policy) => ({
     name: policy.name,
     description: policy.description,

@@ -162,7 +162,9 @@ export function recommend(
       score: s.score,
       propensity: propensity(s),
       exploratory: slot === 0 && first !== undefined && s !== best,
-      ...(request.deadline && s.estimate.logDuration ? { deadlineProbability: probabilityWithin(s.estimate.logDuration, request.deadline.seconds) } : {}),
+      ...(request.deadline && s.estimate.logDuration
+        ? { deadlineProbability: probabilityWithin(s.estimate.logDuration, request.deadline.seconds) }
+        : {}),
     })),
   };
 }
@@ -222,7 +224,13 @@ function shapeOf(request: RecommendRequest, w: number): string {
   return JSON.stringify([w, [...request.requiredAgents].sort(), [...request.excludedAgents].sort(), request.maxAgents]);
 }
 
-function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number, override: EstimateOverride | undefined, memo: RecommendMemo): Ranking {
+function rankingFor(
+  evidence: TaskEvidence,
+  request: RecommendRequest,
+  w: number,
+  override: EstimateOverride | undefined,
+  memo: RecommendMemo,
+): Ranking {
   // The deadline shapes the ranking but not the candidate list (keyed by shapeOf alone), so the
   // model scores of a candidate list serve every deadline.
   const shape = `${shapeOf(request, w)}|${deadlineKey(request.deadline)}|${request.minConfidence ?? 0}`;
@@ -245,11 +253,24 @@ function rankingFor(evidence: TaskEvidence, request: RecommendRequest, w: number
     const eligible = filter ? filter.kept : scored;
     // Stable sort: equal scores keep candidate order.
     const greedy = [...eligible].sort((a, b) => b.score - a.score);
-    const deadline = filter ? { considered: scored.length, excluded: filter.excluded, unknown: filter.unknown, bestExcludedProbability: filter.bestExcludedProbability } : undefined;
+    const deadline = filter
+      ? {
+          considered: scored.length,
+          excluded: filter.excluded,
+          unknown: filter.unknown,
+          bestExcludedProbability: filter.bestExcludedProbability,
+        }
+      : undefined;
     const minConfidence = request.minConfidence ?? 0;
     const pickable = greedy.filter((s) => s.estimate.confidence >= minConfidence);
     const pickIndex = new Map(pickable.map((s, i) => [s, i]));
-    return { greedy, pickable, pickIndex, contenders: pickable.length > 0 ? thompsonContenders(pickable, w) : [], ...(deadline ? { deadline } : {}) };
+    return {
+      greedy,
+      pickable,
+      pickIndex,
+      contenders: pickable.length > 0 ? thompsonContenders(pickable, w) : [],
+      ...(deadline ? { deadline } : {}),
+    };
   });
 }
 
@@ -273,7 +294,8 @@ const MAX_CONTENDERS = 32;
 function thompsonContenders(greedy: readonly Scored[], w: number): Scored[] {
   const best = greedy[0]!;
   const floor = w * (best.estimate.successProbability - CONTENDER_SIGMAS * betaSd(best.estimate.posterior)) + (1 - w) * best.speed;
-  const optimistic = (s: Scored) => w * (s.estimate.successProbability + CONTENDER_SIGMAS * betaSd(s.estimate.posterior)) + (1 - w) * s.speed;
+  const optimistic = (s: Scored) =>
+    w * (s.estimate.successProbability + CONTENDER_SIGMAS * betaSd(s.estimate.posterior)) + (1 - w) * s.speed;
   const kept = new Set(
     greedy
       .filter((s) => s !== best && optimistic(s) >= floor)

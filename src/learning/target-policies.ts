@@ -70,7 +70,14 @@ export function loggingProbability(d: LoggedDecision, team: string): number {
  * (the on-policy value); no model is needed.
  */
 export function loggingTerms(d: LoggedDecision, outcome: Outcome): DecisionTerms {
-  return { reward: rewardOf(d, outcome), propensity: d.propensity, targetProbability: d.propensity, supportedMass: 1, modelLogged: 0, modelTarget: 0 };
+  return {
+    reward: rewardOf(d, outcome),
+    propensity: d.propensity,
+    targetProbability: d.propensity,
+    supportedMass: 1,
+    modelLogged: 0,
+    modelTarget: 0,
+  };
 }
 
 /** A policy that puts one stated team first in this decision (greedy policies, the caller's default). */
@@ -79,7 +86,12 @@ export function deterministicTerms(d: LoggedDecision, team: string, outcome: Out
 }
 
 /** A policy that puts each of several teams first with a stated probability (summing to 1). */
-export function distributionTerms(d: LoggedDecision, choices: readonly TargetChoice[], outcome: Outcome, model?: RewardModel): DecisionTerms {
+export function distributionTerms(
+  d: LoggedDecision,
+  choices: readonly TargetChoice[],
+  outcome: Outcome,
+  model?: RewardModel,
+): DecisionTerms {
   let targetProbability = 0;
   let supportedMass = 0;
   let modelTarget = 0;
@@ -110,7 +122,12 @@ export function uniformTerms(d: LoggedDecision, outcome: Outcome, model?: Reward
     : (d.floorPropensity ?? 0) > 0
       ? k
       : listed;
-  const base: DecisionTerms = { reward: rewardOf(d, outcome), propensity: d.propensity, targetProbability: 1 / k, supportedMass: Math.min(1, supported / k) };
+  const base: DecisionTerms = {
+    reward: rewardOf(d, outcome),
+    propensity: d.propensity,
+    targetProbability: 1 / k,
+    supportedMass: Math.min(1, supported / k),
+  };
   if (!model || !d.candidates || d.candidates.length === 0) return base;
   const modelTarget = d.candidates.reduce((sum, t) => sum + model(d, t), 0) / d.candidates.length;
   return { ...base, modelLogged: model(d, d.team), modelTarget };

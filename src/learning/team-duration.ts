@@ -53,7 +53,8 @@ export function estimateDuration(task: OutcomeSums, own: OutcomeSums, agentsOuts
 
   const ownMoments = logDurationMoments(own);
   const ownDegrees = Math.max(0, own.executions - 1);
-  const variance = (ownDegrees * ownMoments.variance + DURATION_PRIOR_STRENGTH * taskMoments.variance) / (ownDegrees + DURATION_PRIOR_STRENGTH);
+  const variance =
+    (ownDegrees * ownMoments.variance + DURATION_PRIOR_STRENGTH * taskMoments.variance) / (ownDegrees + DURATION_PRIOR_STRENGTH);
   const sigma = Math.sqrt(variance);
   const z = normalQuantile((1 + level) / 2);
   return {

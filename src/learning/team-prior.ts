@@ -32,7 +32,6 @@ export const AGENT_PRIOR_STRENGTH = 10;
 /** Pseudo-executions of the team prior once the task type has enough history to back them. */
 export const TEAM_PRIOR_STRENGTH = 8;
 
-
 /** `whole` without `part`; nothing when no execution is left (guards rounding of float sums). */
 function without(whole: OutcomeSums | undefined, part: OutcomeSums | undefined): OutcomeSums {
   if (!whole) return NO_EXECUTIONS;

@@ -65,7 +65,12 @@ function spanOf({ alpha, beta, offset }: ThompsonContender, weight: number): Spa
   const sd = Math.sqrt((alpha * beta) / ((alpha + beta) ** 2 * (alpha + beta + 1)));
   const lo = Math.max(0, mean - TAIL_SDS * sd);
   const hi = Math.min(1, mean + TAIL_SDS * sd);
-  return { lo: offset + weight * lo, hi: offset + weight * hi, step: (weight * sd) / NODES_PER_SD, lnB: logGamma(alpha) + logGamma(beta) - logGamma(alpha + beta) };
+  return {
+    lo: offset + weight * lo,
+    hi: offset + weight * hi,
+    step: (weight * sd) / NODES_PER_SD,
+    lnB: logGamma(alpha) + logGamma(beta) - logGamma(alpha + beta),
+  };
 }
 
 /** Grid points from the highest lower end to the highest upper end, an odd count (an even number of intervals). */
@@ -98,7 +103,12 @@ function gridOver(spans: readonly Span[]): number[] {
 }
 
 /** F_j(x_k) for every node k and contender j, node-major. */
-function distributionAtNodes(contenders: readonly ThompsonContender[], spans: readonly Span[], weight: number, nodes: readonly number[]): Float64Array {
+function distributionAtNodes(
+  contenders: readonly ThompsonContender[],
+  spans: readonly Span[],
+  weight: number,
+  nodes: readonly number[],
+): Float64Array {
   const n = contenders.length;
   const cdf = new Float64Array(nodes.length * n);
   for (let k = 0; k < nodes.length; k++) {
@@ -106,7 +116,14 @@ function distributionAtNodes(contenders: readonly ThompsonContender[], spans: re
     for (let j = 0; j < n; j++) {
       const s = spans[j]!;
       const c = contenders[j]!;
-      cdf[k * n + j] = x <= s.lo ? (s.lo === c.offset ? 0 : betaCdf((x - c.offset) / weight, c.alpha, c.beta, s.lnB)) : x >= s.hi ? 1 : betaCdf((x - c.offset) / weight, c.alpha, c.beta, s.lnB);
+      cdf[k * n + j] =
+        x <= s.lo
+          ? s.lo === c.offset
+            ? 0
+            : betaCdf((x - c.offset) / weight, c.alpha, c.beta, s.lnB)
+          : x >= s.hi
+            ? 1
+            : betaCdf((x - c.offset) / weight, c.alpha, c.beta, s.lnB);
     }
   }
   return cdf;

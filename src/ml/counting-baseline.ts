@@ -26,7 +26,10 @@ function add(sums: OutcomeSums, e: TrainingExample): void {
 
 /** The evidence of every task type in `train`, as the store's aggregates would hold it. */
 function evidenceOf(train: readonly TrainingExample[], keyOf: TeamKeyOf): Map<string, TaskEvidence> {
-  const byType = new Map<string, { task: OutcomeSums; combinations: Map<string, CombinationEvidence>; agents: Map<string, AgentEvidence> }>();
+  const byType = new Map<
+    string,
+    { task: OutcomeSums; combinations: Map<string, CombinationEvidence>; agents: Map<string, AgentEvidence> }
+  >();
   for (const e of train) {
     let t = byType.get(e.taskType);
     if (!t) {
@@ -52,7 +55,14 @@ function evidenceOf(train: readonly TrainingExample[], keyOf: TeamKeyOf): Map<st
   }
   const out = new Map<string, TaskEvidence>();
   for (const [taskType, t] of byType) {
-    out.set(taskType, { taskType, task: t.task, combinations: [...t.combinations.values()], agents: [...t.agents.values()], catalog: [], asOfMs: 0 });
+    out.set(taskType, {
+      taskType,
+      task: t.task,
+      combinations: [...t.combinations.values()],
+      agents: [...t.agents.values()],
+      catalog: [],
+      asOfMs: 0,
+    });
   }
   return out;
 }
@@ -103,7 +113,11 @@ export function countingModel(train: readonly TrainingExample[], keyOf: TeamKeyO
 }
 
 /** Counting's success probability for each of `rows`, from the evidence of `train`. */
-export function countingProbabilities(train: readonly TrainingExample[], rows: readonly TrainingExample[], keyOf: TeamKeyOf = taskTeamKey): Float64Array {
+export function countingProbabilities(
+  train: readonly TrainingExample[],
+  rows: readonly TrainingExample[],
+  keyOf: TeamKeyOf = taskTeamKey,
+): Float64Array {
   const counting = countingModel(train, keyOf);
   return Float64Array.from(rows, (e) => counting.probability(e));
 }

@@ -11,7 +11,13 @@ export const FeatureMapSchema: z.ZodType<FeatureMap> = z.object({
 });
 
 const NodeSchema = z.union([
-  z.object({ kind: z.literal("split"), feature: z.number().int().min(0), threshold: z.number(), left: z.number().int(), right: z.number().int() }),
+  z.object({
+    kind: z.literal("split"),
+    feature: z.number().int().min(0),
+    threshold: z.number(),
+    left: z.number().int(),
+    right: z.number().int(),
+  }),
   z.object({ kind: z.literal("leaf"), value: z.number() }),
 ]);
 

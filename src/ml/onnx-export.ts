@@ -106,10 +106,16 @@ export function exportOnnx(ensemble: TreeEnsemble, options: OnnxExportOptions): 
       intsAttr("nodes_truenodeids", flat.trueIds),
       intsAttr("nodes_falsenodeids", flat.falseIds),
       // NaN compares false, so it goes right, as in predictRaw.
-      intsAttr("nodes_missing_value_tracks_true", flat.treeIds.map(() => 0n)),
+      intsAttr(
+        "nodes_missing_value_tracks_true",
+        flat.treeIds.map(() => 0n),
+      ),
       intsAttr("target_treeids", flat.targetTreeIds),
       intsAttr("target_nodeids", flat.targetNodeIds),
-      intsAttr("target_ids", flat.targetTreeIds.map(() => 0n)),
+      intsAttr(
+        "target_ids",
+        flat.targetTreeIds.map(() => 0n),
+      ),
       floatsAttr("target_weights", flat.targetWeights),
     ],
   });
@@ -134,9 +140,7 @@ export function exportOnnx(ensemble: TreeEnsemble, options: OnnxExportOptions): 
       input: [floatTensor(inputName, [ensemble.featureCount])],
       output: [floatTensor(outputName, [1])],
     }),
-    metadataProps: Object.entries(options.metadata).map(([key, value]) =>
-      create(StringStringEntryProtoSchema, { key, value }),
-    ),
+    metadataProps: Object.entries(options.metadata).map(([key, value]) => create(StringStringEntryProtoSchema, { key, value })),
   });
   return toBinary(ModelProtoSchema, model);
 }

@@ -87,7 +87,9 @@ export function teamLogitVariances(
     s.weight += team.v * team.v;
   }
   const measured = sums.map((s) =>
-    s.teams >= MIN_TEAMS_PER_BUCKET && s.weight > 0 ? Math.max(MIN_VARIANCE, (s.excess + UPPER_Z * Math.sqrt(2 * s.weight)) / s.weight) : undefined,
+    s.teams >= MIN_TEAMS_PER_BUCKET && s.weight > 0
+      ? Math.max(MIN_VARIANCE, (s.excess + UPPER_Z * Math.sqrt(2 * s.weight)) / s.weight)
+      : undefined,
   );
   // An unmeasured bucket takes the value of the nearest measured bucket of fewer rows (or, below
   // the first measured one, of more rows): a gap must not read as certainty.
@@ -165,9 +167,18 @@ export function chooseServing(
       pbar = record.executions > 0 ? score(e.taskType, e.agents, record.complexitySum / record.executions) : 0.5;
       atRecord.set(key, pbar);
     }
-    return { e, record, pbar, p: score(e.taskType, e.agents, e.complexity), variance: variances[teamRowBucket(record.executions)]!, prior: prior(e) };
+    return {
+      e,
+      record,
+      pbar,
+      p: score(e.taskType, e.agents, e.complexity),
+      variance: variances[teamRowBucket(record.executions)]!,
+      prior: prior(e),
+    };
   });
-  const choices: ServingChoice[] = [false, true].flatMap((statisticalPrior) => RECORD_WEIGHTS.map((recordWeight) => ({ recordWeight, statisticalPrior })));
+  const choices: ServingChoice[] = [false, true].flatMap((statisticalPrior) =>
+    RECORD_WEIGHTS.map((recordWeight) => ({ recordWeight, statisticalPrior })),
+  );
   let best = { choice: choices[0]!, loss: Number.POSITIVE_INFINITY };
   for (const choice of choices) {
     let loss = 0;

@@ -25,9 +25,23 @@ import { flatPredictValue, flattenEnsemble } from "./flat-ensemble.js";
 import { auc, logLoss, meanAbsoluteError } from "./metrics.js";
 import { exportOnnx } from "./onnx-export.js";
 import { type GateComparison, gateVerdict, pairedImprovementZ } from "./quality-gate.js";
-import { chooseServing, RECORD_WEIGHT_METRIC, STATISTICAL_PRIOR_METRIC, type TeamScorer, teamLogitVariances, teamVarianceMetric } from "./team-uncertainty.js";
+import {
+  chooseServing,
+  RECORD_WEIGHT_METRIC,
+  STATISTICAL_PRIOR_METRIC,
+  type TeamScorer,
+  teamLogitVariances,
+  teamVarianceMetric,
+} from "./team-uncertainty.js";
 import { residualQuantileMetrics } from "./residual-quantiles.js";
-import { buildFeatureMap, encodeExamples, memoTeamKeys, splitChronologically, type EncodedSet, type TrainingExample } from "./training-set.js";
+import {
+  buildFeatureMap,
+  encodeExamples,
+  memoTeamKeys,
+  splitChronologically,
+  type EncodedSet,
+  type TrainingExample,
+} from "./training-set.js";
 import type { TreeEnsemble } from "./tree-ensemble.js";
 
 /** An active model, as the gate compares with it. */
@@ -67,7 +81,15 @@ export const MAX_TREES = 1000;
 export const ROWS_PER_TREE = 100_000;
 
 /** The shape of every tree the service trains (see the header). */
-export const MODEL_TRAIN_OPTIONS: Partial<TrainOptions> = { maxLeaves: 31, maxDepth: 8, maxTrees: MAX_TREES, learningRate: 0.1, minLeafSize: 20, l2: 1, rowsPerTree: ROWS_PER_TREE };
+export const MODEL_TRAIN_OPTIONS: Partial<TrainOptions> = {
+  maxLeaves: 31,
+  maxDepth: 8,
+  maxTrees: MAX_TREES,
+  learningRate: 0.1,
+  minLeafSize: 20,
+  l2: 1,
+  rowsPerTree: ROWS_PER_TREE,
+};
 
 /** Holdout rows an active model has not learned from, below which it is not compared (too noisy). */
 export const MIN_ACTIVE_COMPARISON_ROWS = 100;
@@ -169,7 +191,12 @@ export function trainModels(
     // size above it, so two fits that both sample grow the same number of trees.
     const perTree = (rows: number) => Math.min(rows, ROWS_PER_TREE);
     const trees = Math.min(MAX_TREES, Math.max(1, Math.round((judged.trees.length * perTree(all.rows)) / perTree(split.train.rows))));
-    const served = trainGbdt({ ...all, labels: labels(all) }, undefined, { ...MODEL_TRAIN_OPTIONS, objective, maxTrees: trees }, allBins).ensemble;
+    const served = trainGbdt(
+      { ...all, labels: labels(all) },
+      undefined,
+      { ...MODEL_TRAIN_OPTIONS, objective, maxTrees: trees },
+      allBins,
+    ).ensemble;
     return { judged, served };
   };
   const models: TrainedModel[] = [];
@@ -187,8 +214,18 @@ export function trainModels(
     const keyOf = memoTeamKeys(examples);
     const variances = teamLogitVariances(trainExamples, validationExamples, predictAll(judged, split.validation), keyOf);
     const counting = countingModel(trainExamples, keyOf);
-    const countingLoss = logLoss(Float64Array.from(holdoutExamples, (e) => counting.probability(e)), y);
-    const serving = chooseServing(trainExamples, holdoutExamples, scorer(judged, split.featureMap), variances, (e) => counting.prior(e), keyOf);
+    const countingLoss = logLoss(
+      Float64Array.from(holdoutExamples, (e) => counting.probability(e)),
+      y,
+    );
+    const serving = chooseServing(
+      trainExamples,
+      holdoutExamples,
+      scorer(judged, split.featureMap),
+      variances,
+      (e) => counting.prior(e),
+      keyOf,
+    );
     const metrics: Record<string, number> = {
       log_loss: logLoss(p, y),
       auc: auc(p, y),
@@ -203,13 +240,22 @@ export function trainModels(
       [STATISTICAL_PRIOR_METRIC]: serving.statisticalPrior ? 1 : 0,
       [COUNTING_LOG_LOSS_METRIC]: countingLoss,
     };
-    const comparison = active.success && compareWithActive(active.success, holdoutExamples, p, y, (q, labels) => ({ loss: logLoss(q, labels), auc: auc(q, labels) }));
+    const comparison =
+      active.success &&
+      compareWithActive(active.success, holdoutExamples, p, y, (q, labels) => ({ loss: logLoss(q, labels), auc: auc(q, labels) }));
     if (comparison) {
       metrics.active_log_loss = comparison.active.loss;
       metrics.active_auc = comparison.active.auc!;
       metrics.active_comparison_rows = comparison.rows;
     }
-    const rejection = gateVerdict({ kind: "success", loss: metrics.log_loss!, baseLoss: metrics.base_log_loss!, improvementZ: metrics.improvement_z!, auc: metrics.auc!, comparison });
+    const rejection = gateVerdict({
+      kind: "success",
+      loss: metrics.log_loss!,
+      baseLoss: metrics.base_log_loss!,
+      improvementZ: metrics.improvement_z!,
+      auc: metrics.auc!,
+      comparison,
+    });
     const onnx = exportOnnx(served, { metadata: meta("success", version, metrics), modelVersion: Date.now() });
     models.push({ ...common, kind: "success", version, ensemble: served, onnx, metrics, rejection });
   }
@@ -237,12 +283,27 @@ export function trainModels(
       validation_rows: split.validation.rows,
       holdout_rows: split.holdout.rows,
     };
-    const comparison = active.duration && compareWithActive(active.duration, holdoutExamples, p, y, (q, labels) => ({ loss: meanAbsoluteError(q, labels) }), (e) => e.logDuration);
+    const comparison =
+      active.duration &&
+      compareWithActive(
+        active.duration,
+        holdoutExamples,
+        p,
+        y,
+        (q, labels) => ({ loss: meanAbsoluteError(q, labels) }),
+        (e) => e.logDuration,
+      );
     if (comparison) {
       metrics.active_mae_log_duration = comparison.active.loss;
       metrics.active_comparison_rows = comparison.rows;
     }
-    const rejection = gateVerdict({ kind: "duration", loss: metrics.mae_log_duration!, baseLoss: metrics.base_mae_log_duration!, improvementZ: metrics.improvement_z!, comparison });
+    const rejection = gateVerdict({
+      kind: "duration",
+      loss: metrics.mae_log_duration!,
+      baseLoss: metrics.base_mae_log_duration!,
+      improvementZ: metrics.improvement_z!,
+      comparison,
+    });
     const onnx = exportOnnx(served, { metadata: meta("duration", version, metrics), modelVersion: Date.now() });
     models.push({ ...common, kind: "duration", version, ensemble: served, onnx, metrics, rejection });
   }
@@ -263,7 +324,14 @@ function compareWithActive(
 ): GateComparison | undefined {
   const rows = newToActive(active, holdout);
   if (rows.length < MIN_ACTIVE_COMPARISON_ROWS) return undefined;
-  const encoded = encodeExamples(active.featureMap, rows.map((i) => holdout[i]!));
+  const encoded = encodeExamples(
+    active.featureMap,
+    rows.map((i) => holdout[i]!),
+  );
   const y = target(encoded);
-  return { rows: rows.length, candidate: figures(pick(candidate, rows), pick(labels, rows)), active: figures(predictAll(active.ensemble, encoded), y) };
+  return {
+    rows: rows.length,
+    candidate: figures(pick(candidate, rows), pick(labels, rows)),
+    active: figures(predictAll(active.ensemble, encoded), y),
+  };
 }

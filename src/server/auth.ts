@@ -116,7 +116,10 @@ export function bearerToken(header: string | null): string | undefined {
 
 /** Whether binding `host` exposes the port only to this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
-  const bare = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const bare = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   if (bare === "localhost") return true;
   const version = isIP(bare);
   if (version === 4) return bare.startsWith("127.");

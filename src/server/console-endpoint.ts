@@ -23,7 +23,8 @@ const FILES: Readonly<Record<string, { file: string; type: string }>> = {
  * Everything the page may load comes from this origin: its own script and style sheet, and the
  * API calls it makes; nothing inline, no framing.
  */
-const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /**
  * Where `npm run build` puts the bundle: dist/console, found from this module whether it runs

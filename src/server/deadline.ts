@@ -30,7 +30,8 @@ export function deadlineAnswer(inFlight: InFlightCalls, log: Logger): Intercepto
         pending
           .catch((error: unknown) => {
             // Stopping at the signal, or the client's stream ending under it, is the expected end.
-            const expected = error === reason || (error instanceof ConnectError && (error.code === Code.DeadlineExceeded || error.code === Code.Canceled));
+            const expected =
+              error === reason || (error instanceof ConnectError && (error.code === Code.DeadlineExceeded || error.code === Code.Canceled));
             if (!expected) log.warn({ method: `${req.service.typeName}/${req.method.name}`, err: error }, "rpc failed after its deadline");
           })
           .finally(() => inFlight.leave());

@@ -9,7 +9,10 @@ const H2_PREFACE_START = Buffer.from("PRI ");
 const HALF_OPEN_LINGER_MS = 1_000;
 
 /** What both servers call for each request: the connect handler, behind any plain-HTTP routes. */
-export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+export type RequestHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
 
 /** Options of the listener. */
 export interface ListenerOptions {
@@ -65,7 +68,12 @@ export function releaseHalfOpenStreams(server: http2.Http2Server | http2.Http2Se
  * ALPN), so in cleartext we peek at the first bytes of each connection and hand the socket to the
  * HTTP/2 or the HTTP/1.1 server, both running the same handler.
  */
-export async function listenDualProtocol(host: string, port: number, handler: RequestHandler, options: ListenerOptions = {}): Promise<DualProtocolListener> {
+export async function listenDualProtocol(
+  host: string,
+  port: number,
+  handler: RequestHandler,
+  options: ListenerOptions = {},
+): Promise<DualProtocolListener> {
   const h2 = http2.createServer(
     options.maxConcurrentStreams === undefined ? {} : { settings: { maxConcurrentStreams: options.maxConcurrentStreams } },
     handler,

@@ -99,7 +99,10 @@ function buildIndex(services: DescService[]): ReflectionIndex {
 
   const index: ReflectionIndex = { services: names, files: new Map(), symbols: new Map(), extensions: new Map() };
   for (const [fileName, file] of files) {
-    index.files.set(fileName, withDependencies(file).map((f) => toBinary(FileDescriptorProtoSchema, f.proto)));
+    index.files.set(
+      fileName,
+      withDependencies(file).map((f) => toBinary(FileDescriptorProtoSchema, f.proto)),
+    );
     for (const type of nestedTypes(file)) {
       index.symbols.set(type.typeName, fileName);
       switch (type.kind) {

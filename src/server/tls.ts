@@ -5,7 +5,14 @@ import type * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { bindListener, type DualProtocolListener, Http1Connections, type ListenerOptions, releaseHalfOpenStreams, type RequestHandler } from "./listener.js";
+import {
+  bindListener,
+  type DualProtocolListener,
+  Http1Connections,
+  type ListenerOptions,
+  releaseHalfOpenStreams,
+  type RequestHandler,
+} from "./listener.js";
 
 /** Certificate material read at start, so a missing or unreadable file stops the server before it listens. */
 export interface TlsMaterial {
@@ -32,7 +39,8 @@ export interface TlsFiles {
 export function loadTls(files: TlsFiles): TlsMaterial | undefined {
   const { tlsCertFile, tlsKeyFile, tlsClientCaFile } = files;
   if (!tlsCertFile && !tlsKeyFile) {
-    if (tlsClientCaFile) throw new Error("TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE (client certificates only exist under TLS)");
+    if (tlsClientCaFile)
+      throw new Error("TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE (client certificates only exist under TLS)");
     return undefined;
   }
   if (!tlsCertFile || !tlsKeyFile) throw new Error("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE");

@@ -73,7 +73,8 @@ export function parseTokenList(text: string, source: string): TokenEntry[] {
       throw new Error(`${source}: not valid JSON (expected an array of "name:sha256hex:scope,scope" entries)`);
     }
     const parsed = z.array(JsonEntry).safeParse(json);
-    if (!parsed.success) throw new Error(`${source}: expected an array of "name:sha256hex:scope,scope" strings or {name, sha256, scopes} objects`);
+    if (!parsed.success)
+      throw new Error(`${source}: expected an array of "name:sha256hex:scope,scope" strings or {name, sha256, scopes} objects`);
     return parsed.data.map((item, i) => {
       const where = `${source} entry ${i + 1}`;
       if (typeof item === "string") return parseTokenSpec(item, where);

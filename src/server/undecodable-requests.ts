@@ -87,7 +87,8 @@ async function settleAnswer(res: UniversalServerResponse, settle: Settle): Promi
   }
   // Connect unary, or a refusal before any protocol (e.g. 415): the error, if any, is a JSON body.
   // A compressed body would be over compressMinBytes (1 KiB), which connect's messages never are.
-  const readable = contentType.startsWith("application/json") && !res.header?.has("content-encoding") && res.body && Symbol.asyncIterator in res.body;
+  const readable =
+    contentType.startsWith("application/json") && !res.header?.has("content-encoding") && res.body && Symbol.asyncIterator in res.body;
   if (!readable) {
     settle(new ConnectError(`HTTP ${res.status}`, codeFromHttpStatus(res.status)));
     return res;
@@ -130,7 +131,11 @@ function lastEnvelope(bytes: Uint8Array): { offset: number; flags: number; data:
   return last;
 }
 
-async function settleConnectError(res: UniversalServerResponse, body: AsyncIterable<Uint8Array>, settle: Settle): Promise<UniversalServerResponse> {
+async function settleConnectError(
+  res: UniversalServerResponse,
+  body: AsyncIterable<Uint8Array>,
+  settle: Settle,
+): Promise<UniversalServerResponse> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of body) chunks.push(chunk);
   const bytes = Buffer.concat(chunks);

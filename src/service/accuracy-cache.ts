@@ -23,7 +23,8 @@ export class AccuracyCache {
       load: () => readAccuracy(pool),
       refreshAfterMs: maxAgeMs,
       maxStaleMs: STALE_FACTOR * maxAgeMs,
-      onRefreshError: (error) => log.warn({ err: error }, "recomputing the calibration of past recommendations failed; serving the previous figure"),
+      onRefreshError: (error) =>
+        log.warn({ err: error }, "recomputing the calibration of past recommendations failed; serving the previous figure"),
     });
   }
 

@@ -47,7 +47,10 @@ const exportRequestSchema = z
   }));
 
 const dashboardRequestSchema = z.object({
-  trendPoints: z.number().int().refine((n) => n === 0 || (n >= 2 && n <= 100), { message: "must be 0 or between 2 and 100", params: { reason: "OUT_OF_RANGE" } }),
+  trendPoints: z
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= 2 && n <= 100), { message: "must be 0 or between 2 and 100", params: { reason: "OUT_OF_RANGE" } }),
   recentInsights: z.number().int().max(50, { message: "must be at most 50" }),
 });
 
@@ -73,7 +76,9 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
       ]);
       return create(GetDashboardResponseSchema, {
         status,
-        trends: trends.map((t) => create(TaskTypeTrendSchema, { taskType: t.task_type, successRates: t.rates, executionCount: t.executions })),
+        trends: trends.map((t) =>
+          create(TaskTypeTrendSchema, { taskType: t.task_type, successRates: t.rates, executionCount: t.executions }),
+        ),
         agents: agents.map((a) =>
           create(AgentRankingSchema, {
             agent: a.agent,
@@ -111,7 +116,10 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
       const settings = await updateSettings(deps.pool, { mode: modeNameOf(r.mode), learningEnabled: r.learningEnabled });
       deps.settings.set(settings);
       deps.log.info({ mode: settings.learning_mode, learningEnabled: settings.learning_enabled }, "learning settings changed");
-      return create(SetLearningModeResponseSchema, { mode: LEARNING_MODES[settings.learning_mode], learningEnabled: settings.learning_enabled });
+      return create(SetLearningModeResponseSchema, {
+        mode: LEARNING_MODES[settings.learning_mode],
+        learningEnabled: settings.learning_enabled,
+      });
     },
 
     async *exportData(request, context) {

@@ -52,9 +52,7 @@ export async function ingestStream(
   const inFlight: InFlightBatch[] = [];
 
   const reject = (i: number, executionId: string, code: Code, field: string, reason: string) => {
-    result.rejected.push(
-      create(RejectedExecutionSchema, { index: i, executionId, code: codeName(code), field, reason }),
-    );
+    result.rejected.push(create(RejectedExecutionSchema, { index: i, executionId, code: codeName(code), field, reason }));
   };
 
   /** Waits for the oldest batch in flight and takes its outcomes into the result. */
@@ -78,7 +76,12 @@ export async function ingestStream(
     // Earlier batches commit first, so a re-send of an id later in the upload finds it stored.
     while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await settleOldest();
     signal.throwIfAborted();
-    const outcomes = insertExecutions(pool, current.map((p) => p.record), knownAgents, current.map((p) => p.hash));
+    const outcomes = insertExecutions(
+      pool,
+      current.map((p) => p.record),
+      knownAgents,
+      current.map((p) => p.hash),
+    );
     // Observed when settled (in order); until then a failure must not go unhandled.
     outcomes.catch(() => {});
     inFlight.push({ items: current, outcomes });

@@ -22,7 +22,9 @@ const teamOf = (agents: readonly string[], probability: number, e: Estimate): De
   expected_duration_seconds: e.expectedDurationSeconds,
 });
 
-function common(context: DecisionContext): Pick<DecisionLog, "decision_id" | "request_id" | "task_type" | "complexity" | "mode" | "policy" | "model_versions" | "success_weight"> {
+function common(
+  context: DecisionContext,
+): Pick<DecisionLog, "decision_id" | "request_id" | "task_type" | "complexity" | "mode" | "policy" | "model_versions" | "success_weight"> {
   return {
     decision_id: randomUUID(),
     request_id: context.requestId,
@@ -36,7 +38,11 @@ function common(context: DecisionContext): Pick<DecisionLog, "decision_id" | "re
 }
 
 /** The decision of an answer whose first team the service's policy drew from π (see first-pick.ts). */
-export function policyDecision(context: DecisionContext, pick: FirstPick, first: { agents: string[]; propensity: number; recommendationId: string }): DecisionLog {
+export function policyDecision(
+  context: DecisionContext,
+  pick: FirstPick,
+  first: { agents: string[]; propensity: number; recommendationId: string },
+): DecisionLog {
   return {
     ...common(context),
     exploration: pick.exploration,

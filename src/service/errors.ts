@@ -63,11 +63,7 @@ const connectionErrorCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT",
  * become UNAVAILABLE, which clients retry, and the pool reconnects by itself when it returns.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (
-    error instanceof ConnectionError ||
-    error instanceof BackendTerminatedError ||
-    error instanceof BackendTerminatedUnexpectedlyError
-  ) {
+  if (error instanceof ConnectionError || error instanceof BackendTerminatedError || error instanceof BackendTerminatedUnexpectedlyError) {
     return true;
   }
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
@@ -100,7 +96,8 @@ export function toClientError(error: unknown): ConnectError {
 
 // connect-es reports a request it cannot decode (bad protobuf bytes, an envelope compressed with
 // an unknown or absent codec) as INTERNAL, as if the server were at fault; the caller sent it.
-const MALFORMED = /^(parse binary|received compressed envelope|invalid envelope|protocol error|unexpected EOF|cannot decode|premature EOF)/i;
+const MALFORMED =
+  /^(parse binary|received compressed envelope|invalid envelope|protocol error|unexpected EOF|cannot decode|premature EOF)/i;
 
 function isMalformedRequest(error: ConnectError): boolean {
   return (error.code === Code.Internal || error.code === Code.Unknown) && MALFORMED.test(error.rawMessage);

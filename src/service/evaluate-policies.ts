@@ -5,7 +5,11 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import { z } from "zod";
-import { type EvaluatePoliciesRequest, type EvaluatePoliciesResponse, EvaluatePoliciesResponseSchema } from "../../gen/agentlearning/v1/evaluation_pb.js";
+import {
+  type EvaluatePoliciesRequest,
+  type EvaluatePoliciesResponse,
+  EvaluatePoliciesResponseSchema,
+} from "../../gen/agentlearning/v1/evaluation_pb.js";
 import { teamKey } from "../domain/team.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import {
@@ -64,23 +68,39 @@ export function loggedDecisionOf(row: EvaluatedDecision): LoggedDecision {
 function greedyStatisticalPolicy(evidence: ReadonlyMap<string, TaskEvidence>): TargetPolicy {
   const picks = new Map<string, string | undefined>();
   const never = () => 0;
-  return pickPolicy("greedy-statistical", "today's statistical greedy team for the decision's task type and success weight, never exploring", (d) => {
-    const w = d.successWeight ?? DEFAULT_SUCCESS_WEIGHT;
-    // The statistical ranking does not use the complexity (estimate.ts), so one pick serves every
-    // decision of the task type and weight.
-    const key = `${d.taskType}\u0000${w}`;
-    if (!picks.has(key)) {
-      const e = evidence.get(d.taskType);
-      const request = { complexity: d.complexity, maxRecommendations: 1, requiredAgents: [], excludedAgents: [], maxAgents: 0, successWeight: w, explorationRate: 0 };
-      const greedy = e ? recommend(e, request, never).firstPick?.greedy : undefined;
-      picks.set(key, greedy ? teamKey(greedy) : undefined);
-    }
-    return picks.get(key);
-  });
+  return pickPolicy(
+    "greedy-statistical",
+    "today's statistical greedy team for the decision's task type and success weight, never exploring",
+    (d) => {
+      const w = d.successWeight ?? DEFAULT_SUCCESS_WEIGHT;
+      // The statistical ranking does not use the complexity (estimate.ts), so one pick serves every
+      // decision of the task type and weight.
+      const key = `${d.taskType}\u0000${w}`;
+      if (!picks.has(key)) {
+        const e = evidence.get(d.taskType);
+        const request = {
+          complexity: d.complexity,
+          maxRecommendations: 1,
+          requiredAgents: [],
+          excludedAgents: [],
+          maxAgents: 0,
+          successWeight: w,
+          explorationRate: 0,
+        };
+        const greedy = e ? recommend(e, request, never).firstPick?.greedy : undefined;
+        picks.set(key, greedy ? teamKey(greedy) : undefined);
+      }
+      return picks.get(key);
+    },
+  );
 }
 
 /** EvaluatePolicies: reads the credited decisions under the filter and evaluates every policy on the followed ones. */
-export async function evaluatePolicies(deps: ServiceDependencies, request: EvaluatePoliciesRequest, signal: AbortSignal): Promise<EvaluatePoliciesResponse> {
+export async function evaluatePolicies(
+  deps: ServiceDependencies,
+  request: EvaluatePoliciesRequest,
+  signal: AbortSignal,
+): Promise<EvaluatePoliciesResponse> {
   const started = performance.now();
   const filter = parseRequest(requestSchema, request);
   const rows = await readEvaluationLog(deps.pool, filter);

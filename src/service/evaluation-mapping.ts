@@ -10,7 +10,14 @@ import {
   PolicyValueEstimateSchema,
   PolicyVerdict,
 } from "../../gen/agentlearning/v1/evaluation_pb.js";
-import { EVALUATION_LEVEL, MIN_EFFECTIVE_SAMPLE, MIN_SUPPORT, type PolicyValue, type ValueEstimate, type VerdictCode } from "../learning/off-policy.js";
+import {
+  EVALUATION_LEVEL,
+  MIN_EFFECTIVE_SAMPLE,
+  MIN_SUPPORT,
+  type PolicyValue,
+  type ValueEstimate,
+  type VerdictCode,
+} from "../learning/off-policy.js";
 import type { PolicyEvaluation } from "../learning/policy-evaluation.js";
 
 /** How every figure of EvaluatePolicies is computed, as the response's `method` states it. */

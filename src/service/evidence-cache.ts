@@ -34,7 +34,8 @@ export class EvidenceCache {
       // Rankings, candidates and model scores are memoized per snapshot object: an unchanged
       // snapshot is kept, so a quiet task type does not rebuild them every `maxAgeMs`.
       unchanged,
-      onRefreshError: (error, taskType) => log.warn({ err: error, taskType }, "re-reading a task type's evidence failed; serving the previous snapshot"),
+      onRefreshError: (error, taskType) =>
+        log.warn({ err: error, taskType }, "re-reading a task type's evidence failed; serving the previous snapshot"),
     });
   }
 

@@ -104,7 +104,10 @@ export function validateExecution(execution: Execution): ExecutionValidation {
   // A "__proto__" key cannot be an ordinary own key of the record's metrics object: the name is
   // refused on its own, before anything else, rather than silently lost.
   if (execution.resourceUsage && Object.hasOwn(execution.resourceUsage.metrics, "__proto__")) {
-    return { ok: false, issues: [{ path: ["resourceUsage", "metrics", "__proto__"], message: "name __proto__ is reserved", reason: "RESERVED_NAME" }] };
+    return {
+      ok: false,
+      issues: [{ path: ["resourceUsage", "metrics", "__proto__"], message: "name __proto__ is reserved", reason: "RESERVED_NAME" }],
+    };
   }
   const c = new Checks();
   c.text(PATHS.executionId, execution.executionId, LIMITS.executionId, 1);

@@ -72,7 +72,12 @@ export class GroupCommit {
   }
 
   private insert(group: readonly Waiter[]): Promise<InsertOutcome[]> {
-    return insertExecutions(this.pool, group.map((w) => w.record), this.knownAgents, group.map((w) => w.hash));
+    return insertExecutions(
+      this.pool,
+      group.map((w) => w.record),
+      this.knownAgents,
+      group.map((w) => w.hash),
+    );
   }
 }
 

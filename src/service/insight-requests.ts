@@ -4,9 +4,10 @@ import type { InsightKind } from "../domain/insight.js";
 import { insightKindOf } from "./insight-mapping.js";
 import { finite, knownEnum, taskTypeSchema, text } from "./validation.js";
 
-const types = z.array(knownEnum(InsightType, { allowUnspecified: false })).max(16).transform((list) => [
-  ...new Set(list.map((t) => insightKindOf(t) as InsightKind)),
-]);
+const types = z
+  .array(knownEnum(InsightType, { allowUnspecified: false }))
+  .max(16)
+  .transform((list) => [...new Set(list.map((t) => insightKindOf(t) as InsightKind))]);
 const taskTypes = z.array(taskTypeSchema).max(100);
 const cursor = text(40).refine((s) => s === "" || /^\d{1,19}$/.test(s), {
   message: "must be a cursor returned by the service",
@@ -37,7 +38,13 @@ const pageToken = text(512).transform((token, ctx) => {
   try {
     const [us, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown[];
     // Bounded to PostgreSQL's timestamp range (year 9999) and to ids the service issues.
-    if (typeof us === "string" && /^\d{1,18}$/.test(us) && BigInt(us) <= 253_402_300_799_999_999n && typeof id === "string" && /^ins_[0-9a-f]{1,64}$/.test(id)) {
+    if (
+      typeof us === "string" &&
+      /^\d{1,18}$/.test(us) &&
+      BigInt(us) <= 253_402_300_799_999_999n &&
+      typeof id === "string" &&
+      /^ins_[0-9a-f]{1,64}$/.test(id)
+    ) {
       return { updatedAtUs: BigInt(us), insightId: id };
     }
   } catch {

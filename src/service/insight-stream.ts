@@ -39,7 +39,9 @@ export async function* streamInsights(
   try {
     const latest = await latestInsightSeq(pool);
     if (request.after !== undefined && request.after > latest) {
-      throw invalidArgument([{ field: "after_cursor", description: `is ahead of the feed (latest cursor ${latest})`, reason: "INVALID_CURSOR" }]);
+      throw invalidArgument([
+        { field: "after_cursor", description: `is ahead of the feed (latest cursor ${latest})`, reason: "INVALID_CURSOR" },
+      ]);
     }
     let cursor = request.after ?? latest;
     for (;;) {

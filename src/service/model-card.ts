@@ -29,7 +29,9 @@ export function modelCard(record: ModelRecord, activatedAtUs: bigint | null): Mo
   const columns = names.map((name, index) => {
     if (index < NUMERIC_FEATURES.length) return { index, name, kind: numericKinds[NUMERIC_FEATURES[index]!], value: "" };
     const isTask = index < NUMERIC_FEATURES.length + map.taskTypes.length;
-    const value = isTask ? map.taskTypes[index - NUMERIC_FEATURES.length]! : map.agents[index - NUMERIC_FEATURES.length - map.taskTypes.length]!;
+    const value = isTask
+      ? map.taskTypes[index - NUMERIC_FEATURES.length]!
+      : map.agents[index - NUMERIC_FEATURES.length - map.taskTypes.length]!;
     return { index, name, kind: isTask ? FeatureColumnKind.TASK_TYPE : FeatureColumnKind.AGENT, value };
   });
   return create(ModelCardSchema, {
@@ -40,7 +42,11 @@ export function modelCard(record: ModelRecord, activatedAtUs: bigint | null): Mo
     outputName: graph?.output[0]?.name ?? "",
     columns,
     // Sorted keys: the card file's bytes depend only on the version's content.
-    taskTypeRows: Object.fromEntries(Object.entries(map.taskTypeRows).sort(([a], [b]) => (a < b ? -1 : 1)).map(([t, n]) => [t, BigInt(n)])),
+    taskTypeRows: Object.fromEntries(
+      Object.entries(map.taskTypeRows)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([t, n]) => [t, BigInt(n)]),
+    ),
     metrics: Object.fromEntries(Object.entries(record.metrics).sort(([a], [b]) => (a < b ? -1 : 1))),
     trainingRows: record.training_rows,
     windowStart: record.window_start_us === null ? undefined : timestampFromMicros(record.window_start_us),

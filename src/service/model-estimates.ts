@@ -87,7 +87,6 @@ export class ModelEstimates {
   }
 }
 
-
 /**
  * The statistical estimate's lower quantile at the same depth as the model's (mean − RANKING_Z sd
  * of its Beta posterior). The greedy pick ranks a team by the mean of the two: each lower quantile
@@ -133,7 +132,9 @@ async function scoredOverride(
       // The statistical posterior less the record is its prior (team-prior.ts).
       const strength = statistical.posterior.alpha + statistical.posterior.beta - executions;
       const posterior = modelTeamPosterior({
-        statisticalPrior: usesStatisticalPrior(choice, executions) ? { mean: strength > 0 ? (statistical.posterior.alpha - successes) / strength : 0.5, strength: Math.max(0, strength) } : undefined,
+        statisticalPrior: usesStatisticalPrior(choice, executions)
+          ? { mean: strength > 0 ? (statistical.posterior.alpha - successes) / strength : 0.5, strength: Math.max(0, strength) }
+          : undefined,
         modelProbability: p[i] ?? statistical.successProbability,
         recordProbability: atRecord[i] ?? Number.NaN,
         executions,
@@ -142,13 +143,21 @@ async function scoredOverride(
         recordWeight,
       });
       const successInterval = posterior.interval(statistical.successInterval.level);
-      let durationPart: Pick<Estimate, "expectedDurationSeconds" | "durationInterval" | "logDuration"> = { expectedDurationSeconds: statistical.expectedDurationSeconds, durationInterval: statistical.durationInterval, logDuration: statistical.logDuration };
+      let durationPart: Pick<Estimate, "expectedDurationSeconds" | "durationInterval" | "logDuration"> = {
+        expectedDurationSeconds: statistical.expectedDurationSeconds,
+        durationInterval: statistical.durationInterval,
+        logDuration: statistical.logDuration,
+      };
       const logDuration = d?.[i];
       if (duration && logDuration !== undefined) {
         const r = duration.residualInterval ?? { lower: 0, upper: 0, level: 0.9 };
         durationPart = {
           expectedDurationSeconds: Math.max(0, Math.expm1(logDuration)),
-          durationInterval: { lower: Math.max(0, Math.expm1(logDuration + r.lower)), upper: Math.max(0, Math.expm1(logDuration + r.upper)), level: r.level },
+          durationInterval: {
+            lower: Math.max(0, Math.expm1(logDuration + r.lower)),
+            upper: Math.max(0, Math.expm1(logDuration + r.upper)),
+            level: r.level,
+          },
           // The predictive distribution a deadline is judged by (none when the model stored no quantiles).
           logDuration: residualLogDuration(logDuration, duration.residualQuantiles ?? []),
         };
@@ -161,7 +170,10 @@ async function scoredOverride(
         successInterval,
         posterior: posterior.beta,
         // A model that did not beat counting on its holdout leaves the order to the statistics.
-        rankingProbability: success.ranks === false ? statistical.successProbability : (posterior.rankingProbability + statisticalRankingProbability(statistical)) / 2,
+        rankingProbability:
+          success.ranks === false
+            ? statistical.successProbability
+            : (posterior.rankingProbability + statisticalRankingProbability(statistical)) / 2,
         confidence: Math.min(1, Math.max(0, 1 - (successInterval.upper - successInterval.lower))),
         source: "model",
         modelVersion: version,

@@ -94,7 +94,12 @@ export async function activateModel(deps: ServiceDependencies, request: Activate
   const record = await readModelVersion(deps.pool, version);
   if (!record) throw errorWithInfo(Code.NotFound, `no model version ${version}`, "MODEL_NOT_FOUND", { version });
   if (record.status === "rejected") {
-    throw errorWithInfo(Code.FailedPrecondition, `model ${version} was rejected by the quality gate: ${record.rejection_reason ?? ""}`, "MODEL_REJECTED", { version });
+    throw errorWithInfo(
+      Code.FailedPrecondition,
+      `model ${version} was rejected by the quality gate: ${record.rejection_reason ?? ""}`,
+      "MODEL_REJECTED",
+      { version },
+    );
   }
   // Load before announcing: a version that cannot load here must not become the fleet's.
   const model = await loadServingModel(record);

@@ -30,7 +30,12 @@ export const ESTIMATE_SOURCES: Record<Estimate["source"], EstimateSource> = {
   model: EstimateSource.MODEL,
 };
 
-function toProto(id: string, agents: string[], e: Estimate, extra: { propensity: number; exploratory: boolean; deadlineProbability?: number }): Recommendation {
+function toProto(
+  id: string,
+  agents: string[],
+  e: Estimate,
+  extra: { propensity: number; exploratory: boolean; deadlineProbability?: number },
+): Recommendation {
   return create(RecommendationSchema, {
     recommendationId: id,
     agents,
@@ -55,7 +60,11 @@ function toProto(id: string, agents: string[], e: Estimate, extra: { propensity:
  * was chosen), in one statement committed before the answer, so any id a client holds can be
  * credited, and answers.
  */
-export async function predictAgents(deps: ServiceDependencies, accuracy: AccuracyCache, request: PredictAgentsRequest): Promise<PredictAgentsResponse> {
+export async function predictAgents(
+  deps: ServiceDependencies,
+  accuracy: AccuracyCache,
+  request: PredictAgentsRequest,
+): Promise<PredictAgentsResponse> {
   const r = parseRequest(predictAgentsSchema, request);
   const settings = await deps.settings.get();
   const mode = LEARNING_MODES[settings.learning_mode];
@@ -87,7 +96,14 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   const modelVersion = ranked.recommendations[0]?.modelVersion ?? null;
   const base = { requestId, taskType: r.taskType, complexity: r.complexity, modelVersion, mode: settings.learning_mode };
   const modelVersions = [...new Set(ranked.recommendations.flatMap((rec) => (rec.modelVersion ? [rec.modelVersion] : [])))];
-  const context: DecisionContext = { requestId, taskType: r.taskType, complexity: r.complexity, mode: settings.learning_mode, successWeight: r.successWeight, modelVersions };
+  const context: DecisionContext = {
+    requestId,
+    taskType: r.taskType,
+    complexity: r.complexity,
+    mode: settings.learning_mode,
+    successWeight: r.successWeight,
+    modelVersions,
+  };
 
   if (settings.learning_mode === "observation") {
     const pick = ranked.recommendations[0];
@@ -162,12 +178,23 @@ export async function predictAgents(deps: ServiceDependencies, accuracy: Accurac
   }));
   // The first team returned is the one the policy drew (it is confident enough by construction).
   const first = kept[0] === ranked.recommendations[0] ? kept[0] : undefined;
-  const decision = ranked.firstPick && first ? policyDecision(context, ranked.firstPick, { agents: first.agents, propensity: first.propensity, recommendationId: logs[0]!.recommendationId }) : undefined;
+  const decision =
+    ranked.firstPick && first
+      ? policyDecision(context, ranked.firstPick, {
+          agents: first.agents,
+          propensity: first.propensity,
+          recommendationId: logs[0]!.recommendationId,
+        })
+      : undefined;
   await logAnswer(deps.logPool, logs, decision);
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",
-    override ? `scored by model ${modelVersion ?? ""}` : deps.runtime.snapshot.success ? "statistical estimates: the model has too little data for this task type" : "",
+    override
+      ? `scored by model ${modelVersion ?? ""}`
+      : deps.runtime.snapshot.success
+        ? "statistical estimates: the model has too little data for this task type"
+        : "",
     ranked.deadline && r.deadline ? deadlineExplanation(ranked.deadline, r.deadline) : "",
     dropped > 0 ? `${dropped} below the ${settings.learning_mode} confidence threshold ${threshold.toFixed(2)}` : "",
     exploration > 0 ? `exploration share ${exploration}` : "",

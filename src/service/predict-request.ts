@@ -31,19 +31,31 @@ export const predictAgentsSchema = z
   })
   .superRefine((r, ctx) => {
     const clash = r.requiredAgents.find((a) => r.excludedAgents.includes(a));
-    if (clash) ctx.addIssue({ code: "custom", path: ["excludedAgents"], message: `${clash} is both required and excluded`, params: { reason: "CONFLICT" } });
+    if (clash)
+      ctx.addIssue({
+        code: "custom",
+        path: ["excludedAgents"],
+        message: `${clash} is both required and excluded`,
+        params: { reason: "CONFLICT" },
+      });
     if (r.deadlineLevel !== undefined && r.deadlineSeconds === undefined) {
       ctx.addIssue({ code: "custom", path: ["deadlineLevel"], message: "needs deadline_seconds", params: { reason: "MISSING_DEADLINE" } });
     }
     if (r.maxAgents > 0 && r.requiredAgents.length > r.maxAgents) {
-      ctx.addIssue({ code: "custom", path: ["maxAgents"], message: "is smaller than the number of required agents", params: { reason: "CONFLICT" } });
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxAgents"],
+        message: "is smaller than the number of required agents",
+        params: { reason: "CONFLICT" },
+      });
     }
   })
   .transform((r) => ({
     ...r,
     maxRecommendations: r.maxRecommendations === 0 ? 3 : r.maxRecommendations,
     successWeight: r.successWeight ?? 0.8,
-    deadline: r.deadlineSeconds === undefined ? undefined : { seconds: r.deadlineSeconds, level: r.deadlineLevel ?? DEFAULT_DEADLINE_LEVEL },
+    deadline:
+      r.deadlineSeconds === undefined ? undefined : { seconds: r.deadlineSeconds, level: r.deadlineLevel ?? DEFAULT_DEADLINE_LEVEL },
   }));
 
 /** PredictOutcomeRequest, validated. */

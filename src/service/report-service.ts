@@ -30,7 +30,10 @@ function countOrDefault(min: number, max: number, fallback: number) {
   return z
     .number()
     .int()
-    .refine((n) => n === 0 || (n >= min && n <= max), { message: `must be 0 or between ${min} and ${max}`, params: { reason: "OUT_OF_RANGE" } })
+    .refine((n) => n === 0 || (n >= min && n <= max), {
+      message: `must be 0 or between ${min} and ${max}`,
+      params: { reason: "OUT_OF_RANGE" },
+    })
     .transform((n) => (n === 0 ? fallback : n));
 }
 
@@ -38,7 +41,10 @@ const successSchema = z.object({ taskType: optionalTaskType, buckets: countOrDef
 const teamSchema = z.object({
   taskType: optionalTaskType,
   maxTeams: countOrDefault(1, 50, 10),
-  minExecutions: z.number().int().transform((n) => Math.max(1, n)),
+  minExecutions: z
+    .number()
+    .int()
+    .transform((n) => Math.max(1, n)),
 });
 const modelSchema = z.object({ calibrationBins: countOrDefault(2, 20, 10), durationPoints: countOrDefault(1, 2000, 500) });
 

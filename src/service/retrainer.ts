@@ -54,7 +54,12 @@ const LOCK_POLL_MS = 250;
 
 /** A stored version as a retraining outcome reports it. */
 function outcomeOf(m: ModelSummary): RetrainOutcome["models"][number] {
-  return { version: m.version, kind: m.kind, accepted: m.status !== "rejected", ...(m.rejection_reason ? { reason: m.rejection_reason } : {}) };
+  return {
+    version: m.version,
+    kind: m.kind,
+    accepted: m.status !== "rejected",
+    ...(m.rejection_reason ? { reason: m.rejection_reason } : {}),
+  };
 }
 
 /** `promise`, or the signal's reason as soon as it aborts (the work behind the promise goes on). */
@@ -69,7 +74,10 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
 }
 
 function versionStamp(): string {
-  const now = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const now = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   return `${now}-${Math.random().toString(16).slice(2, 8)}`;
 }
 
@@ -130,7 +138,9 @@ export class Retrainer {
   async #locked(reason: string, othersSince: bigint | undefined): Promise<RetrainOutcome> {
     return this.pool.connect(async (connection) => {
       const { locked, now_us } = await connection.one(
-        sql.type(LockRow)`SELECT pg_try_advisory_lock(${RETRAIN_LOCK_KEY}) AS locked, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us`,
+        sql.type(
+          LockRow,
+        )`SELECT pg_try_advisory_lock(${RETRAIN_LOCK_KEY}) AS locked, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS now_us`,
       );
       if (!locked) return { ran: false, models: [], examples: 0, refusedAtUs: now_us };
       try {
@@ -175,7 +185,12 @@ export class Retrainer {
       active[record.kind] = model;
     }
     const started = Date.now();
-    const reply = await this.#inChildProcess({ databaseUrl: this.databaseUrl, maxRows: this.maxRows, versionStamp: versionStamp(), active });
+    const reply = await this.#inChildProcess({
+      databaseUrl: this.databaseUrl,
+      maxRows: this.maxRows,
+      versionStamp: versionStamp(),
+      active,
+    });
     if (!reply.ok) throw new Error(`training failed: ${reply.error}`);
     const outcome: RetrainOutcome = { ran: true, models: [], examples: reply.examples };
     for (const model of reply.models) outcome.models.push(await this.#publish(model, reason));
@@ -206,7 +221,13 @@ export class Retrainer {
     });
     if (rejection) return { version: model.version, kind: model.kind, accepted: false, reason: rejection };
     await activateModelVersion(this.pool, model.version, reason);
-    const serving = await loadServingModel({ version: model.version, kind: model.kind, onnx: model.onnx, feature_map: model.featureMap, metrics: model.metrics });
+    const serving = await loadServingModel({
+      version: model.version,
+      kind: model.kind,
+      onnx: model.onnx,
+      feature_map: model.featureMap,
+      metrics: model.metrics,
+    });
     // An ActivateModel from any replica may have committed since: serve only what is active.
     if (await isActiveVersion(this.pool, model.version)) this.runtime.install(serving);
     else void serving.session.release();

@@ -27,14 +27,16 @@ export function text(max: number, min = 0) {
 
 /** A finite number in [min, max]; NaN and infinities are rejected with their own reason. */
 export function finite(min: number, max: number) {
-  return z
-    .number()
-    // z.number() itself rejects NaN (reported as NOT_A_NUMBER by reasonOf).
-    .refine((n) => Number.isFinite(n), { message: "must be finite", params: { reason: "NOT_FINITE" } })
-    .refine((n) => !Number.isFinite(n) || (n >= min && n <= max), {
-      message: `must be between ${min} and ${max}`,
-      params: { reason: "OUT_OF_RANGE" },
-    });
+  return (
+    z
+      .number()
+      // z.number() itself rejects NaN (reported as NOT_A_NUMBER by reasonOf).
+      .refine((n) => Number.isFinite(n), { message: "must be finite", params: { reason: "NOT_FINITE" } })
+      .refine((n) => !Number.isFinite(n) || (n >= min && n <= max), {
+        message: `must be between ${min} and ${max}`,
+        params: { reason: "OUT_OF_RANGE" },
+      })
+  );
 }
 
 /** Task types are case-insensitive identifiers, stored in lower case. */
@@ -107,7 +109,8 @@ export function fieldPath(prefix: string, path: readonly (string | number)[]): s
   for (const segment of path) {
     if (typeof segment === "number") out += `[${segment}]`;
     // A key is data of any length: a long one is cut so error details stay within header limits.
-    else if (typeof previous === "string" && MAP_FIELDS.has(previous)) out += segment === "" ? "" : `.${segment.length > 80 ? `${segment.slice(0, 80)}…` : segment}`;
+    else if (typeof previous === "string" && MAP_FIELDS.has(previous))
+      out += segment === "" ? "" : `.${segment.length > 80 ? `${segment.slice(0, 80)}…` : segment}`;
     else out += out === "" ? snakeCase(segment) : `.${snakeCase(segment)}`;
     previous = segment;
   }
@@ -119,7 +122,8 @@ function reasonOf(issue: z.ZodIssue): string {
     const reason = (issue.params as { reason?: unknown } | undefined)?.reason;
     return typeof reason === "string" ? reason : "INVALID";
   }
-  if (issue.code === "too_small") return issue.minimum === 1 && issue.type !== "number" ? "EMPTY" : issue.type === "number" ? "OUT_OF_RANGE" : "TOO_SHORT";
+  if (issue.code === "too_small")
+    return issue.minimum === 1 && issue.type !== "number" ? "EMPTY" : issue.type === "number" ? "OUT_OF_RANGE" : "TOO_SHORT";
   if (issue.code === "too_big") return issue.type === "array" ? "TOO_MANY" : issue.type === "number" ? "OUT_OF_RANGE" : "TOO_LONG";
   if (issue.code === "invalid_enum_value") return "UNKNOWN_ENUM_VALUE";
   if (issue.code === "invalid_type") return issue.received === "nan" ? "NOT_A_NUMBER" : "INVALID_TYPE";

@@ -31,7 +31,14 @@ export function createEvidenceLedger(): EvidenceLedger {
   return {
     record(taskType, agents, complexity, success, durationSeconds) {
       const log = Math.log1p(durationSeconds);
-      const one: OutcomeSums = { executions: 1, successes: success ? 1 : 0, durationSum: durationSeconds, logDurationSum: log, logDurationSqSum: log * log, complexitySum: complexity };
+      const one: OutcomeSums = {
+        executions: 1,
+        successes: success ? 1 : 0,
+        durationSum: durationSeconds,
+        logDurationSum: log,
+        logDurationSqSum: log * log,
+        complexitySum: complexity,
+      };
       const e = entry(taskType);
       const team = asTeam(agents);
       const key = teamKey(team);

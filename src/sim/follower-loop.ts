@@ -13,7 +13,10 @@ import type { World } from "./world.js";
 import { worldExecution } from "./world-execution.js";
 
 /** The RPCs the loop uses. */
-export type FollowerClient = Pick<Client<typeof LearningService>, "recordExecutions" | "recordExecution" | "predictAgents" | "predictOutcome">;
+export type FollowerClient = Pick<
+  Client<typeof LearningService>,
+  "recordExecutions" | "recordExecution" | "predictAgents" | "predictOutcome"
+>;
 
 /** The loop's size. */
 export interface FollowerLoopOptions {
@@ -54,7 +57,10 @@ export interface FollowerLoopResult {
 /** Records the habits, then follows PredictAgents for `tasks` tasks, one at a time, each outcome recorded before the next question. */
 export async function runFollowerLoop(client: FollowerClient, world: World, options: FollowerLoopOptions): Promise<FollowerLoopResult> {
   const habits = drawHistory(world, { rareShare: 0 }, options.habits, options.seed, "habit");
-  await recordHistory(client, habits.map((h) => h.execution));
+  await recordHistory(
+    client,
+    habits.map((h) => h.execution),
+  );
   const rng = createRng(options.seed ^ 0x9e3779b9);
   const windows: FollowerWindow[] = [];
   let sums = { tasks: 0, trueSuccess: 0, bestPossible: 0, predicted: 0, exploratory: 0, modelScored: 0 };

@@ -54,7 +54,12 @@ export async function recordHistory(client: QualityClient, executions: readonly 
   const result = await client.recordExecutions(messages());
   const stored = (result.result?.storedCount ?? 0) + (result.result?.duplicateIds.length ?? 0);
   if (stored !== executions.length) {
-    throw new Error(`recorded ${stored} of ${executions.length} executions: ${result.result?.rejected.slice(0, 3).map((r) => r.reason).join("; ")}`);
+    throw new Error(
+      `recorded ${stored} of ${executions.length} executions: ${result.result?.rejected
+        .slice(0, 3)
+        .map((r) => r.reason)
+        .join("; ")}`,
+    );
   }
 }
 
@@ -73,7 +78,11 @@ export interface PredictionFigures {
 }
 
 /** Scores unseen executions with PredictOutcome, `concurrency` calls at a time. */
-export async function measurePredictions(client: QualityClient, rows: readonly TruthfulExecution[], concurrency = 8): Promise<PredictionFigures> {
+export async function measurePredictions(
+  client: QualityClient,
+  rows: readonly TruthfulExecution[],
+  concurrency = 8,
+): Promise<PredictionFigures> {
   const p = new Float64Array(rows.length);
   const logErrors: number[] = [];
   const sources: Record<string, number> = {};
@@ -82,7 +91,11 @@ export async function measurePredictions(client: QualityClient, rows: readonly T
     while (next < rows.length) {
       const i = next++;
       const { execution, trueDuration } = rows[i]!;
-      const answer = await client.predictOutcome({ taskType: execution.taskType, complexity: execution.complexity, agents: execution.agents });
+      const answer = await client.predictOutcome({
+        taskType: execution.taskType,
+        complexity: execution.complexity,
+        agents: execution.agents,
+      });
       p[i] = answer.successProbability;
       const source = EstimateSource[answer.source] ?? String(answer.source);
       sources[source] = (sources[source] ?? 0) + 1;

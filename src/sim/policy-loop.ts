@@ -38,7 +38,15 @@ export interface PolicyLoopResult {
 
 /** The request every decision makes: success only, no constraints, the stated exploration. */
 export function loopRequest(explorationRate: number): RecommendRequest {
-  return { complexity: 2, maxRecommendations: Number.MAX_SAFE_INTEGER, requiredAgents: [], excludedAgents: [], maxAgents: 0, successWeight: 1, explorationRate };
+  return {
+    complexity: 2,
+    maxRecommendations: Number.MAX_SAFE_INTEGER,
+    requiredAgents: [],
+    excludedAgents: [],
+    maxAgents: 0,
+    successWeight: 1,
+    explorationRate,
+  };
 }
 
 /** Runs the loop: history first, then `decisions` recommend → run → credit steps, all from one seed. */

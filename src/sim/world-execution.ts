@@ -13,7 +13,12 @@ export interface WorldTask {
  * The Execution one simulated run records: the task, the team and what the world's draw produced;
  * `extra` adds what only the caller knows (the recommendation followed, times, a description).
  */
-export function worldExecution(executionId: string, task: WorldTask, outcome: Outcome, extra: Omit<MessageInitShape<typeof ExecutionSchema>, "$typeName"> = {}): Execution {
+export function worldExecution(
+  executionId: string,
+  task: WorldTask,
+  outcome: Outcome,
+  extra: Omit<MessageInitShape<typeof ExecutionSchema>, "$typeName"> = {},
+): Execution {
   return create(ExecutionSchema, {
     executionId,
     taskType: task.taskType,

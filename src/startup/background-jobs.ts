@@ -34,7 +34,11 @@ export async function startAnalysis(lifecycle: Lifecycle, { config, pool, log, l
 }
 
 /** Retraining whenever enough executions or time have passed (one replica at a time). */
-export async function startRetraining(lifecycle: Lifecycle, retrainer: Retrainer, { config, pool, log, learningEnabled }: BackgroundJobParts): Promise<void> {
+export async function startRetraining(
+  lifecycle: Lifecycle,
+  retrainer: Retrainer,
+  { config, pool, log, learningEnabled }: BackgroundJobParts,
+): Promise<void> {
   await lifecycle.start(
     "retrain scheduler",
     () => {
@@ -57,7 +61,12 @@ export async function startRetention(lifecycle: Lifecycle, { config, pool, log }
   await lifecycle.start(
     "retention",
     () => {
-      const retention = new RetentionJob(pool, policy, { intervalMs: config.retentionIntervalMs, batchSize: config.retentionBatchSize }, log);
+      const retention = new RetentionJob(
+        pool,
+        policy,
+        { intervalMs: config.retentionIntervalMs, batchSize: config.retentionBatchSize },
+        log,
+      );
       retention.start();
       return retention;
     },

@@ -62,6 +62,8 @@ export async function serviceDatabaseUrl(config: Config, ownerUrl: string, log: 
 export async function openPool(serviceUrl: string, options: StorePoolOptions, log: Logger): Promise<DatabasePool> {
   const pool = await createStorePool(serviceUrl, options);
   // An idle connection dropped by PostgreSQL surfaces here; the pool replaces it on next use.
-  pool.on("error", (error) => log.warn({ err: error }, "database pool error (an idle connection may have been dropped; the pool replaces it)"));
+  pool.on("error", (error) =>
+    log.warn({ err: error }, "database pool error (an idle connection may have been dropped; the pool replaces it)"),
+  );
   return pool;
 }

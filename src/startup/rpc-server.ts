@@ -83,7 +83,12 @@ export async function startRpcServer(parts: RpcServerParts): Promise<RpcServer> 
     : await listenDualProtocol(config.host, config.port, served, listenerOptions);
   const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${listener.port}`;
   log.info(
-    { url, embeddedDatabase: !config.databaseUrl, tls: tls ? (tls.clientCa ? "mutual" : "server") : "off", auth: tokens ? `${tokens.size} tokens` : "off" },
+    {
+      url,
+      embeddedDatabase: !config.databaseUrl,
+      tls: tls ? (tls.clientCa ? "mutual" : "server") : "off",
+      auth: tokens ? `${tokens.size} tokens` : "off",
+    },
     "agent-learning serving gRPC, gRPC-Web and Connect",
   );
   if (tokens && !tls && !isLoopbackHost(config.host)) {

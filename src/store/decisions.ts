@@ -51,7 +51,11 @@ export async function insertDecision(db: CommonQueryMethods, d: DecisionLog): Pr
  * Logs an answer's recommendations and its decision in ONE statement (a data-modifying WITH), so
  * both are written or neither, in one round trip on the PredictAgents path.
  */
-export async function logAnswer(db: CommonQueryMethods, recommendations: readonly RecommendationLog[], decision: DecisionLog | undefined): Promise<void> {
+export async function logAnswer(
+  db: CommonQueryMethods,
+  recommendations: readonly RecommendationLog[],
+  decision: DecisionLog | undefined,
+): Promise<void> {
   if (recommendations.length === 0) return;
   if (!decision) return insertRecommendations(db, recommendations);
   await db.query(sql.type(z.object({}))`WITH logged AS (${recommendationsInsert(recommendations)}) ${decisionInsert(decision)}`);
@@ -94,7 +98,10 @@ export interface CreditedDecisionFilter {
  * that execution ran the team the policy chose; a not-followed decision's outcome belongs to a
  * team the policy did not pick, so evaluators exclude it (and report how many they excluded).
  */
-export async function readCreditedDecisions(db: CommonQueryMethods, filter: CreditedDecisionFilter = {}): Promise<readonly CreditedDecision[]> {
+export async function readCreditedDecisions(
+  db: CommonQueryMethods,
+  filter: CreditedDecisionFilter = {},
+): Promise<readonly CreditedDecision[]> {
   const since = filter.sinceMs === undefined ? sql.fragment`true` : sql.fragment`d.created_at >= to_timestamp(${filter.sinceMs / 1000})`;
   const task = filter.taskType === undefined ? sql.fragment`true` : sql.fragment`d.task_type = ${filter.taskType}`;
   return db.any(sql.type(CreditedDecisionRow)`
@@ -119,7 +126,10 @@ export async function readDecisionOfRecommendation(db: CommonQueryMethods, recom
 }
 
 /** The decisions whose first teams have these recommendation ids, in no particular order. */
-export async function readDecisionsOfRecommendations(db: CommonQueryMethods, recommendationIds: readonly string[]): Promise<readonly Decision[]> {
+export async function readDecisionsOfRecommendations(
+  db: CommonQueryMethods,
+  recommendationIds: readonly string[],
+): Promise<readonly Decision[]> {
   return db.any(sql.type(DecisionRow)`
     SELECT decision_id, request_id, (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms,
       task_type, complexity, mode, policy, model_versions, success_weight, exploration, candidate_count,

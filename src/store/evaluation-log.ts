@@ -19,7 +19,10 @@ export type EvaluatedDecision = z.infer<typeof EvaluatedDecisionRow>;
  * planner ran that one as a walk of the executions in `seq` order for every decision, quadratic
  * in the log (30 s at 10^4 decisions).
  */
-export async function readEvaluationLog(db: CommonQueryMethods, filter: CreditedDecisionFilter = {}): Promise<readonly EvaluatedDecision[]> {
+export async function readEvaluationLog(
+  db: CommonQueryMethods,
+  filter: CreditedDecisionFilter = {},
+): Promise<readonly EvaluatedDecision[]> {
   const since = filter.sinceMs === undefined ? sql.fragment`true` : sql.fragment`d.created_at >= to_timestamp(${filter.sinceMs / 1000})`;
   const task = filter.taskType === undefined ? sql.fragment`true` : sql.fragment`d.task_type = ${filter.taskType}`;
   return db.any(sql.type(EvaluatedDecisionRow)`

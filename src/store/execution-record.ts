@@ -205,7 +205,11 @@ export function inputRelation(records: readonly ExecutionRecord[], hashes: reado
             : undefined,
     );
   }
-  add("agent_set", "text", columnLiteral(n, (i) => quotedElement(agentSetKey((records[i] as ExecutionRecord).agents))));
+  add(
+    "agent_set",
+    "text",
+    columnLiteral(n, (i) => quotedElement(agentSetKey((records[i] as ExecutionRecord).agents))),
+  );
   // decode() turns the hex back into bytes inside PostgreSQL, once per row.
   add(
     "content_hash",

@@ -171,10 +171,14 @@ export async function readExecutionPage(
   const conditions = [sql.fragment`seq > ${afterSeq.toString()}::bigint`];
   if (filter.taskType) conditions.push(sql.fragment`task_type = ${filter.taskType}`);
   if (filter.recordedAfterUs !== undefined) {
-    conditions.push(sql.fragment`recorded_at >= 'epoch'::timestamptz + ${filter.recordedAfterUs.toString()}::bigint * interval '1 microsecond'`);
+    conditions.push(
+      sql.fragment`recorded_at >= 'epoch'::timestamptz + ${filter.recordedAfterUs.toString()}::bigint * interval '1 microsecond'`,
+    );
   }
   if (filter.recordedBeforeUs !== undefined) {
-    conditions.push(sql.fragment`recorded_at < 'epoch'::timestamptz + ${filter.recordedBeforeUs.toString()}::bigint * interval '1 microsecond'`);
+    conditions.push(
+      sql.fragment`recorded_at < 'epoch'::timestamptz + ${filter.recordedBeforeUs.toString()}::bigint * interval '1 microsecond'`,
+    );
   }
   return db.any(sql.type(StoredExecutionSchema)`
     SELECT ${storedExecutionColumns} FROM executions

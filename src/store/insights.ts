@@ -63,7 +63,11 @@ export interface ApplyResult {
  * are retired. Each change appends a version to the feed, and one NOTIFY (delivered at commit)
  * tells every replica's subscribers to read it. Call inside a transaction holding the analysis lock.
  */
-export async function applyFindings(tx: CommonQueryMethods, taskTypes: readonly string[], findings: readonly Finding[]): Promise<ApplyResult> {
+export async function applyFindings(
+  tx: CommonQueryMethods,
+  taskTypes: readonly string[],
+  findings: readonly Finding[],
+): Promise<ApplyResult> {
   const stored = await tx.any(sql.type(StoredInsight)`
     SELECT ${insightSelect}, finding_key, 0::bigint AS last_seq FROM insights
     WHERE task_type = ANY(${sql.array([...taskTypes], "text")})`);
@@ -131,7 +135,12 @@ function filterConditions(filter: InsightFilter) {
 }
 
 /** Feed versions after `afterSeq`, oldest first, matching the filter. */
-export async function readInsightEvents(db: CommonQueryMethods, afterSeq: bigint, filter: InsightFilter, limit: number): Promise<readonly InsightRow[]> {
+export async function readInsightEvents(
+  db: CommonQueryMethods,
+  afterSeq: bigint,
+  filter: InsightFilter,
+  limit: number,
+): Promise<readonly InsightRow[]> {
   const conditions = [sql.fragment`seq > ${afterSeq.toString()}::bigint`, ...filterConditions(filter)];
   return db.any(sql.type(InsightRow)`
     SELECT seq, ${insightSelect} FROM insight_events
@@ -155,7 +164,9 @@ export async function listInsights(
   const conditions = filterConditions(filter);
   if (filter.status !== "any") conditions.push(sql.fragment`status = ${filter.status}`);
   if (after) {
-    conditions.push(sql.fragment`(updated_at, insight_id) < ('epoch'::timestamptz + ${after.updatedAtUs.toString()}::bigint * interval '1 microsecond', ${after.insightId})`);
+    conditions.push(
+      sql.fragment`(updated_at, insight_id) < ('epoch'::timestamptz + ${after.updatedAtUs.toString()}::bigint * interval '1 microsecond', ${after.insightId})`,
+    );
   }
   return db.any(sql.type(InsightRow)`
     SELECT coalesce((SELECT max(seq) FROM insight_events e WHERE e.insight_id = insights.insight_id), 0)::bigint AS seq,

@@ -101,7 +101,10 @@ export class RejectedModelError extends Error {
 }
 
 /** Versions, newest first, optionally filtered. */
-export async function listModelVersions(db: CommonQueryMethods, filter: { kind?: ModelKind; status?: string }): Promise<readonly ModelSummary[]> {
+export async function listModelVersions(
+  db: CommonQueryMethods,
+  filter: { kind?: ModelKind; status?: string },
+): Promise<readonly ModelSummary[]> {
   const conditions = [sql.fragment`true`];
   if (filter.kind) conditions.push(sql.fragment`kind = ${filter.kind}`);
   if (filter.status) conditions.push(sql.fragment`status = ${filter.status}`);
@@ -157,7 +160,12 @@ const TrainingRow = z.object({
 export type TrainingRow = z.infer<typeof TrainingRow>;
 
 /** A page of the most recent executions for training, oldest first after `afterSeq` (keyset). */
-export async function readTrainingPage(db: CommonQueryMethods, fromSeq: bigint, afterSeq: bigint, limit: number): Promise<readonly TrainingRow[]> {
+export async function readTrainingPage(
+  db: CommonQueryMethods,
+  fromSeq: bigint,
+  afterSeq: bigint,
+  limit: number,
+): Promise<readonly TrainingRow[]> {
   return db.any(sql.type(TrainingRow)`
     SELECT seq, task_type, agents, complexity, success, duration_seconds,
       (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_us

@@ -102,7 +102,12 @@ export interface RetentionBatch extends RetentionSummary {
  * statement (its own short transaction when run outside one): the rows it locks are old ones no
  * ingest touches, so recording goes on meanwhile.
  */
-export async function deleteRetentionBatch(db: CommonQueryMethods, plan: RetentionPlan, afterSeq: bigint, limit: number): Promise<RetentionBatch> {
+export async function deleteRetentionBatch(
+  db: CommonQueryMethods,
+  plan: RetentionPlan,
+  afterSeq: bigint,
+  limit: number,
+): Promise<RetentionBatch> {
   const row = await db.one(sql.type(BatchRow)`
     WITH batch AS (
       SELECT seq FROM executions

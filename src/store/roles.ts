@@ -29,7 +29,10 @@ export interface GrantTarget {
 }
 
 /** PostgreSQL truncates longer identifiers silently, which would grant rights to another name. */
-const Identifier = z.string().min(1).refine((name) => Buffer.byteLength(name) <= 63, "must be at most 63 bytes");
+const Identifier = z
+  .string()
+  .min(1)
+  .refine((name) => Buffer.byteLength(name) <= 63, "must be at most 63 bytes");
 
 /** Checks a role or database name before it is written into SQL (quoted, but never truncated). */
 export function checkIdentifier(kind: string, name: string): string {
@@ -81,7 +84,10 @@ export function grantStatements(target: GrantTarget): string[] {
 export function grantScript(target: GrantTarget): string {
   const ownerNote =
     target.owner === undefined
-      ? ["-- Run it as the role that runs the migrations (DATABASE_URL), or the default privileges below", "-- will cover the tables of whoever runs it instead."]
+      ? [
+          "-- Run it as the role that runs the migrations (DATABASE_URL), or the default privileges below",
+          "-- will cover the tables of whoever runs it instead.",
+        ]
       : [`-- Tables that later migrations create as ${target.owner} are granted automatically (default privileges).`];
   return [
     `-- Application role for agent-learning: reads and writes the service's tables, no DDL, not superuser.`,

@@ -17,7 +17,6 @@ import { asSet, recordWorldHistory, world } from "../support/world-history.js";
 // shows what is published while it is open, the predict form answers, and with tokens the page
 // asks for one. Screenshots land in .artifacts/console/.
 
-
 let server: TestServer;
 let browser: Browser;
 let context: BrowserContext;
@@ -65,7 +64,13 @@ describe("every page", () => {
   });
 
   it("is readable on a phone, in the dark scheme", async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, colorScheme: "dark", isMobile: true, hasTouch: true });
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      colorScheme: "dark",
+      isMobile: true,
+      hasTouch: true,
+    });
     const { page, errors } = await open("teams", phone);
     // Nothing wider than the screen except inside the scrolling table wrappers.
     const overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth");
@@ -129,7 +134,12 @@ describe("each page loads with no error and shows the API's figures", () => {
     expect(await rows.count()).toBe(entry!.teams.length);
     for (const [i, team] of entry!.teams.slice(0, 3).entries()) {
       const cells = await rows.nth(i).locator("td").allInnerTexts();
-      expect(cells.slice(1, 5)).toEqual([team.agents.join(" + "), count(team.executionCount), count(team.successCount), prob(team.posteriorMean)]);
+      expect(cells.slice(1, 5)).toEqual([
+        team.agents.join(" + "),
+        count(team.executionCount),
+        count(team.successCount),
+        prob(team.posteriorMean),
+      ]);
     }
     const [a, b] = asSet(world.badPair(entry!.taskType));
     const cell = page.getByTestId("heat-map").locator(`td[aria-label^="${a} + ${b}:"]`).first();
@@ -170,19 +180,33 @@ describe("the live feed", () => {
       await page.getByTestId("insight-list").locator("li").first().waitFor();
       const cursor = await text(page, "feed-cursor");
       proxy.cutAll();
-      await page.getByTestId("feed-reconnects").filter({ hasText: /^[1-9]/ }).waitFor();
+      await page
+        .getByTestId("feed-reconnects")
+        .filter({ hasText: /^[1-9]/ })
+        .waitFor();
       await state.filter({ hasText: "live" }).waitFor();
       // A task type the page has never seen gets a best team: a new finding, published now.
-      await recordWorldHistory(server.learning, { taskTypes: ["documentation"], count: 300, seed: 77, team: () => world.bestCombination("documentation") });
+      await recordWorldHistory(server.learning, {
+        taskTypes: ["documentation"],
+        count: 300,
+        seed: 77,
+        team: () => world.bestCombination("documentation"),
+      });
       await recordWorldHistory(server.learning, { taskTypes: ["documentation"], count: 150, seed: 78, idPrefix: "docs-other" });
       await server.admin.analyze({ taskType: "documentation" });
       const published = (await server.learning.listInsights({ taskTypes: ["documentation"], types: [InsightType.BEST_COMBO] })).insights;
       expect(published.length).toBeGreaterThan(0);
       for (const insight of published) await page.getByTestId(`insight-${insight.insightId}`).waitFor({ timeout: 10_000 });
       // Each insight once, though the feed was replayed, cut and resumed; the cursor moved on.
-      const ids = await page.getByTestId("insight-list").locator("li").evaluateAll((items) => items.map((li) => li.getAttribute("data-testid")));
+      const ids = await page
+        .getByTestId("insight-list")
+        .locator("li")
+        .evaluateAll((items) => items.map((li) => li.getAttribute("data-testid")));
       expect(new Set(ids).size).toBe(ids.length);
-      const log = await page.getByTestId("feed-log").locator("li").evaluateAll((items) => items.map((li) => li.getAttribute("data-cursor")));
+      const log = await page
+        .getByTestId("feed-log")
+        .locator("li")
+        .evaluateAll((items) => items.map((li) => li.getAttribute("data-cursor")));
       expect(new Set(log).size).toBe(log.length);
       expect(await text(page, "feed-cursor")).not.toBe(cursor);
       await screenshot(page, "insights-live");
@@ -216,7 +240,10 @@ describe("with tokens configured", () => {
   it("asks for a token, sends it as a bearer header, and never puts it in the URL", async () => {
     const secret = "console-read-token-0123456789";
     const sha = createHash("sha256").update(secret).digest("hex");
-    const guarded = await startTestServer({ databaseUrl: server.databaseUrl, config: { authTokens: `console:${sha}:read`, analysisIntervalMs: 3_600_000 } });
+    const guarded = await startTestServer({
+      databaseUrl: server.databaseUrl,
+      config: { authTokens: `console:${sha}:read`, analysisIntervalMs: 3_600_000 },
+    });
     const own = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const page = await own.newPage();

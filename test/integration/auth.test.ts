@@ -27,7 +27,10 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI = path.join(ROOT, "dist/src/cli/main.js");
 
 /** One random secret per scope (and one nobody configured), so a leak into the log is unmistakable. */
-const SECRETS = Object.fromEntries(SCOPES.map((scope) => [scope, `${scope}-${randomBytes(18).toString("base64url")}`])) as Record<Scope, string>;
+const SECRETS = Object.fromEntries(SCOPES.map((scope) => [scope, `${scope}-${randomBytes(18).toString("base64url")}`])) as Record<
+  Scope,
+  string
+>;
 const UNKNOWN_SECRET = `unknown-${randomBytes(18).toString("base64url")}`;
 const AUTH_TOKENS = SCOPES.map((scope) => `${scope}-client:${hashToken(SECRETS[scope]).toString("hex")}:${scope}`).join(";");
 
@@ -234,7 +237,8 @@ describe("access control", () => {
     }
     const names: string[] = [];
     for await (const response of reflection.serverReflectionInfo(listServices())) {
-      if (response.messageResponse.case === "listServicesResponse") names.push(...response.messageResponse.value.service.map((s) => s.name));
+      if (response.messageResponse.case === "listServicesResponse")
+        names.push(...response.messageResponse.value.service.map((s) => s.name));
     }
     expect(names).toContain(LearningService.typeName);
   });
@@ -316,7 +320,9 @@ describe("access control", () => {
     it("reports a token without the scope as PERMISSION_DENIED, naming the scope", async () => {
       const run = await runCli(["status", "--address", service?.url ?? "", "--token", SECRETS.record]);
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain('error: PERMISSION_DENIED: token "record-client" lacks the "read" scope that AdminService/GetStatus needs');
+      expect(run.stderr).toContain(
+        'error: PERMISSION_DENIED: token "record-client" lacks the "read" scope that AdminService/GetStatus needs',
+      );
     });
   });
 

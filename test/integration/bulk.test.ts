@@ -131,7 +131,9 @@ describe("RecordExecutions within one message", () => {
     const first = makeExecution({ taskType: "bulk_same_message" });
     const countBefore = await executionCount(server);
 
-    const result = await upload(server, [[first, create(ExecutionSchema, { ...first }), create(ExecutionSchema, { ...first, complexity: 9 })]]);
+    const result = await upload(server, [
+      [first, create(ExecutionSchema, { ...first }), create(ExecutionSchema, { ...first, complexity: 9 })],
+    ]);
 
     expect(result.storedCount).toBe(1);
     expect(result.duplicateIds).toEqual([first.executionId]);

@@ -172,7 +172,13 @@ describe("the agent-learning command", () => {
     const run = await runCli(["import", file, "--json", "--address", service.url]);
 
     expect(run.code).toBe(1);
-    const report = JSON.parse(run.stdout) as { stored: number; duplicates: number; sent: number; unparseable: unknown[]; rejected: unknown[] };
+    const report = JSON.parse(run.stdout) as {
+      stored: number;
+      duplicates: number;
+      sent: number;
+      unparseable: unknown[];
+      rejected: unknown[];
+    };
     expect(report).toMatchObject({ stored: 3, duplicates: 0, sent: 4 });
     expect(report.unparseable).toEqual([{ line: 3, error: expect.any(String) }]);
     expect(report.rejected).toEqual([
@@ -227,7 +233,10 @@ describe("the agent-learning command", () => {
   it("exports to stdout JSON Lines that parse back to the recorded executions", async () => {
     const recorded = [
       execution("stdout-1", "cli_stdout", { success: false, errorMessage: "timed out" }),
-      execution("stdout-2", "cli_stdout", { userSatisfaction: 7, resourceUsage: { cpuPercent: 120, memoryMb: 512, metrics: { tokens_in: 1200 } } }),
+      execution("stdout-2", "cli_stdout", {
+        userSatisfaction: 7,
+        resourceUsage: { cpuPercent: 120, memoryMb: 512, metrics: { tokens_in: 1200 } },
+      }),
     ];
     await record(service, recorded);
 

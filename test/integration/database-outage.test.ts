@@ -43,7 +43,14 @@ describe("when PostgreSQL goes away and comes back", () => {
   let service: RunningService;
   let n = 0;
   const execution = () =>
-    create(ExecutionSchema, { executionId: `outage-${n++}`, taskType: "web", complexity: 1, agents: ["ARCHITECT"], durationSeconds: 3, success: true });
+    create(ExecutionSchema, {
+      executionId: `outage-${n++}`,
+      taskType: "web",
+      complexity: 1,
+      agents: ["ARCHITECT"],
+      durationSeconds: 3,
+      success: true,
+    });
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), "al-outage-"));

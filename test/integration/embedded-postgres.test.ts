@@ -142,7 +142,14 @@ describe("startEmbeddedPostgres", () => {
       stdio: "ignore",
     });
     await new Promise((resolve) => launcher.once("exit", resolve));
-    await until(() => query(first.url, (pool) => pool.oneFirst(sql.unsafe`select 1`)).then(() => true, () => false), "the orphan serves");
+    await until(
+      () =>
+        query(first.url, (pool) => pool.oneFirst(sql.unsafe`select 1`)).then(
+          () => true,
+          () => false,
+        ),
+      "the orphan serves",
+    );
     const orphan = await postmasterPid(dataDir);
     const second = await start(dataDir, port);
     expect(await isRunning(orphan)).toBe(false);

@@ -40,7 +40,14 @@ beforeAll(async () => {
     const complexity = world.sampleComplexity(rng);
     const own = world.randomTeam(TASK, rng);
     const deviates = rng.chance(0.1);
-    const answer = await server.learning.predictAgents({ taskType: TASK, complexity, explorationRate: 0.3, successWeight: 1, maxRecommendations: 1, callerDefaultAgents: own });
+    const answer = await server.learning.predictAgents({
+      taskType: TASK,
+      complexity,
+      explorationRate: 0.3,
+      successWeight: 1,
+      maxRecommendations: 1,
+      callerDefaultAgents: own,
+    });
     const first = answer.recommendations[0];
     if (!first) throw new Error(`no recommendation: ${answer.explanation}`);
     const agents = deviates ? own : [...first.agents];
@@ -50,7 +57,9 @@ beforeAll(async () => {
     if (!followed) deviated++;
     else if (outcome.success) followedSuccesses++;
     await server.learning.recordExecution({
-      execution: worldExecution(`evaluate-${n}`, { taskType: TASK, complexity, agents }, outcome, { recommendationId: first.recommendationId }),
+      execution: worldExecution(`evaluate-${n}`, { taskType: TASK, complexity, agents }, outcome, {
+        recommendationId: first.recommendationId,
+      }),
     });
   }
   evaluation = await server.admin.evaluatePolicies({ taskType: TASK });
@@ -99,7 +108,8 @@ describe("EvaluatePolicies", () => {
 
   it("estimates the greedy policy within 4 standard errors of its true value in the world", async () => {
     const decisions = (await readCreditedDecisions(db, { taskType: TASK })).filter((d) => d.followed);
-    const truth = decisions.reduce((s, d) => s + world.successProbability(TASK, d.greedy_agent_set.split(","), d.complexity), 0) / decisions.length;
+    const truth =
+      decisions.reduce((s, d) => s + world.successProbability(TASK, d.greedy_agent_set.split(","), d.complexity), 0) / decisions.length;
     const greedy = policy("greedy");
     const dr = greedy.success!.doublyRobust!;
     expect(Math.abs(dr.value - truth)).toBeLessThan(4 * dr.standardError);

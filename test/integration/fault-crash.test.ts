@@ -50,7 +50,9 @@ function generateExecutions(rng: Rng): Execution[] {
       durationSeconds,
       success,
       errorMessage: success ? "" : rng.pick(ERRORS),
-      resourceUsage: rng.chance(0.5) ? { cpuPercent: rng.int(0, 4000) / 10, memoryMb: rng.int(1, 8192), metrics: { tokens_in: rng.int(0, 5000) } } : undefined,
+      resourceUsage: rng.chance(0.5)
+        ? { cpuPercent: rng.int(0, 4000) / 10, memoryMb: rng.int(1, 8192), metrics: { tokens_in: rng.int(0, 5000) } }
+        : undefined,
       userSatisfaction: rng.chance(0.3) ? rng.int(1, 10) : undefined,
       startedAt: timestampFromDate(new Date(started)),
       finishedAt: timestampFromDate(new Date(started + Math.round(durationSeconds * 1000))),
@@ -87,7 +89,15 @@ interface Observed {
  * numbers of executions have been sent.
  */
 async function runScenario(server: ServerProcess, executions: readonly Execution[], rng: Rng): Promise<Observed> {
-  const observed: Observed = { acknowledged: new Map(), sent: 0, failures: [], anomalies: [], kills: [], duplicatesReported: 0, elapsedMs: 0 };
+  const observed: Observed = {
+    acknowledged: new Map(),
+    sent: 0,
+    failures: [],
+    anomalies: [],
+    kills: [],
+    duplicatesReported: 0,
+    elapsedMs: 0,
+  };
   const started = Date.now();
   const deadline = started + SCENARIO_LIMIT_MS;
   const firstSent = new Set<string>();
@@ -136,7 +146,8 @@ async function runScenario(server: ServerProcess, executions: readonly Execution
 
   function checkBulk(batch: readonly Execution[], result: BulkResult | undefined): void {
     if (!result) return void observed.anomalies.push("a bulk answer without a result");
-    if (result.rejected.length > 0) observed.anomalies.push(`rejected: ${JSON.stringify(result.rejected.slice(0, 3).map((r) => [r.executionId, r.code, r.reason]))}`);
+    if (result.rejected.length > 0)
+      observed.anomalies.push(`rejected: ${JSON.stringify(result.rejected.slice(0, 3).map((r) => [r.executionId, r.code, r.reason]))}`);
     if (result.receivedCount !== batch.length) observed.anomalies.push(`received_count ${result.receivedCount} for ${batch.length} sent`);
     if (result.storedCount + result.duplicateIds.length !== batch.length) {
       observed.anomalies.push(`stored ${result.storedCount} + duplicates ${result.duplicateIds.length} ≠ ${batch.length} sent`);
@@ -177,7 +188,12 @@ async function runScenario(server: ServerProcess, executions: readonly Execution
         await sleep(2);
       }
       await sleep(rng.int(0, 100));
-      observed.kills.push({ sent: observed.sent, acknowledged: observed.acknowledged.size, inFlight, failuresBefore: observed.failures.length });
+      observed.kills.push({
+        sent: observed.sent,
+        acknowledged: observed.acknowledged.size,
+        inFlight,
+        failuresBefore: observed.failures.length,
+      });
       await server.kill();
       await sleep(rng.int(0, 300));
       await server.restart();
@@ -210,7 +226,12 @@ describe(`when the server process is killed (SIGKILL) twice under load (seed ${S
     server = await startServerProcess({
       databaseUrl,
       // Only ingestion is under test: no automatic analysis or training competing for the CPU.
-      env: { ANALYSIS_EVERY_EXECUTIONS: "1000000000", ANALYSIS_INTERVAL_MS: "3600000", RETRAIN_EVERY_EXECUTIONS: "1000000000", RETRAIN_INTERVAL_MS: "3600000" },
+      env: {
+        ANALYSIS_EVERY_EXECUTIONS: "1000000000",
+        ANALYSIS_INTERVAL_MS: "3600000",
+        RETRAIN_EVERY_EXECUTIONS: "1000000000",
+        RETRAIN_INTERVAL_MS: "3600000",
+      },
     });
     const rng = new Rng(SEED);
     executions = generateExecutions(rng);
@@ -247,7 +268,10 @@ describe(`when the server process is killed (SIGKILL) twice under load (seed ${S
     const counts = await db.one(
       sql.type(z.object({ rows: z.bigint(), ids: z.bigint(), ours: z.bigint() }))`
         SELECT count(*) AS rows, count(DISTINCT execution_id) AS ids,
-               count(*) FILTER (WHERE execution_id = ANY(${sql.array(executions.map((e) => e.executionId), "text")})) AS ours
+               count(*) FILTER (WHERE execution_id = ANY(${sql.array(
+                 executions.map((e) => e.executionId),
+                 "text",
+               )})) AS ours
         FROM executions`,
     );
 
@@ -259,7 +283,9 @@ describe(`when the server process is killed (SIGKILL) twice under load (seed ${S
     const stored = new Map<string, JsonObject>();
     for await (const { execution } of admin.exportData({})) if (execution) stored.set(execution.executionId, contentOf(execution));
 
-    const differing = executions.filter((e) => JSON.stringify(stored.get(e.executionId)) !== JSON.stringify(contentOf(e))).map((e) => e.executionId);
+    const differing = executions
+      .filter((e) => JSON.stringify(stored.get(e.executionId)) !== JSON.stringify(contentOf(e)))
+      .map((e) => e.executionId);
 
     expect(stored.size).toBe(TOTAL);
     expect(differing).toEqual([]);
@@ -282,7 +308,9 @@ describe(`when the server process is killed (SIGKILL) twice under load (seed ${S
     };
 
     const sums = await db.one(
-      sql.type(z.object({ task_types: z.bigint(), agents: z.bigint(), combinations: z.bigint(), sequences: z.bigint(), errors: z.bigint() }))`
+      sql.type(
+        z.object({ task_types: z.bigint(), agents: z.bigint(), combinations: z.bigint(), sequences: z.bigint(), errors: z.bigint() }),
+      )`
         SELECT (SELECT sum(executions) FROM task_type_stats)::bigint AS task_types,
                (SELECT sum(executions) FROM agent_stats)::bigint AS agents,
                (SELECT sum(executions) FROM combination_stats)::bigint AS combinations,

@@ -66,14 +66,17 @@ describe(`when PostgreSQL is stopped, and later crashes, under load (seed ${SEED
     postgres = await startEmbeddedPostgres({ dataDir, port: pgPort, log: () => {} });
     databaseUrl = await createDatabase(postgres.url, "fault_outage");
     service = await startService(
-      loadConfig({}, {
-        port: 0,
-        databaseUrl,
-        logLevel: "silent",
-        retrainEveryExecutions: 1_000_000_000,
-        retrainIntervalMs: 3_600_000,
-        heartbeatMs: 500,
-      }),
+      loadConfig(
+        {},
+        {
+          port: 0,
+          databaseUrl,
+          logLevel: "silent",
+          retrainEveryExecutions: 1_000_000_000,
+          retrainIntervalMs: 3_600_000,
+          heartbeatMs: 500,
+        },
+      ),
     );
     const transport = createGrpcTransport({ baseUrl: service.url });
     const learning = createClient(LearningService, transport);
@@ -113,7 +116,8 @@ describe(`when PostgreSQL is stopped, and later crashes, under load (seed ${SEED
     const writer = async () => {
       while (running) {
         const e = nextExecution();
-        if (await record("RecordExecution", () => learning.recordExecution({ execution: e }, { timeoutMs: 5_000 }))) acknowledged.add(e.executionId);
+        if (await record("RecordExecution", () => learning.recordExecution({ execution: e }, { timeoutMs: 5_000 })))
+          acknowledged.add(e.executionId);
         else await sleep(20);
       }
     };
@@ -138,7 +142,10 @@ describe(`when PostgreSQL is stopped, and later crashes, under load (seed ${SEED
         ["GetDashboard", () => admin.getDashboard({}, { timeoutMs: 5_000 })],
         ["ListInsights", () => learning.listInsights({}, { timeoutMs: 5_000 })],
         ["PredictAgents", () => learning.predictAgents({ taskType: "web_development", complexity: 2 }, { timeoutMs: 5_000 })],
-        ["PredictOutcome", () => learning.predictOutcome({ taskType: "bug_fix", complexity: 2, agents: ["ARCHITECT"] }, { timeoutMs: 5_000 })],
+        [
+          "PredictOutcome",
+          () => learning.predictOutcome({ taskType: "bug_fix", complexity: 2, agents: ["ARCHITECT"] }, { timeoutMs: 5_000 }),
+        ],
         ["ListModels", () => admin.listModels({}, { timeoutMs: 5_000 })],
         [
           "ExportData",
@@ -182,7 +189,8 @@ describe(`when PostgreSQL is stopped, and later crashes, under load (seed ${SEED
       }
     };
     const acknowledgedIn = (p: Phase) => calls.some((c) => c.phase === p && c.code === "OK" && c.rpc.startsWith("Record"));
-    const readIn = (p: Phase) => calls.some((c) => c.phase === p && c.code === "OK" && !c.rpc.startsWith("Record") && c.rpc !== "StreamInsights");
+    const readIn = (p: Phase) =>
+      calls.some((c) => c.phase === p && c.code === "OK" && !c.rpc.startsWith("Record") && c.rpc !== "StreamInsights");
     const failedWritesIn = (p: Phase) => calls.filter((c) => c.phase === p && c.code !== "OK" && c.rpc.startsWith("Record")).length;
     const lastHealth = () => health.at(-1)?.status;
 
@@ -250,7 +258,8 @@ describe(`when PostgreSQL is stopped, and later crashes, under load (seed ${SEED
 
   it("put both outages under load: writes acknowledged before, and writes attempted during each", () => {
     expect(reached.get("writes acknowledged before the outages"), "300 writes acknowledged before the first outage").toBe(true);
-    for (const outage of OUTAGES) expect(calls.filter((c) => c.phase === outage && c.rpc.startsWith("Record")).length, outage).toBeGreaterThan(0);
+    for (const outage of OUTAGES)
+      expect(calls.filter((c) => c.phase === outage && c.rpc.startsWith("Record")).length, outage).toBeGreaterThan(0);
   });
 
   it("answers every call that fails, writes and reads and streams alike, with UNAVAILABLE and never INTERNAL", () => {

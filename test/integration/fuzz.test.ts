@@ -1,5 +1,14 @@
 import { gzipSync } from "node:zlib";
-import { create, type DescField, type DescMessage, fromBinary, fromJsonString, type MessageInitShape, toBinary, toJsonString } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescField,
+  type DescMessage,
+  fromBinary,
+  fromJsonString,
+  type MessageInitShape,
+  toBinary,
+  toJsonString,
+} from "@bufbuild/protobuf";
 import { ScalarType } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -53,9 +62,23 @@ const RARE = new Set(["Retrain"]);
 const SHAPE: MessageShape = { hugeStringChance: 0.01, maxStringBytes: 1024 * 1024, hugeListChance: 0.01, hugeListLength: 10_000 };
 
 const CODE_NAMES = [
-  "ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists", "permission_denied",
-  "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal", "unavailable",
-  "data_loss", "unauthenticated",
+  "ok",
+  "canceled",
+  "unknown",
+  "invalid_argument",
+  "deadline_exceeded",
+  "not_found",
+  "already_exists",
+  "permission_denied",
+  "resource_exhausted",
+  "failed_precondition",
+  "aborted",
+  "out_of_range",
+  "unimplemented",
+  "internal",
+  "unavailable",
+  "data_loss",
+  "unauthenticated",
 ];
 
 type Via = "grpc" | "connect";
@@ -149,7 +172,10 @@ function utf8(text: string): Uint8Array {
 function validEncoded(rpc: Rpc): { bytes: Uint8Array; ids: string[] } {
   if (rpc.method.input.typeName === RecordExecutionRequestSchema.typeName) {
     const execution = makeExecution();
-    return { bytes: toBinary(RecordExecutionRequestSchema, create(RecordExecutionRequestSchema, { execution })), ids: [execution.executionId] };
+    return {
+      bytes: toBinary(RecordExecutionRequestSchema, create(RecordExecutionRequestSchema, { execution })),
+      ids: [execution.executionId],
+    };
   }
   if (rpc.method.input.typeName === RecordExecutionsRequestSchema.typeName || rpc.method.name === "ImportData") {
     const executions = [makeExecution(), makeExecution()];
@@ -158,7 +184,10 @@ function validEncoded(rpc: Rpc): { bytes: Uint8Array; ids: string[] } {
       ids: executions.map((e) => e.executionId),
     };
   }
-  return { bytes: encodeBinary(rpc.method.input, randomMessage(rng, rpc.method.input, { ...SHAPE, hugeStringChance: 0, hugeListChance: 0 })), ids: [] };
+  return {
+    bytes: encodeBinary(rpc.method.input, randomMessage(rng, rpc.method.input, { ...SHAPE, hugeStringChance: 0, hugeListChance: 0 })),
+    ids: [],
+  };
 }
 
 /** Sets one string somewhere in the message (nested messages included) to text holding UTF8_MARKER. */
@@ -186,8 +215,7 @@ function plantIn(field: DescField, init: Record<string, unknown>, depth: number)
   }
   if (depth > 2) return false;
   if (field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")) {
-    const child: Record<string, unknown> =
-      field.message.typeName === ExecutionSchema.typeName ? { ...makeExecution() } : {};
+    const child: Record<string, unknown> = field.message.typeName === ExecutionSchema.typeName ? { ...makeExecution() } : {};
     if (!plantMarker(field.message, child, depth + 1)) return false;
     const message = create(field.message, child as never);
     init[field.localName] = field.fieldKind === "message" ? message : [message];
@@ -202,7 +230,9 @@ function hasStringField(schema: DescMessage, depth = 0): boolean {
       (f.fieldKind === "scalar" && f.scalar === ScalarType.STRING) ||
       (f.fieldKind === "list" && f.listKind === "scalar" && f.scalar === ScalarType.STRING) ||
       (f.fieldKind === "map" && f.mapKey === ScalarType.STRING) ||
-      (depth < 2 && (f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) && hasStringField(f.message, depth + 1)),
+      (depth < 2 &&
+        (f.fieldKind === "message" || (f.fieldKind === "list" && f.listKind === "message")) &&
+        hasStringField(f.message, depth + 1)),
   );
 }
 
@@ -281,7 +311,11 @@ async function send(call: FuzzCall): Promise<Outcome> {
     return { call, code: `no answer: ${reply.error ?? `HTTP ${reply.status} without grpc-status`}`, message: "", stored: 0 };
   }
   const reply = await postRaw(`${server.url}${call.rpc.path}`, call.headers, call.body);
-  if (reply.sawMessage) return openStream(call, splitEnvelopes(reply.body).frames.find((f) => (f.flags & 0x02) === 0));
+  if (reply.sawMessage)
+    return openStream(
+      call,
+      splitEnvelopes(reply.body).frames.find((f) => (f.flags & 0x02) === 0),
+    );
   if (reply.timedOut) return { call, code: "hang", message: "no answer within 5 s", stored: 0 };
   if (reply.error !== undefined) return { call, code: `no answer: ${reply.error}`, message: "", stored: 0 };
   if (reply.connectCode !== undefined) return { call, code: reply.connectCode, message: "", stored: 0 };
@@ -353,7 +387,12 @@ async function expectStillServing(): Promise<void> {
  * The learning settings and the model registry change only if a call that may write them was not
  * definitely refused (a random SetLearningMode can be a valid one).
  */
-function expectOnlyAcknowledgedWrites(before: DatabaseFingerprint, after: DatabaseFingerprint, outcomes: readonly Outcome[], uncertain: number): void {
+function expectOnlyAcknowledgedWrites(
+  before: DatabaseFingerprint,
+  after: DatabaseFingerprint,
+  outcomes: readonly Outcome[],
+  uncertain: number,
+): void {
   const stored = BigInt(outcomes.reduce((sum, o) => sum + o.stored, 0) + uncertain);
   const { settings: settingsBefore, models: modelsBefore, ...executionsBefore } = before;
   const { settings: settingsAfter, models: modelsAfter, ...executionsAfter } = after;
@@ -364,7 +403,8 @@ function expectOnlyAcknowledgedWrites(before: DatabaseFingerprint, after: Databa
     expect(after.aggregated).toBe(before.aggregated + stored);
     expect(after.combinations).toBe(before.combinations + stored);
   }
-  const mayHaveWritten = (...methods: string[]) => outcomes.some((o) => methods.includes(o.call.rpc.method.name) && !DEFINITE_REJECTIONS.has(o.code));
+  const mayHaveWritten = (...methods: string[]) =>
+    outcomes.some((o) => methods.includes(o.call.rpc.method.name) && !DEFINITE_REJECTIONS.has(o.code));
   if (!mayHaveWritten("SetLearningMode")) expect(settingsAfter).toBe(settingsBefore);
   if (!mayHaveWritten("ActivateModel", "Retrain")) expect(modelsAfter).toBe(modelsBefore);
 }
@@ -374,8 +414,17 @@ function expectOnlyAcknowledgedWrites(before: DatabaseFingerprint, after: Databa
  * among them: gRPC allows those after the work was done (a 1 ns grpc-timeout may well commit).
  */
 const DEFINITE_REJECTIONS = new Set([
-  "invalid_argument", "not_found", "already_exists", "permission_denied", "failed_precondition", "out_of_range",
-  "unimplemented", "unauthenticated", "resource_exhausted", "internal", "unknown",
+  "invalid_argument",
+  "not_found",
+  "already_exists",
+  "permission_denied",
+  "failed_precondition",
+  "out_of_range",
+  "unimplemented",
+  "unauthenticated",
+  "resource_exhausted",
+  "internal",
+  "unknown",
 ]);
 
 /**
@@ -386,7 +435,9 @@ async function storedByUnacknowledgedCalls(outcomes: readonly Outcome[]): Promis
   const ids = outcomes.flatMap((o) => o.call.ids ?? []);
   if (ids.length === 0) return { leaked: [], uncertain: 0 };
   const rows = await server.db.anyFirst(
-    sql.type(z.object({ execution_id: z.string() }))`SELECT execution_id FROM executions WHERE execution_id = ANY(${sql.array(ids, "text")})`,
+    sql.type(
+      z.object({ execution_id: z.string() }),
+    )`SELECT execution_id FROM executions WHERE execution_id = ANY(${sql.array(ids, "text")})`,
   );
   const stored = new Set(rows);
   const storedOf = (o: Outcome) => (o.call.ids ?? []).filter((id) => stored.has(id)).length;
@@ -430,20 +481,58 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
         const flags = rng.pick([0x01, 0x02, 0x03, 0x80, 0xff]);
         const encoding = rng.pick(["(none)", "gzip", "snappy", "identity", "gzip, br"]);
         const headers = grpcHeaders(encoding === "(none)" ? {} : { "grpc-encoding": encoding });
-        calls.push({ kind: `compression flag 0x${flags.toString(16)} encoding ${encoding}`, rpc, via: "grpc", headers, body: envelope(message, flags), format: "proto" });
+        calls.push({
+          kind: `compression flag 0x${flags.toString(16)} encoding ${encoding}`,
+          rpc,
+          via: "grpc",
+          headers,
+          body: envelope(message, flags),
+          format: "proto",
+        });
       } else if (variant === 2) {
         // Properly gzipped but flagged uncompressed, and the other way round.
         const gz = Uint8Array.from(gzipSync(message));
         const body = rng.chance(0.5) ? envelope(gz, 0) : envelope(message, 1);
         calls.push({ kind: "gzip mismatch", rpc, via: "grpc", headers: grpcHeaders({ "grpc-encoding": "gzip" }), body, format: "proto" });
       } else if (variant === 3) {
-        const contentType = rng.pick(["text/plain", "application/json", "application/grpc+thrift", "application/grpc; charset=ascii", "application/proto", "application/connect+proto", "", "application/grpc-web+json"]);
+        const contentType = rng.pick([
+          "text/plain",
+          "application/json",
+          "application/grpc+thrift",
+          "application/grpc; charset=ascii",
+          "application/proto",
+          "application/connect+proto",
+          "",
+          "application/grpc-web+json",
+        ]);
         const headers = grpcHeaders({ "content-type": contentType });
         if (contentType === "") delete headers["content-type"];
-        calls.push({ kind: `gRPC with content-type "${contentType}"`, rpc, via: "grpc", headers, body: envelope(message), format: "proto" });
+        calls.push({
+          kind: `gRPC with content-type "${contentType}"`,
+          rpc,
+          via: "grpc",
+          headers,
+          body: envelope(message),
+          format: "proto",
+        });
       } else if (variant === 4) {
-        const contentType = rng.pick(["text/plain", "application/xml", "multipart/form-data", "application/json; charset=latin1", "application/grpc", "application/connect+json", "application/x-protobuf"]);
-        calls.push({ kind: `Connect with content-type "${contentType}"`, rpc, via: "connect", headers: { "content-type": contentType, "connect-protocol-version": "1" }, body: message, format: "proto" });
+        const contentType = rng.pick([
+          "text/plain",
+          "application/xml",
+          "multipart/form-data",
+          "application/json; charset=latin1",
+          "application/grpc",
+          "application/connect+json",
+          "application/x-protobuf",
+        ]);
+        calls.push({
+          kind: `Connect with content-type "${contentType}"`,
+          rpc,
+          via: "connect",
+          headers: { "content-type": contentType, "connect-protocol-version": "1" },
+          body: message,
+          format: "proto",
+        });
       } else if (variant === 5) {
         const header = rng.pick<Record<string, string>>([
           { "grpc-timeout": "abc" },
@@ -453,7 +542,14 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
           { "grpc-accept-encoding": "x".repeat(2000) },
           { "grpc-encoding": "\u00ff" },
         ]);
-        calls.push({ kind: `gRPC header ${Object.keys(header)[0]}`, rpc, via: "grpc", headers: grpcHeaders(header), body: envelope(message), format: "proto" });
+        calls.push({
+          kind: `gRPC header ${Object.keys(header)[0]}`,
+          rpc,
+          via: "grpc",
+          headers: grpcHeaders(header),
+          body: envelope(message),
+          format: "proto",
+        });
       } else {
         const header = rng.pick<Record<string, string>>([
           { "connect-protocol-version": "2" },
@@ -467,7 +563,14 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
         ]);
         const streaming = rpc.method.methodKind !== "unary";
         const body = streaming ? envelope(message, rng.pick([0, 1, 2])) : message;
-        calls.push({ kind: `Connect header ${Object.keys(header)[0]}=${Object.values(header)[0]}`, rpc, via: "connect", headers: connectHeaders(rpc, "proto", header), body, format: "proto" });
+        calls.push({
+          kind: `Connect header ${Object.keys(header)[0]}=${Object.values(header)[0]}`,
+          rpc,
+          via: "connect",
+          headers: connectHeaders(rpc, "proto", header),
+          body,
+          format: "proto",
+        });
       }
       const last = calls.at(-1);
       if (last) last.ids = ids;
@@ -489,7 +592,28 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
         const bytes = rng.bytes(size);
         if (via === "connect" && rng.chance(0.3)) {
           // Random text as Connect JSON.
-          const text = Array.from({ length: rng.int(0, 200) }, () => rng.pick(["{", "}", "[", "]", '"', ":", ",", "a", "1", "-", "e", "n", "\\u0000", "null", "NaN", " ", "\"executionId\"", "\"execution\""])).join("");
+          const text = Array.from({ length: rng.int(0, 200) }, () =>
+            rng.pick([
+              "{",
+              "}",
+              "[",
+              "]",
+              '"',
+              ":",
+              ",",
+              "a",
+              "1",
+              "-",
+              "e",
+              "n",
+              "\\u0000",
+              "null",
+              "NaN",
+              " ",
+              '"executionId"',
+              '"execution"',
+            ]),
+          ).join("");
           calls.push(call("random JSON text", rpc, via, "json", [utf8(text)]));
         } else {
           calls.push(call("random bytes", rpc, via, "proto", [bytes]));
@@ -518,7 +642,8 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
         calls.push(call("well-typed message", rpc, "connect", "proto", [encodeBinary(rpc.method.input, init)]));
       } else {
         const json = encodeJson(rpc.method.input, init);
-        if (json === undefined) calls.push(call("well-typed message (no JSON form)", rpc, "grpc", "proto", [encodeBinary(rpc.method.input, init)]));
+        if (json === undefined)
+          calls.push(call("well-typed message (no JSON form)", rpc, "grpc", "proto", [encodeBinary(rpc.method.input, init)]));
         else calls.push(call("well-typed message as JSON", rpc, rng.chance(0.7) ? "connect" : "grpc", "json", [utf8(json)]));
       }
     }
@@ -581,9 +706,17 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
       ["error message with NUL", "error_message", () => ({ success: false, errorMessage: "boom\u0000" })],
       ["cpu NaN", "resource_usage.cpu_percent", () => ({ resourceUsage: { cpuPercent: Number.NaN } })],
       ["memory -Infinity", "resource_usage.memory_mb", () => ({ resourceUsage: { memoryMb: Number.NEGATIVE_INFINITY } })],
-      ["metric value Infinity", "resource_usage.metrics.tokens", () => ({ resourceUsage: { metrics: { tokens: Number.POSITIVE_INFINITY } } })],
+      [
+        "metric value Infinity",
+        "resource_usage.metrics.tokens",
+        () => ({ resourceUsage: { metrics: { tokens: Number.POSITIVE_INFINITY } } }),
+      ],
       ["metric with empty name", "resource_usage.metrics", () => ({ resourceUsage: { metrics: { "": 1 } } })],
-      ["65 metrics", "resource_usage.metrics", () => ({ resourceUsage: { metrics: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`m${i}`, i])) } })],
+      [
+        "65 metrics",
+        "resource_usage.metrics",
+        () => ({ resourceUsage: { metrics: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`m${i}`, i])) } }),
+      ],
       ["satisfaction 0", "user_satisfaction", () => ({ userSatisfaction: 0 })],
       ["satisfaction 11", "user_satisfaction", () => ({ userSatisfaction: 11 })],
       ["satisfaction 2^32-1", "user_satisfaction", () => ({ userSatisfaction: 4_294_967_295 })],
@@ -614,16 +747,34 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
     for (let i = 0; i < 300; i++) {
       if (i % 3 === 2) {
         const items = Array.from({ length: rng.int(1, 5) }, () => invalid("proto"));
-        const payload = toBinary(RecordExecutionsRequestSchema, create(RecordExecutionsRequestSchema, { executions: items.map((x) => x.execution) }));
-        const bulkCall = call(`bulk of invalid executions (${items.map((x) => x.name).join(", ")})`, rng.chance(0.5) ? bulk : importData, "grpc", "proto", [payload]);
+        const payload = toBinary(
+          RecordExecutionsRequestSchema,
+          create(RecordExecutionsRequestSchema, { executions: items.map((x) => x.execution) }),
+        );
+        const bulkCall = call(
+          `bulk of invalid executions (${items.map((x) => x.name).join(", ")})`,
+          rng.chance(0.5) ? bulk : importData,
+          "grpc",
+          "proto",
+          [payload],
+        );
         calls.push(bulkCall);
-        bulkItems.set(bulkCall, items.map((x) => ({ executionId: x.execution.executionId, field: x.field })));
+        bulkItems.set(
+          bulkCall,
+          items.map((x) => ({ executionId: x.execution.executionId, field: x.field })),
+        );
       } else {
         const format = i % 3 === 0 ? "proto" : "json";
         const { name, execution } = invalid(format);
         const request = create(RecordExecutionRequestSchema, { execution });
-        if (format === "proto") calls.push(call(`invalid execution: ${name}`, record, "grpc", "proto", [toBinary(RecordExecutionRequestSchema, request)]));
-        else calls.push(call(`invalid execution as JSON: ${name}`, record, "connect", "json", [utf8(toJsonString(RecordExecutionRequestSchema, request))]));
+        if (format === "proto")
+          calls.push(call(`invalid execution: ${name}`, record, "grpc", "proto", [toBinary(RecordExecutionRequestSchema, request)]));
+        else
+          calls.push(
+            call(`invalid execution as JSON: ${name}`, record, "connect", "json", [
+              utf8(toJsonString(RecordExecutionRequestSchema, request)),
+            ]),
+          );
       }
     }
 
@@ -640,7 +791,9 @@ describe(`fuzzing every RPC (seed ${SEED})`, () => {
       const said = o.code === "ok" && o.bulk?.received === items.length && (o.bulk?.rejected ?? []).every((r) => r.reason !== "");
       if (said && JSON.stringify(got) === JSON.stringify(expected)) return [];
       const reasons = (o.bulk?.rejected ?? []).map((r) => r.reason);
-      return [`${o.call.kind}: ${o.code}, received ${o.bulk?.received}, rejected ${JSON.stringify(got)} because ${JSON.stringify(reasons)}, expected ${JSON.stringify(expected)}`];
+      return [
+        `${o.call.kind}: ${o.code}, received ${o.bulk?.received}, rejected ${JSON.stringify(got)} because ${JSON.stringify(reasons)}, expected ${JSON.stringify(expected)}`,
+      ];
     });
     expect(bulkItems.size).toBe(100);
 

@@ -42,7 +42,9 @@ async function stats(taskType: string) {
     sql.unsafe`SELECT coalesce(sum(executions), 0)::int FROM combination_stats WHERE task_type = ${taskType}`,
   );
   // Rows written by one transaction share its xmin: fewer distinct ones than rows means commits were shared.
-  const transactions = await server.db.oneFirst(sql.unsafe`SELECT count(DISTINCT xmin::text)::int FROM executions WHERE task_type = ${taskType}`);
+  const transactions = await server.db.oneFirst(
+    sql.unsafe`SELECT count(DISTINCT xmin::text)::int FROM executions WHERE task_type = ${taskType}`,
+  );
   return { executions, counted, combinations, transactions };
 }
 
@@ -91,7 +93,12 @@ describe("group commit of RecordExecution", () => {
     const answers = await Promise.allSettled(all.map((r) => group.record(r, contentHash(r))));
 
     expect(answers.map((a) => (a.status === "fulfilled" ? a.value.kind : "failed"))).toEqual([
-      "stored", "stored", "failed", "stored", "stored", "stored",
+      "stored",
+      "stored",
+      "failed",
+      "stored",
+      "stored",
+      "stored",
     ]);
     expect(await stats(taskType)).toMatchObject({ executions: 5, counted: 5, combinations: 5 });
   });

@@ -20,7 +20,7 @@ import { startTestServer, type TestServer } from "../support/server.js";
 const HOSTILE = [
   "'; DROP TABLE executions; --",
   "'); DELETE FROM executions WHERE ('1'='1",
-  "\" OR \"\"=\"",
+  '" OR ""="',
   "' OR '1'='1",
   "$$",
   "$$; DROP TABLE executions; $$",
@@ -42,7 +42,7 @@ const HOSTILE = [
   "-1",
   "NaN",
   "true",
-  "{\"a\": [1, {\"b\": null}]}",
+  '{"a": [1, {"b": null}]}',
   "E'\\x41'::text",
   "/* comment */ --",
   ";",
@@ -66,12 +66,28 @@ const FREE_TEXT_FIELDS: { field: string; max: number; set: (value: string) => Ex
   { field: "error_message", max: 4096, set: (value) => ({ success: false, errorMessage: value }) },
   { field: "recommendation_id", max: 128, set: (value) => ({ recommendationId: value }) },
   { field: "model_version", max: 128, set: (value) => ({ modelVersion: value }) },
-  { field: "resource_usage.metrics", max: 64, set: (value) => ({ resourceUsage: { cpuPercent: 12.5, memoryMb: 256, metrics: { [value]: 1.25, plain: 2 } } }) },
+  {
+    field: "resource_usage.metrics",
+    max: 64,
+    set: (value) => ({ resourceUsage: { cpuPercent: 12.5, memoryMb: 256, metrics: { [value]: 1.25, plain: 2 } } }),
+  },
 ];
 
 const TABLES = [
-  "agents", "executions", "task_type_stats", "agent_stats", "combination_stats", "combination_errors", "service_settings",
-  "sequence_stats", "insights", "insight_events", "recommendations", "analysis_state", "model_versions", "model_activations",
+  "agents",
+  "executions",
+  "task_type_stats",
+  "agent_stats",
+  "combination_stats",
+  "combination_errors",
+  "service_settings",
+  "sequence_stats",
+  "insights",
+  "insight_events",
+  "recommendations",
+  "analysis_state",
+  "model_versions",
+  "model_activations",
   "retrain_state",
 ];
 
@@ -79,7 +95,9 @@ let server: TestServer;
 let seq = 0;
 
 beforeAll(async () => {
-  server = await startTestServer({ config: { heartbeatMs: 200, analysisEveryExecutions: 1_000_000_000, retrainEveryExecutions: 1_000_000_000 } });
+  server = await startTestServer({
+    config: { heartbeatMs: 200, analysisEveryExecutions: 1_000_000_000, retrainEveryExecutions: 1_000_000_000 },
+  });
 });
 
 afterAll(async () => {
@@ -106,7 +124,10 @@ async function exported(taskType: string): Promise<Map<string, Execution>> {
 
 /** Records over Connect JSON with plain fetch: the hostile text crosses JSON escaping too. */
 async function recordAsJson(e: Execution): Promise<{ status: number; code: string | undefined }> {
-  const reply = await server.connectJson("agentlearning.v1.LearningService/RecordExecution", toJson(RecordExecutionRequestSchema, create(RecordExecutionRequestSchema, { execution: e })));
+  const reply = await server.connectJson(
+    "agentlearning.v1.LearningService/RecordExecution",
+    toJson(RecordExecutionRequestSchema, create(RecordExecutionRequestSchema, { execution: e })),
+  );
   return { status: reply.status, code: (reply.body as { code?: string } | undefined)?.code };
 }
 
@@ -132,25 +153,29 @@ async function codeOf(call: Promise<unknown>): Promise<string> {
 }
 
 describe("free-text fields keep hostile text verbatim", () => {
-  it.each(FREE_TEXT_FIELDS)("stores hostile text in $field over gRPC and Connect JSON, and exports it unchanged", async ({ field, set }) => {
-    const taskType = `inj_${field.replace(/[^a-z]/g, "_")}`;
-    const sent: Execution[] = [];
-    // A metric named "__proto__" has a test of its own below.
-    for (const value of HOSTILE.filter((v) => !(field === "resource_usage.metrics" && v === "__proto__"))) {
-      const viaGrpc = execution(taskType, set(value));
-      const viaJson = execution(taskType, set(field === "execution_id" ? `json:${value}` : value));
-      const { execution: stored, duplicate } = await server.learning.recordExecution({ execution: viaGrpc });
-      expect(duplicate).toBe(false);
-      expect(contentOf(stored ?? create(ExecutionSchema))).toEqual(contentOf(viaGrpc));
-      expect(await recordAsJson(viaJson)).toEqual({ status: 200, code: undefined });
-      sent.push(viaGrpc, viaJson);
-    }
+  it.each(FREE_TEXT_FIELDS)(
+    "stores hostile text in $field over gRPC and Connect JSON, and exports it unchanged",
+    async ({ field, set }) => {
+      const taskType = `inj_${field.replace(/[^a-z]/g, "_")}`;
+      const sent: Execution[] = [];
+      // A metric named "__proto__" has a test of its own below.
+      for (const value of HOSTILE.filter((v) => !(field === "resource_usage.metrics" && v === "__proto__"))) {
+        const viaGrpc = execution(taskType, set(value));
+        const viaJson = execution(taskType, set(field === "execution_id" ? `json:${value}` : value));
+        const { execution: stored, duplicate } = await server.learning.recordExecution({ execution: viaGrpc });
+        expect(duplicate).toBe(false);
+        expect(contentOf(stored ?? create(ExecutionSchema))).toEqual(contentOf(viaGrpc));
+        expect(await recordAsJson(viaJson)).toEqual({ status: 200, code: undefined });
+        sent.push(viaGrpc, viaJson);
+      }
 
-    const back = await exported(taskType);
+      const back = await exported(taskType);
 
-    expect(back.size).toBe(sent.length);
-    for (const e of sent) expect(contentOf(back.get(e.executionId) ?? create(ExecutionSchema)), JSON.stringify(e.executionId)).toEqual(contentOf(e));
-  });
+      expect(back.size).toBe(sent.length);
+      for (const e of sent)
+        expect(contentOf(back.get(e.executionId) ?? create(ExecutionSchema)), JSON.stringify(e.executionId)).toEqual(contentOf(e));
+    },
+  );
 
   it.each(FREE_TEXT_FIELDS)("acknowledges a re-send of hostile text in $field as a duplicate, counting it once", async ({ field, set }) => {
     const taskType = `inj_resend_${field.replace(/[^a-z]/g, "_")}`;
@@ -171,23 +196,26 @@ describe("free-text fields keep hostile text verbatim", () => {
   it.each([
     ["gRPC", async (e: Execution) => codeOf(server.learning.recordExecution({ execution: e }))],
     ["Connect JSON", async (e: Execution) => ((await recordAsJson(e)).status === 200 ? "OK" : "rejected")],
-  ] as const)("never silently drops a metric named __proto__ sent over %s: it is kept verbatim or the call is rejected", async (_via, send) => {
-    // The protobuf runtime decodes this key as an own property (binary and JSON alike); what
-    // happens to it afterwards is the service's doing.
-    const metrics: Record<string, number> = { plain: 2 };
-    Object.defineProperty(metrics, "__proto__", { value: 1.25, enumerable: true, configurable: true, writable: true });
-    const e = execution("inj_proto_metric", { resourceUsage: { cpuPercent: 1, memoryMb: 1, metrics } });
+  ] as const)(
+    "never silently drops a metric named __proto__ sent over %s: it is kept verbatim or the call is rejected",
+    async (_via, send) => {
+      // The protobuf runtime decodes this key as an own property (binary and JSON alike); what
+      // happens to it afterwards is the service's doing.
+      const metrics: Record<string, number> = { plain: 2 };
+      Object.defineProperty(metrics, "__proto__", { value: 1.25, enumerable: true, configurable: true, writable: true });
+      const e = execution("inj_proto_metric", { resourceUsage: { cpuPercent: 1, memoryMb: 1, metrics } });
 
-    const outcome = await send(e);
+      const outcome = await send(e);
 
-    if (outcome === "OK") {
-      const stored = (await exported("inj_proto_metric")).get(e.executionId)?.resourceUsage?.metrics ?? {};
-      expect(Object.keys(stored).sort()).toEqual(["__proto__", "plain"]);
-      expect(Object.getOwnPropertyDescriptor(stored, "__proto__")?.value).toBe(1.25);
-    } else {
-      expect(outcome).not.toBe("Internal");
-    }
-  });
+      if (outcome === "OK") {
+        const stored = (await exported("inj_proto_metric")).get(e.executionId)?.resourceUsage?.metrics ?? {};
+        expect(Object.keys(stored).sort()).toEqual(["__proto__", "plain"]);
+        expect(Object.getOwnPropertyDescriptor(stored, "__proto__")?.value).toBe(1.25);
+      } else {
+        expect(outcome).not.toBe("Internal");
+      }
+    },
+  );
 
   it.each(FREE_TEXT_FIELDS)("stores $field at its full length of $max characters of quotes and backslashes", async ({ set, max }) => {
     const taskType = "inj_full_length";
@@ -199,18 +227,23 @@ describe("free-text fields keep hostile text verbatim", () => {
     expect(contentOf((await exported(taskType)).get(e.executionId) ?? create(ExecutionSchema))).toEqual(contentOf(e));
   });
 
-  it.each(FREE_TEXT_FIELDS)("rejects $field one character over its limit, and at 64 KB, with INVALID_ARGUMENT naming the field", async ({ field, set, max }) => {
-    // A connection of its own: should this answer break the connection, no other test suffers.
-    const learning = createClient(LearningService, createGrpcTransport({ baseUrl: server.url }));
-    for (const value of ["'".repeat(max + 1), "'; DROP TABLE executions; --".repeat(2341)]) {
-      const error = await failure(learning.recordExecution({ execution: execution("inj_too_long", set(value)) }));
-      expect(error.code).toBe(Code.InvalidArgument);
-      expect(violatedField(error)).toContain(`execution.${field}`);
-    }
-  });
+  it.each(FREE_TEXT_FIELDS)(
+    "rejects $field one character over its limit, and at 64 KB, with INVALID_ARGUMENT naming the field",
+    async ({ field, set, max }) => {
+      // A connection of its own: should this answer break the connection, no other test suffers.
+      const learning = createClient(LearningService, createGrpcTransport({ baseUrl: server.url }));
+      for (const value of ["'".repeat(max + 1), "'; DROP TABLE executions; --".repeat(2341)]) {
+        const error = await failure(learning.recordExecution({ execution: execution("inj_too_long", set(value)) }));
+        expect(error.code).toBe(Code.InvalidArgument);
+        expect(violatedField(error)).toContain(`execution.${field}`);
+      }
+    },
+  );
 
   it.each(FREE_TEXT_FIELDS)("rejects a NUL character in $field with INVALID_ARGUMENT naming the field", async ({ field, set }) => {
-    const error = await failure(server.learning.recordExecution({ execution: execution("inj_nul", set("a\u0000'; DROP TABLE executions; --")) }));
+    const error = await failure(
+      server.learning.recordExecution({ execution: execution("inj_nul", set("a\u0000'; DROP TABLE executions; --")) }),
+    );
 
     expect(error.code).toBe(Code.InvalidArgument);
     expect(violatedField(error)).toContain(`execution.${field}`);
@@ -223,7 +256,20 @@ describe("free-text fields keep hostile text verbatim", () => {
 
 describe("identifier fields accept their alphabet only", () => {
   const allowedTaskTypes = ["drop_table_executions--", "a--", "x.y", "0", "a_b", "a.b", "a-b", "null", "t".repeat(64)];
-  const forbiddenTaskTypes = ["'; DROP TABLE executions; --", "a%b", "a'b", "_a", "-a", ".", "a b", "a;b", "a\\b", "ä", "$$", "t".repeat(65)];
+  const forbiddenTaskTypes = [
+    "'; DROP TABLE executions; --",
+    "a%b",
+    "a'b",
+    "_a",
+    "-a",
+    ".",
+    "a b",
+    "a;b",
+    "a\\b",
+    "ä",
+    "$$",
+    "t".repeat(65),
+  ];
   const allowedAgents = ["DROP_TABLE_AGENTS--", "A--", "X.Y", "0", "A_B", "A.B", "NULL", "A".repeat(64)];
   const forbiddenAgents = ["O'BRIEN", "A;B", "-A", "_", "A B", "A%", "A\\B", "Ä", "$$", "A".repeat(65)];
 
@@ -283,15 +329,18 @@ describe("identifier fields accept their alphabet only", () => {
     }
   });
 
-  it.each(["'; DROP TABLE executions; --", "w%x", "%", "_x"])("rejects export task type filter %j with INVALID_ARGUMENT", async (taskType) => {
-    const error = await failure(
-      (async () => {
-        for await (const _ of server.admin.exportData({ taskType })) void _;
-      })(),
-    );
+  it.each(["'; DROP TABLE executions; --", "w%x", "%", "_x"])(
+    "rejects export task type filter %j with INVALID_ARGUMENT",
+    async (taskType) => {
+      const error = await failure(
+        (async () => {
+          for await (const _ of server.admin.exportData({ taskType })) void _;
+        })(),
+      );
 
-    expect(error.code).toBe(Code.InvalidArgument);
-  });
+      expect(error.code).toBe(Code.InvalidArgument);
+    },
+  );
 });
 
 describe("queries with hostile filters, tokens and cursors", () => {
@@ -369,7 +418,11 @@ describe("queries with hostile filters, tokens and cursors", () => {
     expect(await codeOf(server.admin.activateModel({ version }))).toBe("NotFound");
   });
 
-  it.each([["", "empty"], ["v\u0000'", "with NUL"], ["v".repeat(129), "129 characters"]])("ActivateModel rejects version %j (%s) with INVALID_ARGUMENT", async (version) => {
+  it.each([
+    ["", "empty"],
+    ["v\u0000'", "with NUL"],
+    ["v".repeat(129), "129 characters"],
+  ])("ActivateModel rejects version %j (%s) with INVALID_ARGUMENT", async (version) => {
     expect(await codeOf(server.admin.activateModel({ version }))).toBe("InvalidArgument");
   });
 
@@ -381,23 +434,32 @@ describe("queries with hostile filters, tokens and cursors", () => {
     expect(await codeOf(server.admin.analyze({ taskType }))).toBe(expected);
   });
 
-  it.each(HOSTILE)("PredictAgents and PredictOutcome answer a hostile description %j and allowed hostile names with OK", async (description) => {
-    const predicted = await server.learning.predictAgents({
-      taskType: "drop_table_executions--",
-      complexity: 2,
-      taskDescription: description,
-      requiredAgents: ["DROP_TABLE_AGENTS--"],
-      excludedAgents: ["A--"],
-    });
-    expect(predicted.recommendations.every((r) => r.agents.includes("DROP_TABLE_AGENTS--"))).toBe(true);
-    await server.learning.predictOutcome({ taskType: "a_b", complexity: 1, agents: ["X.Y", "NULL"] });
-  });
+  it.each(HOSTILE)(
+    "PredictAgents and PredictOutcome answer a hostile description %j and allowed hostile names with OK",
+    async (description) => {
+      const predicted = await server.learning.predictAgents({
+        taskType: "drop_table_executions--",
+        complexity: 2,
+        taskDescription: description,
+        requiredAgents: ["DROP_TABLE_AGENTS--"],
+        excludedAgents: ["A--"],
+      });
+      expect(predicted.recommendations.every((r) => r.agents.includes("DROP_TABLE_AGENTS--"))).toBe(true);
+      await server.learning.predictOutcome({ taskType: "a_b", complexity: 1, agents: ["X.Y", "NULL"] });
+    },
+  );
 
   it.each([
     ["PredictAgents task_type", () => server.learning.predictAgents({ taskType: "'; DROP TABLE executions; --", complexity: 1 })],
     ["PredictAgents required_agents", () => server.learning.predictAgents({ taskType: "web", complexity: 1, requiredAgents: ["O'BRIEN"] })],
-    ["PredictAgents caller_default_agents", () => server.learning.predictAgents({ taskType: "web", complexity: 1, callerDefaultAgents: ["$$"] })],
-    ["PredictAgents task_description with NUL", () => server.learning.predictAgents({ taskType: "web", complexity: 1, taskDescription: "\u0000" })],
+    [
+      "PredictAgents caller_default_agents",
+      () => server.learning.predictAgents({ taskType: "web", complexity: 1, callerDefaultAgents: ["$$"] }),
+    ],
+    [
+      "PredictAgents task_description with NUL",
+      () => server.learning.predictAgents({ taskType: "web", complexity: 1, taskDescription: "\u0000" }),
+    ],
     ["PredictOutcome agents", () => server.learning.predictOutcome({ taskType: "web", complexity: 1, agents: ["A;DROP"] })],
   ])("rejects hostile text in %s with INVALID_ARGUMENT", async (_name, call) => {
     expect(await codeOf(call())).toBe("InvalidArgument");

@@ -176,7 +176,9 @@ describe("the learning commands of the CLI", () => {
     const executions = (await server.admin.getStatus({})).executionCount;
     const run = await runCli(["analyze", "--address", server.url]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^analysed ${executions} executions of all task types: \\d+ insights? created, \\d+ updated, \\d+ retired$`, "m"));
+    expect(run.stdout).toMatch(
+      new RegExp(`^analysed ${executions} executions of all task types: \\d+ insights? created, \\d+ updated, \\d+ retired$`, "m"),
+    );
   });
 
   it("dashboard --once prints one frame and exits", async () => {

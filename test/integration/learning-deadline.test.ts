@@ -2,7 +2,11 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EstimateSource, LearningMode } from "../../gen/agentlearning/v1/learning_pb.js";
-import type { PredictAgentsRequest, PredictAgentsRequestSchema, PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import type {
+  PredictAgentsRequest,
+  PredictAgentsRequestSchema,
+  PredictAgentsResponse,
+} from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { normalCdf } from "../../src/learning/normal.js";
 import { byKind, QUIET_MODELS, rejectionOf, reportFigures } from "../support/model-fixtures.js";
@@ -44,7 +48,14 @@ afterAll(async () => {
 
 /** PredictAgents ranked by success only, without exploration, with up to 20 teams. */
 function predict(request: PredictRequest = {}): Promise<PredictAgentsResponse> {
-  return server.learning.predictAgents({ taskType: TASK, complexity: COMPLEXITY, explorationRate: 0, successWeight: 1, maxRecommendations: 20, ...request });
+  return server.learning.predictAgents({
+    taskType: TASK,
+    complexity: COMPLEXITY,
+    explorationRate: 0,
+    successWeight: 1,
+    maxRecommendations: 20,
+    ...request,
+  });
 }
 
 /** What every answer under the tight deadline must show, whatever estimated the durations. */
@@ -52,7 +63,10 @@ async function expectSlowTeamsLeftOut(source: EstimateSource): Promise<void> {
   // Teams around the slow team's other agents, so that it is among the candidates ranked.
   const around = { requiredAgents: slowTeam.filter((a) => a !== SLOW), maxAgents: slowTeam.length };
   const free = await predict(around);
-  expect(free.recommendations.some((r) => r.agents.includes(SLOW)), "without a deadline a slow team is ranked").toBe(true);
+  expect(
+    free.recommendations.some((r) => r.agents.includes(SLOW)),
+    "without a deadline a slow team is ranked",
+  ).toBe(true);
   const tight = await predict({ ...around, deadlineSeconds: TIGHT });
   reportFigures(`deadline ${TIGHT} s (${EstimateSource[source]})`, {
     kept: tight.recommendations.map((r) => ({ agents: r.agents.join("+"), p: r.deadlineProbability, truth: trueWithin(r.agents, TIGHT) })),
@@ -90,7 +104,9 @@ describe("PredictAgents with a deadline (statistical estimates)", () => {
     const none = await predict({ deadlineSeconds: 1 });
     expect(none.recommendations).toEqual([]);
     expect(none.applied).toBe(false);
-    expect(none.explanation).toMatch(/no team qualifies for the deadline: none of \d+ candidate teams finishes within 1 s with probability ≥ 0\.8 \(the likeliest: \d+%\)/);
+    expect(none.explanation).toMatch(
+      /no team qualifies for the deadline: none of \d+ candidate teams finishes within 1 s with probability ≥ 0\.8 \(the likeliest: \d+%\)/,
+    );
   });
 
   it("holds teams to the level asked: a lower level admits more of them", async () => {

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { EstimateSource, LearningMode, type Recommendation } from "../../gen/agentlearning/v1/learning_pb.js";
 import type { PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
-import { type Decision, type DecisionLog, insertDecision, logAnswer, readCreditedDecisions, readDecisionOfRecommendation, readDecisionsOfRecommendations } from "../../src/store/decisions.js";
+import {
+  type Decision,
+  type DecisionLog,
+  insertDecision,
+  logAnswer,
+  readCreditedDecisions,
+  readDecisionOfRecommendation,
+  readDecisionsOfRecommendations,
+} from "../../src/store/decisions.js";
 import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
 import { insertRecommendations, type RecommendationLog } from "../../src/store/recommendations.js";
@@ -54,25 +62,25 @@ function answerOf(taskType: string, agents: string[], propensity: number): { rec
   const requestId = randomUUID();
   const agentSet = agentSetKey(agents);
   const recommendation: RecommendationLog = {
-      recommendationId,
-      requestId,
-      rank: 1,
-      taskType,
-      complexity: 2,
-      agents,
-      agentSet,
-      successProbability: 0.5,
-      expectedDurationSeconds: 60,
-      confidence: 0.5,
-      propensity,
-      exploratory: false,
-      source: "statistical",
-      modelVersion: null,
-      mode: "autonomous",
-      applied: true,
-      callerAgentSet: null,
-      serviceAgentSet: null,
-      serviceSuccessProbability: null,
+    recommendationId,
+    requestId,
+    rank: 1,
+    taskType,
+    complexity: 2,
+    agents,
+    agentSet,
+    successProbability: 0.5,
+    expectedDurationSeconds: 60,
+    confidence: 0.5,
+    propensity,
+    exploratory: false,
+    source: "statistical",
+    modelVersion: null,
+    mode: "autonomous",
+    applied: true,
+    callerAgentSet: null,
+    serviceAgentSet: null,
+    serviceSuccessProbability: null,
   };
   const decision: DecisionLog = {
     decision_id: randomUUID(),
@@ -107,11 +115,17 @@ describe("the decision log in the store", () => {
   it("logs an answer's recommendations and its decision together or not at all", async () => {
     const good = answerOf("store_atomic", ["WEB"], 0.5);
     await logAnswer(db, [good.recommendation], good.decision);
-    expect(await readDecisionOfRecommendation(db, good.recommendation.recommendationId)).toMatchObject({ decision_id: good.decision.decision_id });
+    expect(await readDecisionOfRecommendation(db, good.recommendation.recommendationId)).toMatchObject({
+      decision_id: good.decision.decision_id,
+    });
     // A propensity of 0 breaks the decision's CHECK: the recommendation must not stay behind.
     const bad = answerOf("store_atomic", ["WEB"], 0);
     await expect(logAnswer(db, [bad.recommendation], bad.decision)).rejects.toThrow();
-    const left = await db.anyFirst(sql.type(z.object({ n: z.bigint() }))`SELECT count(*) AS n FROM recommendations WHERE recommendation_id = ${bad.recommendation.recommendationId}`);
+    const left = await db.anyFirst(
+      sql.type(
+        z.object({ n: z.bigint() }),
+      )`SELECT count(*) AS n FROM recommendations WHERE recommendation_id = ${bad.recommendation.recommendationId}`,
+    );
     expect(left).toEqual([0n]);
   });
 
@@ -121,26 +135,41 @@ describe("the decision log in the store", () => {
     const other = await logDecision(task, ["ARCHITECT", "CONSTRUCTOR"], 0.7);
     await logDecision(task, ["ARCHITECT", "CONSTRUCTOR"], 0.6); // never executed: not credited
     await server.learning.recordExecution({
-      execution: makeExecution({ taskType: task, agents: ["CONSTRUCTOR", "ARCHITECT"], success: false, recommendationId: followed.recommendation_id }),
+      execution: makeExecution({
+        taskType: task,
+        agents: ["CONSTRUCTOR", "ARCHITECT"],
+        success: false,
+        recommendationId: followed.recommendation_id,
+      }),
     });
-    await server.learning.recordExecution({ execution: makeExecution({ taskType: task, agents: ["WEB"], recommendationId: other.recommendation_id }) });
+    await server.learning.recordExecution({
+      execution: makeExecution({ taskType: task, agents: ["WEB"], recommendationId: other.recommendation_id }),
+    });
     const credited = await readCreditedDecisions(db, { taskType: task });
     expect(credited.map((d) => [d.decision_id, d.followed, d.success])).toEqual([
       [followed.decision_id, true, false],
       [other.decision_id, false, true],
     ]);
-    expect(credited[0]).toMatchObject({ first_propensity: 0.8, executed_agent_set: "ARCHITECT,CONSTRUCTOR", top_teams: followed.top_teams });
+    expect(credited[0]).toMatchObject({
+      first_propensity: 0.8,
+      executed_agent_set: "ARCHITECT,CONSTRUCTOR",
+      top_teams: followed.top_teams,
+    });
     expect(credited[1]?.executed_agent_set).toBe("WEB");
   });
 
   it("reads only the decisions of the task type and time asked for", async () => {
     const task = "store_filter";
     const old = await logDecision(task, ["DOCGEN"], 1);
-    await server.learning.recordExecution({ execution: makeExecution({ taskType: task, agents: ["DOCGEN"], recommendationId: old.recommendation_id }) });
+    await server.learning.recordExecution({
+      execution: makeExecution({ taskType: task, agents: ["DOCGEN"], recommendationId: old.recommendation_id }),
+    });
     const since = Date.now() + 1;
     await new Promise((resolve) => setTimeout(resolve, 5));
     const recent = await logDecision(task, ["DOCGEN"], 1);
-    await server.learning.recordExecution({ execution: makeExecution({ taskType: task, agents: ["DOCGEN"], recommendationId: recent.recommendation_id }) });
+    await server.learning.recordExecution({
+      execution: makeExecution({ taskType: task, agents: ["DOCGEN"], recommendationId: recent.recommendation_id }),
+    });
     expect((await readCreditedDecisions(db, { taskType: task })).map((d) => d.decision_id)).toEqual([old.decision_id, recent.decision_id]);
     expect((await readCreditedDecisions(db, { taskType: task, sinceMs: since })).map((d) => d.decision_id)).toEqual([recent.decision_id]);
     expect((await readCreditedDecisions(db, { taskType: "store_credit", sinceMs: since })).length).toBe(0);
@@ -192,7 +221,13 @@ describe("PredictAgents' decisions", () => {
       Array.from({ length: 8 }, async () => {
         while (next < calls) {
           next += 1;
-          const response = await server.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate: 0.3, maxRecommendations: 1, successWeight: 0.8 });
+          const response = await server.learning.predictAgents({
+            taskType: TASK,
+            complexity: 2,
+            explorationRate: 0.3,
+            maxRecommendations: 1,
+            successWeight: 0.8,
+          });
           firsts.push(response.recommendations[0]!.recommendationId);
         }
       }),
@@ -216,14 +251,21 @@ describe("PredictAgents' decisions", () => {
     }
     expect(listed.size).toBeGreaterThan(3);
     for (const [team, t] of tallies) {
-      expect(Math.abs(t.firsts - t.p), `${team}: ${t.firsts} first against Σπ = ${t.p.toFixed(1)}`).toBeLessThanOrEqual(4 * Math.sqrt(t.variance) + 1e-9);
+      expect(Math.abs(t.firsts - t.p), `${team}: ${t.firsts} first against Σπ = ${t.p.toFixed(1)}`).toBeLessThanOrEqual(
+        4 * Math.sqrt(t.variance) + 1e-9,
+      );
     }
   }, 240_000);
 
   it("with ε = 0 logs the greedy team first with propensity 1", async () => {
     const { first, decision } = await decisionOf(await predict(0));
     expect(first.propensity).toBe(1);
-    expect(decision).toMatchObject({ exploration: 0, floor_propensity: 0, first_propensity: 1, first_agent_set: decision.greedy_agent_set });
+    expect(decision).toMatchObject({
+      exploration: 0,
+      floor_propensity: 0,
+      first_propensity: 1,
+      first_agent_set: decision.greedy_agent_set,
+    });
     expect(decision.top_teams).toHaveLength(1);
   });
 
@@ -237,13 +279,26 @@ describe("PredictAgents' decisions", () => {
     const followed = await decisionOf(await predict(0.3));
     const other = await decisionOf(await predict(0.3));
     const unused = await decisionOf(await predict(0.3));
-    await server.learning.recordExecution({ execution: makeExecution({ taskType: TASK, agents: followed.first.agents, success: true, recommendationId: followed.first.recommendationId }) });
+    await server.learning.recordExecution({
+      execution: makeExecution({
+        taskType: TASK,
+        agents: followed.first.agents,
+        success: true,
+        recommendationId: followed.first.recommendationId,
+      }),
+    });
     // Another team than the one recommended: one agent fewer, or one more.
     const elsewhere = other.first.agents.length > 1 ? other.first.agents.slice(1) : [...other.first.agents, "DOCGEN"];
-    await server.learning.recordExecution({ execution: makeExecution({ taskType: TASK, agents: elsewhere, success: false, recommendationId: other.first.recommendationId }) });
+    await server.learning.recordExecution({
+      execution: makeExecution({ taskType: TASK, agents: elsewhere, success: false, recommendationId: other.first.recommendationId }),
+    });
     const credited = await readCreditedDecisions(db, { taskType: TASK, sinceMs: since });
     const byId = new Map(credited.map((d) => [d.decision_id, d]));
-    expect(byId.get(followed.decision.decision_id)).toMatchObject({ followed: true, success: true, first_propensity: followed.decision.first_propensity });
+    expect(byId.get(followed.decision.decision_id)).toMatchObject({
+      followed: true,
+      success: true,
+      first_propensity: followed.decision.first_propensity,
+    });
     expect(byId.get(other.decision.decision_id)).toMatchObject({ followed: false, success: false, executed_agent_set: setOf(elsewhere) });
     expect(byId.has(unused.decision.decision_id)).toBe(false);
   });
@@ -271,7 +326,8 @@ describe("PredictAgents' decisions", () => {
     const { success } = byKind((await server.admin.retrain({})).models);
     const response = await predict(0.3);
     const { first, decision } = await decisionOf(response);
-    if (first.source !== EstimateSource.MODEL) throw new Error(`the model did not serve (${response.explanation}); ${success.version} ${success.rejectionReason}`);
+    if (first.source !== EstimateSource.MODEL)
+      throw new Error(`the model did not serve (${response.explanation}); ${success.version} ${success.rejectionReason}`);
     expect(decision.policy).toBe("model");
     expect(decision.model_versions).toEqual([first.modelVersion]);
     expect(first.modelVersion).toContain(success.version);

@@ -126,7 +126,11 @@ describe("Analyze over 2,000 executions of web_development and bug_fix", () => {
     const before = await listAll();
     const feedBefore = await readFeed();
     const again = await server.admin.analyze({});
-    expect({ created: again.createdCount, updated: again.updatedCount, retired: again.retiredCount }).toEqual({ created: 0, updated: 0, retired: 0 });
+    expect({ created: again.createdCount, updated: again.updatedCount, retired: again.retiredCount }).toEqual({
+      created: 0,
+      updated: 0,
+      retired: 0,
+    });
     const after = await listAll();
     expect(after.map((i) => [i.insightId, i.cursor])).toEqual(before.map((i) => [i.insightId, i.cursor]));
     expect(new Set(after.map((i) => i.insightId)).size).toBe(after.length);
@@ -234,7 +238,9 @@ describe("a finding the evidence no longer supports", () => {
 
   it("leaves a finding that still holds in place: same insight_id, a new version, not a second insight", async () => {
     expect(bestBefore).toBeDefined();
-    const combos = (await listAll({ types: [InsightType.BEST_COMBO], taskTypes: [taskType] })).filter((i) => asSet(i.agents).join() === best.join());
+    const combos = (await listAll({ types: [InsightType.BEST_COMBO], taskTypes: [taskType] })).filter(
+      (i) => asSet(i.agents).join() === best.join(),
+    );
     expect(combos).toHaveLength(1);
     expect(combos[0]?.insightId).toBe(bestBefore?.insightId);
     // The typical team's rate moved, so the figures (and the version) did too.

@@ -2,7 +2,12 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LearningMode } from "../../gen/agentlearning/v1/learning_pb.js";
-import type { ObservationReport, PredictAgentsRequest, PredictAgentsRequestSchema, PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import type {
+  ObservationReport,
+  PredictAgentsRequest,
+  PredictAgentsRequestSchema,
+  PredictAgentsResponse,
+} from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { makeExecution } from "../support/executions.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -77,7 +82,10 @@ describe("SetLearningMode", () => {
 
   it("is seen by a second replica on the same database within 1.5 s", async () => {
     await setMode(LearningMode.ADAPTIVE);
-    const replica = await startTestServer({ databaseUrl: server.databaseUrl, config: { analysisEveryExecutions: 1_000_000, analysisIntervalMs: 3_600_000 } });
+    const replica = await startTestServer({
+      databaseUrl: server.databaseUrl,
+      config: { analysisEveryExecutions: 1_000_000, analysisIntervalMs: 3_600_000 },
+    });
     replicas.push(replica);
     // The replica has read (and cached) the old mode before the change.
     expect((await replica.admin.getStatus({})).learningMode).toBe(LearningMode.ADAPTIVE);
@@ -90,7 +98,9 @@ describe("SetLearningMode", () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(seen).toBe(LearningMode.AUTONOMOUS);
-    expect((await replica.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate: 0 })).mode).toBe(LearningMode.AUTONOMOUS);
+    expect((await replica.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate: 0 })).mode).toBe(
+      LearningMode.AUTONOMOUS,
+    );
   });
 
   it("rejects mode 99 with INVALID_ARGUMENT naming the field", async () => {
@@ -141,7 +151,13 @@ describe("observation mode", () => {
     for (const success of [false, true]) {
       const decision = (await predict({ callerDefaultAgents: ORDINARY })).recommendations[0];
       await server.learning.recordExecution({
-        execution: makeExecution({ taskType: TASK, agents: ORDINARY, complexity: 2, success, recommendationId: decision?.recommendationId ?? "" }),
+        execution: makeExecution({
+          taskType: TASK,
+          agents: ORDINARY,
+          complexity: 2,
+          success,
+          recommendationId: decision?.recommendationId ?? "",
+        }),
       });
     }
     const report = await observe(ORDINARY);

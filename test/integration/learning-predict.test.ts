@@ -4,7 +4,11 @@ import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { EstimateSource, LearningMode, type Recommendation } from "../../gen/agentlearning/v1/learning_pb.js";
-import type { PredictAgentsRequest, PredictAgentsRequestSchema, PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import type {
+  PredictAgentsRequest,
+  PredictAgentsRequestSchema,
+  PredictAgentsResponse,
+} from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { makeExecution } from "../support/executions.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -112,7 +116,13 @@ describe("PredictAgents after 3,000 executions of web_development", () => {
     const before = (await server.admin.getStatus({})).predictionAccuracy;
     const recommendation = top(await predict({ taskType }));
     await server.learning.recordExecution({
-      execution: makeExecution({ taskType, agents: recommendation.agents, complexity: 2, success: true, recommendationId: recommendation.recommendationId }),
+      execution: makeExecution({
+        taskType,
+        agents: recommendation.agents,
+        complexity: 2,
+        success: true,
+        recommendationId: recommendation.recommendationId,
+      }),
     });
     const after = (await server.admin.getStatus({})).predictionAccuracy;
     expect(after?.evaluatedCount).toBe((before?.evaluatedCount ?? 0n) + 1n);
@@ -203,7 +213,11 @@ describe("evidence behind predictions", () => {
   it("counts executions recorded just before a prediction when evidenceCacheMs is 0", async () => {
     const taskType = "fresh_evidence";
     const team = ["ARCHITECT", "DEBUGGER"];
-    const record = (n: number) => recordInBulk(server.learning, Array.from({ length: n }, () => makeExecution({ taskType, agents: team })));
+    const record = (n: number) =>
+      recordInBulk(
+        server.learning,
+        Array.from({ length: n }, () => makeExecution({ taskType, agents: team })),
+      );
     await record(5);
     expect((await server.learning.predictOutcome({ taskType, complexity: 2, agents: team })).sampleSize).toBe(5n);
     await record(5);

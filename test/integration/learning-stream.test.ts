@@ -4,7 +4,11 @@ import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type Insight, InsightType } from "../../gen/agentlearning/v1/learning_pb.js";
-import type { StreamInsightsRequest, StreamInsightsRequestSchema, StreamInsightsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import type {
+  StreamInsightsRequest,
+  StreamInsightsRequestSchema,
+  StreamInsightsResponse,
+} from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordWorldHistory } from "../support/world-history.js";
 
@@ -52,7 +56,8 @@ class FeedReader {
     const deadline = Date.now() + timeoutMs;
     while (!done(this)) {
       if (this.ended) throw new Error(`the stream ended while waiting for ${what}: ${String(this.error)}`);
-      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms (${this.insights.length} insights, ${this.heartbeats.length} heartbeats)`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${what} within ${timeoutMs} ms (${this.insights.length} insights, ${this.heartbeats.length} heartbeats)`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
@@ -221,7 +226,10 @@ describe("StreamInsights", () => {
   });
 
   it("ends an open stream with UNAVAILABLE when its server stops", async () => {
-    const doomed = await startTestServer({ databaseUrl: server.databaseUrl, config: { ...quiet, heartbeatMs: HEARTBEAT_MS, shutdownGraceMs: 2_000 } });
+    const doomed = await startTestServer({
+      databaseUrl: server.databaseUrl,
+      config: { ...quiet, heartbeatMs: HEARTBEAT_MS, shutdownGraceMs: 2_000 },
+    });
     extraServers.push(doomed);
     const reader = open(doomed, {});
     await reader.idle();

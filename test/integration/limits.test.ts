@@ -23,7 +23,12 @@ const BULK_BATCH_SIZE = 10;
 const MAX_IN_FLIGHT_CALLS = 2;
 const MAX_STREAM_RATE = 100;
 
-const QUIET = { analysisEveryExecutions: 1_000_000, analysisIntervalMs: 1_000_000_000, retrainEveryExecutions: 1_000_000, retrainIntervalMs: 1_000_000_000 };
+const QUIET = {
+  analysisEveryExecutions: 1_000_000,
+  analysisIntervalMs: 1_000_000_000,
+  retrainEveryExecutions: 1_000_000,
+  retrainIntervalMs: 1_000_000_000,
+};
 
 let server: TestServer;
 /** A second replica with a tiny in-flight cap. */
@@ -65,7 +70,9 @@ async function expectHealthy(target: TestServer): Promise<void> {
 /** How many of these execution ids are stored (on `target`, the first replica by default). */
 async function storedAmong(ids: readonly string[], target: TestServer = server): Promise<number> {
   return target.db.oneFirst(
-    sql.type(z.object({ n: z.number() }))`SELECT count(*)::int AS n FROM executions WHERE execution_id = ANY(${sql.array([...ids], "text")})`,
+    sql.type(
+      z.object({ n: z.number() }),
+    )`SELECT count(*)::int AS n FROM executions WHERE execution_id = ANY(${sql.array([...ids], "text")})`,
   );
 }
 
@@ -83,7 +90,9 @@ describe("message size (MAX_MESSAGE_BYTES)", () => {
   });
 
   it("refuses a larger Connect JSON body over HTTP/1.1 with resource_exhausted", async () => {
-    const reply = await server.connectJson("agentlearning.v1.LearningService/RecordExecution", { execution: { executionId: "big", taskDescription: "x".repeat(MAX_MESSAGE_BYTES + 1) } });
+    const reply = await server.connectJson("agentlearning.v1.LearningService/RecordExecution", {
+      execution: { executionId: "big", taskDescription: "x".repeat(MAX_MESSAGE_BYTES + 1) },
+    });
     expect(reply.body).toMatchObject({ code: "resource_exhausted" });
   });
 
@@ -95,7 +104,12 @@ describe("message size (MAX_MESSAGE_BYTES)", () => {
     try {
       const outcome = await new Promise<{ grpcStatus: unknown; rstCode: number; ms: number }>((resolve, reject) => {
         const started = Date.now();
-        const request = session.request({ ":method": "POST", ":path": "/agentlearning.v1.LearningService/RecordExecution", "content-type": "application/grpc", te: "trailers" });
+        const request = session.request({
+          ":method": "POST",
+          ":path": "/agentlearning.v1.LearningService/RecordExecution",
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
         let grpcStatus: unknown;
         request.on("response", (headers) => (grpcStatus ??= headers["grpc-status"]));
         request.on("trailers", (trailers) => (grpcStatus ??= trailers["grpc-status"]));
@@ -140,7 +154,13 @@ describe("stream length (MAX_STREAM_EXECUTIONS)", () => {
       expect(error.code).toBe(Code.ResourceExhausted);
       const [info] = error.findDetails(ErrorInfoSchema);
       expect(info).toMatchObject({ reason: "STREAM_TOO_LONG", domain: "agentlearning.v1" });
-      expect(info?.metadata).toMatchObject({ max_executions: "50", processed_count: "50", stored_count: "50", duplicate_count: "0", rejected_count: "0" });
+      expect(info?.metadata).toMatchObject({
+        max_executions: "50",
+        processed_count: "50",
+        stored_count: "50",
+        duplicate_count: "0",
+        rejected_count: "0",
+      });
       expect(error.rawMessage).toMatch(/at most 50 executions/);
       expect(error.rawMessage).toMatch(/stay committed/);
     });
@@ -179,7 +199,13 @@ function rawGrpc(url: string, path: string, grpcTimeout: string): Promise<{ grpc
   return new Promise((resolve, reject) => {
     const session = http2.connect(url);
     const started = Date.now();
-    const request = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", "grpc-timeout": grpcTimeout });
+    const request = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-timeout": grpcTimeout,
+    });
     let grpcStatus: string | undefined;
     const take = (headers: http2.IncomingHttpHeaders) => {
       const status = headers["grpc-status"];
@@ -219,7 +245,10 @@ describe("stream rate (MAX_STREAM_RATE = 100 executions/s)", () => {
     const error = await failure(paced.learning.recordExecutions(inMessages(items, 25), { timeoutMs: 1_200 }));
     // The handler stops at its next read once the deadline passed; let it finish before counting.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const stored = await storedAmong(items.map((e) => e.executionId), paced);
+    const stored = await storedAmong(
+      items.map((e) => e.executionId),
+      paced,
+    );
 
     expect(error.code).toBe(Code.DeadlineExceeded);
     expect(stored).toBeGreaterThanOrEqual(BULK_BATCH_SIZE);
@@ -231,7 +260,12 @@ describe("stream rate (MAX_STREAM_RATE = 100 executions/s)", () => {
 describe("deadlines", () => {
   beforeAll(async () => {
     // Enough history that an analysis takes several milliseconds of database work.
-    await server.learning.recordExecutions(inMessages(Array.from({ length: 40 }, () => makeExecution()), 40));
+    await server.learning.recordExecutions(
+      inMessages(
+        Array.from({ length: 40 }, () => makeExecution()),
+        40,
+      ),
+    );
   });
 
   it("the server itself answers DEADLINE_EXCEEDED once a 1 ms grpc-timeout passes, even while the handler waits on the database", async () => {
@@ -307,7 +341,9 @@ describe("streams per HTTP/2 connection (MAX_CONCURRENT_STREAMS)", () => {
     // One transport, one HTTP/2 session: 300 streams wanted, 100 allowed at a time.
     const learning = createClient(LearningService, createGrpcTransport({ baseUrl: server.url }));
     const results = await Promise.allSettled(
-      Array.from({ length: 300 }, () => learning.predictOutcome({ taskType: "web_development", complexity: 1.5, agents: ["ARCHITECT", "CONSTRUCTOR"] })),
+      Array.from({ length: 300 }, () =>
+        learning.predictOutcome({ taskType: "web_development", complexity: 1.5, agents: ["ARCHITECT", "CONSTRUCTOR"] }),
+      ),
     );
     const failures = results.flatMap((r) => (r.status === "rejected" ? [ConnectError.from(r.reason).message] : []));
     expect(failures).toEqual([]);

@@ -15,7 +15,12 @@ let server: TestServer;
 beforeAll(async () => {
   // Nothing automatic: the counters move only because of what the tests do.
   server = await startTestServer({
-    config: { analysisEveryExecutions: 1_000_000, analysisIntervalMs: 1_000_000_000, retrainEveryExecutions: 1_000_000, retrainIntervalMs: 1_000_000_000 },
+    config: {
+      analysisEveryExecutions: 1_000_000,
+      analysisIntervalMs: 1_000_000_000,
+      retrainEveryExecutions: 1_000_000,
+      retrainIntervalMs: 1_000_000_000,
+    },
   });
 });
 
@@ -90,7 +95,9 @@ describe("RPC and ingestion figures", () => {
     );
     expect(result?.storedCount).toBe(3);
     const end = await scrape();
-    expect(sampleValue(end, "agent_learning_executions_ingested_total") - sampleValue(start, "agent_learning_executions_ingested_total")).toBe(4);
+    expect(
+      sampleValue(end, "agent_learning_executions_ingested_total") - sampleValue(start, "agent_learning_executions_ingested_total"),
+    ).toBe(4);
   });
 });
 
@@ -121,7 +128,10 @@ describe("state read at scrape time", () => {
     const samples = await scrape();
     const states = samples.filter((s) => s.name === "agent_learning_db_pool_connections").map((s) => s.labels.state);
     expect(states.sort()).toEqual(["acquired", "idle", "pending"]);
-    expect(sampleValue(samples, "agent_learning_db_pool_connections", { state: "idle" }) + sampleValue(samples, "agent_learning_db_pool_connections", { state: "acquired" })).toBeGreaterThan(0);
+    expect(
+      sampleValue(samples, "agent_learning_db_pool_connections", { state: "idle" }) +
+        sampleValue(samples, "agent_learning_db_pool_connections", { state: "acquired" }),
+    ).toBeGreaterThan(0);
     expect(samples.some((s) => s.name === "agent_learning_db_pool_waiting_clients")).toBe(true);
   });
 
@@ -143,7 +153,8 @@ describe("retraining figures", () => {
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.FailedPrecondition);
     const after = await scrape();
-    const delta = (name: string, labels: Record<string, string> = {}) => sampleValue(after, name, labels) - sampleValue(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sampleValue(after, name, labels) - sampleValue(before, name, labels);
     expect(delta("agent_learning_retrain_total", { outcome: "insufficient_data" })).toBe(1);
     expect(delta("agent_learning_retrain_duration_seconds_count")).toBe(1);
     // No model serves: no active_model_info series at all.

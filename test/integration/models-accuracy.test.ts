@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { drawHistory, measurePredictions, type PredictionFigures, recordHistory, } from "../../src/sim/learning-quality.js";
+import { drawHistory, measurePredictions, type PredictionFigures, recordHistory } from "../../src/sim/learning-quality.js";
 import { auc } from "../../src/ml/metrics.js";
 import { byKind, ModelStatus, QUIET_MODELS, reportFigures } from "../support/model-fixtures.js";
 import { handBuiltRow, runOnnx } from "../support/onnx-rows.js";
-import { startTestServer, } from "../support/server.js";
+import { startTestServer } from "../support/server.js";
 import { world } from "../support/world-history.js";
 
 // How close PredictOutcome's success probabilities come to the truth, on executions the service
@@ -30,7 +30,10 @@ interface Measured {
 async function measure(executions: number, rareShare: number): Promise<Measured> {
   const server = await startTestServer({ config: QUIET_MODELS });
   try {
-    await recordHistory(server.learning, drawHistory(world, { rareShare }, executions, 11, "accuracy").map((h) => h.execution));
+    await recordHistory(
+      server.learning,
+      drawHistory(world, { rareShare }, executions, 11, "accuracy").map((h) => h.execution),
+    );
     const { success } = byKind((await server.admin.retrain({})).models);
     if (success.status !== ModelStatus.ACTIVE) throw new Error(`the success model was not activated: ${success.rejectionReason}`);
     const unseen = drawHistory(world, { rareShare }, UNSEEN, 12, "unseen");

@@ -6,7 +6,12 @@ import { Code } from "@connectrpc/connect";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { FeatureColumnKind, type GetModelResponse, ModelCardSchema, type ModelVersion } from "../../gen/agentlearning/v1/admin_service_pb.js";
+import {
+  FeatureColumnKind,
+  type GetModelResponse,
+  ModelCardSchema,
+  type ModelVersion,
+} from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { EstimateSource } from "../../gen/agentlearning/v1/learning_pb.js";
 import { ModelProtoSchema } from "../../gen/onnx/onnx_pb.js";
 import { encodeRow, featureEncoder } from "../../src/ml/features.js";
@@ -55,7 +60,6 @@ async function bothExist(dir: string, version: string): Promise<boolean> {
   const names = await readdir(dir).catch(() => [] as string[]);
   return names.includes(`${version}.onnx`) && names.includes(`${version}.json`);
 }
-
 
 describe("the models directory after Retrain", () => {
   it("holds <version>.onnx and <version>.json of both activated versions, byte for byte what GetModel answers", async () => {
@@ -155,7 +159,9 @@ describe("the exported ONNX file, run by hand from its card", () => {
       expect(outcome.modelVersion.split(",")).toContain(trained.duration.version);
       const fromFile = Math.expm1(outputs[i]!);
       figures.push({ team: team.join("+"), file: fromFile, service: outcome.expectedDurationSeconds });
-      expect(Math.abs(fromFile - outcome.expectedDurationSeconds) / outcome.expectedDurationSeconds, team.join("+")).toBeLessThanOrEqual(1e-5);
+      expect(Math.abs(fromFile - outcome.expectedDurationSeconds) / outcome.expectedDurationSeconds, team.join("+")).toBeLessThanOrEqual(
+        1e-5,
+      );
     }
     reportFigures("duration by hand vs PredictOutcome", { figures });
   });
@@ -176,7 +182,8 @@ describe("rebuilding the models directory", () => {
       let replica = await startTestServer({ databaseUrl, config: { ...QUIET_MODELS, modelsDir: dir } });
       try {
         // On start: every version active so far.
-        for (const version of [trained.success.version, trained.duration.version]) expect(await bothExist(dir, version), version).toBe(true);
+        for (const version of [trained.success.version, trained.duration.version])
+          expect(await bothExist(dir, version), version).toBe(true);
         // An activation announced by the first server (NOTIFY) makes this one write the version.
         await rm(files(dir, trained.success.version).onnx);
         await rm(files(dir, trained.success.version).card);

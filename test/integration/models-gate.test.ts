@@ -81,7 +81,11 @@ beforeAll(async () => {
         const listed = await server.admin.listModels({ status: ModelStatus.REJECTED });
         const error = await rejectionOf(server.admin.activateModel({ version: success.version }));
         const after = await server.admin.listModels({});
-        const outcome = await server.learning.predictOutcome({ taskType: "web_development", complexity: 2, agents: ["WEB", "APIDESIGNER", "TESTBED"] });
+        const outcome = await server.learning.predictOutcome({
+          taskType: "web_development",
+          complexity: 2,
+          agents: ["WEB", "APIDESIGNER", "TESTBED"],
+        });
         trial.rejected = {
           listedAsRejected: listed.models.some((m) => m.version === success.version),
           activeInSql: (await activeVersionsInSql(server)).map((a) => a.version),
@@ -118,13 +122,19 @@ describe(`Retrain on ${TRIALS} histories with shuffled outcomes`, () => {
 
   it(`rejects the success model on all but at most ${MAX_ACCEPTED} of them`, () => {
     const accepted = trials.filter((t) => t.success.status !== ModelStatus.REJECTED);
-    const summary = accepted.map((t) => `seed ${t.seed}: auc ${metric(t.success, "auc").toFixed(4)}, log loss ${metric(t.success, "log_loss").toFixed(5)} vs base ${metric(t.success, "base_log_loss").toFixed(5)}`);
+    const summary = accepted.map(
+      (t) =>
+        `seed ${t.seed}: auc ${metric(t.success, "auc").toFixed(4)}, log loss ${metric(t.success, "log_loss").toFixed(5)} vs base ${metric(t.success, "base_log_loss").toFixed(5)}`,
+    );
     expect(accepted.length, `noise success models accepted:\n${summary.join("\n")}`).toBeLessThanOrEqual(MAX_ACCEPTED);
   });
 
   it(`rejects the duration model on all but at most ${MAX_ACCEPTED} of them`, () => {
     const accepted = trials.filter((t) => t.duration.status !== ModelStatus.REJECTED);
-    const summary = accepted.map((t) => `seed ${t.seed}: MAE ${metric(t.duration, "mae_log_duration").toFixed(5)} vs base ${metric(t.duration, "base_mae_log_duration").toFixed(5)}`);
+    const summary = accepted.map(
+      (t) =>
+        `seed ${t.seed}: MAE ${metric(t.duration, "mae_log_duration").toFixed(5)} vs base ${metric(t.duration, "base_mae_log_duration").toFixed(5)}`,
+    );
     expect(accepted.length, `noise duration models accepted:\n${summary.join("\n")}`).toBeLessThanOrEqual(MAX_ACCEPTED);
   });
 

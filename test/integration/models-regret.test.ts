@@ -44,12 +44,19 @@ async function runScenario(executions: number, seed: number): Promise<Scenario> 
   const server = await startTestServer({ config: QUIET_MODELS });
   try {
     await server.admin.setLearningMode({ mode: LearningMode.AUTONOMOUS });
-    await recordHistory(server.learning, drawHistory(world, { rareShare: RARE_SHARE }, executions, seed, "regret").map((h) => h.execution));
+    await recordHistory(
+      server.learning,
+      drawHistory(world, { rareShare: RARE_SHARE }, executions, seed, "regret").map((h) => h.execution),
+    );
     const statistical = await measureRegret(server.learning, world, COMPLEXITIES);
     const { success } = byKind((await server.admin.retrain({})).models);
     if (success.status !== ModelStatus.ACTIVE) throw new Error(`the success model was not activated: ${success.rejectionReason}`);
     const modelled = await measureRegret(server.learning, world, COMPLEXITIES);
-    reportFigures(`regret ${executions}/${seed}`, { statistical: statistical.mean, model: modelled.mean, misses: modelled.picks.filter((p) => p.regret > 0) });
+    reportFigures(`regret ${executions}/${seed}`, {
+      statistical: statistical.mean,
+      model: modelled.mean,
+      misses: modelled.picks.filter((p) => p.regret > 0),
+    });
     return { executions, statistical, modelled };
   } finally {
     await server.stop();
@@ -59,7 +66,10 @@ async function runScenario(executions: number, seed: number): Promise<Scenario> 
 const describeMisses = (r: RegretFigures) =>
   r.picks
     .filter((p) => p.regret > 0)
-    .map((p) => `${p.taskType}@${p.complexity}: ${p.agents.join("+")} (${p.sampleSize} runs, estimated ${p.estimated.toFixed(3)}, regret ${p.regret.toFixed(3)})`)
+    .map(
+      (p) =>
+        `${p.taskType}@${p.complexity}: ${p.agents.join("+")} (${p.sampleSize} runs, estimated ${p.estimated.toFixed(3)}, regret ${p.regret.toFixed(3)})`,
+    )
     .join("\n  ");
 
 describe("top-1 regret in a world of habits and rarely seen teams", () => {
@@ -71,17 +81,24 @@ describe("top-1 regret in a world of habits and rarely seen teams", () => {
   it("answers every cell from the statistics before Retrain and from the model after", () => {
     expect(scenarios.map((s) => s.executions)).toEqual([...SIZES]);
     for (const s of scenarios) {
-      expect(s.statistical.picks.every((p) => p.source === "STATISTICAL"), `${s.executions}`).toBe(true);
-      expect(s.modelled.picks.every((p) => p.source === "MODEL"), `${s.executions}`).toBe(true);
+      expect(
+        s.statistical.picks.every((p) => p.source === "STATISTICAL"),
+        `${s.executions}`,
+      ).toBe(true);
+      expect(
+        s.modelled.picks.every((p) => p.source === "MODEL"),
+        `${s.executions}`,
+      ).toBe(true);
     }
   });
 
   for (const [i, executions] of SIZES.entries()) {
     it(`gives the model's greedy picks a mean regret no higher than the statistics' after ${executions} executions`, () => {
       const s = scenarios[i]!;
-      expect(s.modelled.mean, `model ${s.modelled.mean.toFixed(4)} vs statistical ${s.statistical.mean.toFixed(4)}\n  ${describeMisses(s.modelled)}`).toBeLessThanOrEqual(
-        s.statistical.mean + TOLERANCE,
-      );
+      expect(
+        s.modelled.mean,
+        `model ${s.modelled.mean.toFixed(4)} vs statistical ${s.statistical.mean.toFixed(4)}\n  ${describeMisses(s.modelled)}`,
+      ).toBeLessThanOrEqual(s.statistical.mean + TOLERANCE);
     });
   }
 

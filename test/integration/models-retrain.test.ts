@@ -77,7 +77,9 @@ describe("Retrain after 3,000 executions", () => {
       expect(metric(model, "validation_rows"), model.version).toBe(Math.floor(EXECUTIONS * 0.85) - Math.floor(EXECUTIONS * 0.7));
       expect(metric(model, "holdout_rows"), model.version).toBe(EXECUTIONS - Math.floor(EXECUTIONS * 0.85));
       // The refit grows the judged fit's tree count in proportion to its rows (1 / 0.7).
-      expect(metric(model, "trees"), model.version).toBe(Math.min(1000, Math.max(1, Math.round((metric(model, "judged_trees") * EXECUTIONS) / Math.floor(EXECUTIONS * 0.7)))));
+      expect(metric(model, "trees"), model.version).toBe(
+        Math.min(1000, Math.max(1, Math.round((metric(model, "judged_trees") * EXECUTIONS) / Math.floor(EXECUTIONS * 0.7)))),
+      );
       const start = model.windowStart;
       const end = model.windowEnd;
       expect(start && end, model.version).toBeTruthy();
@@ -108,8 +110,14 @@ describe("the ONNX bytes stored in model_versions", () => {
   const StoredModel = z.object({ version: z.string(), onnx: z.instanceof(Buffer), ensemble: z.unknown(), feature_map: z.unknown() });
 
   async function stored(version: string) {
-    const row = await server.db.one(sql.type(StoredModel)`SELECT version, onnx, ensemble, feature_map FROM model_versions WHERE version = ${version}`);
-    return { bytes: new Uint8Array(row.onnx), ensemble: TreeEnsembleSchema.parse(row.ensemble), featureMap: FeatureMapSchema.parse(row.feature_map) };
+    const row = await server.db.one(
+      sql.type(StoredModel)`SELECT version, onnx, ensemble, feature_map FROM model_versions WHERE version = ${version}`,
+    );
+    return {
+      bytes: new Uint8Array(row.onnx),
+      ensemble: TreeEnsembleSchema.parse(row.ensemble),
+      featureMap: FeatureMapSchema.parse(row.feature_map),
+    };
   }
 
   // Rows the model has never seen, plus the edges of the feature space: complexity 0 and 10, an
@@ -181,7 +189,13 @@ describe("a second Retrain with no new executions", () => {
     // One replica, no scheduled retraining, learning enabled and 3,000 executions: nothing may
     // refuse this call, so an error fails the suite here.
     again = byKind((await server.admin.retrain({})).models);
-    reportFigures("retrain #2 (no new data)", { models: [again.success, again.duration].map((m) => ({ version: m.version, status: ModelStatus[m.status], reason: m.rejectionReason })) });
+    reportFigures("retrain #2 (no new data)", {
+      models: [again.success, again.duration].map((m) => ({
+        version: m.version,
+        status: ModelStatus[m.status],
+        reason: m.rejectionReason,
+      })),
+    });
   });
 
   it("trains new versions on the same window, scoring exactly as the first (same rows, same seed)", () => {

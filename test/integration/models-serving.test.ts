@@ -147,7 +147,11 @@ describe("rollback with ActivateModel", () => {
   it("names the rolled-back version in PredictAgents and PredictOutcome", async () => {
     const response = await predict("web_development");
     for (const r of response.recommendations) expect(r.modelVersion).toBe(named(v1.success, v2.duration));
-    const outcome = await server.learning.predictOutcome({ taskType: "data_pipeline", complexity: 2, agents: [...world.bestCombination("data_pipeline")] });
+    const outcome = await server.learning.predictOutcome({
+      taskType: "data_pipeline",
+      complexity: 2,
+      agents: [...world.bestCombination("data_pipeline")],
+    });
     expect(outcome.modelVersion).toBe(named(v1.success, v2.duration));
   });
 
@@ -264,7 +268,10 @@ describe("two concurrent ActivateModel calls for the same kind, while a third ve
       // The third version active first: both calls must then retire it and install their own.
       await server.admin.activateModel({ version: v3.success.version });
       const [a, b] = round % 2 === 0 ? [v1.success, v2.success] : [v2.success, v1.success];
-      const settledCalls = await Promise.allSettled([server.admin.activateModel({ version: a.version }), server.admin.activateModel({ version: b.version })]);
+      const settledCalls = await Promise.allSettled([
+        server.admin.activateModel({ version: a.version }),
+        server.admin.activateModel({ version: b.version }),
+      ]);
       for (const call of settledCalls) {
         if (call.status === "rejected") {
           const e: unknown = call.reason;
@@ -274,7 +281,10 @@ describe("two concurrent ActivateModel calls for the same kind, while a third ve
       const inSql = async () => (await activeVersionsInSql(server)).find((x) => x.kind === "success")?.version;
       // Activations of a kind are serialised by a lock and logged under it: the last two rows are
       // these two calls, in the order they got the lock, and the later one must be what stays active.
-      const lastTwo = (await activationHistory(server)).filter((x) => x.kind === "success").slice(-2).map((x) => x.version);
+      const lastTwo = (await activationHistory(server))
+        .filter((x) => x.kind === "success")
+        .slice(-2)
+        .map((x) => x.version);
       const active = await inSql();
       if ([...lastTwo].sort().join() !== [a.version, b.version].sort().join() || active !== lastTwo[1]) {
         wrongWinners.push(`round ${round}: activated last ${lastTwo.join(" then ")}, active ${active}`);
@@ -319,7 +329,9 @@ describe("a second replica on the same database", () => {
     for (const model of [v3.success, v1.success, v2.duration, v2.success, v3.duration]) {
       await server.admin.activateModel({ version: model.version });
       const seen = await pollUntil(
-        async () => (await replica.learning.predictOutcome({ taskType: "web_development", complexity: 2, agents: ["WEB", "APIDESIGNER"] })).modelVersion,
+        async () =>
+          (await replica.learning.predictOutcome({ taskType: "web_development", complexity: 2, agents: ["WEB", "APIDESIGNER"] }))
+            .modelVersion,
         (version) => version.split(",").includes(model.version),
         1_000,
         10,

@@ -33,7 +33,12 @@ describe("when PostgreSQL crashes while every pool connection is mid-query", () 
     pool = await createStorePool(postgres.url, { maximumPoolSize: POOL_SIZE });
     // The pool reports each lost connection here too; without a listener that would throw.
     pool.on("error", () => {});
-    const busy = Array.from({ length: POOL_SIZE }, () => pool.query(sql.unsafe`SELECT pg_sleep(30)`).then(() => "ok", (error: unknown) => error));
+    const busy = Array.from({ length: POOL_SIZE }, () =>
+      pool.query(sql.unsafe`SELECT pg_sleep(30)`).then(
+        () => "ok",
+        (error: unknown) => error,
+      ),
+    );
     // Every slot taken: the crash hits queries in flight, not idle connections.
     for (let i = 0; i < 100 && pool.state().acquiredConnections < POOL_SIZE; i++) await sleep(20);
     await crashPostgres(dataDir);
@@ -63,7 +68,14 @@ describe("when PostgreSQL crashes while every pool connection is mid-query", () 
     const started = Date.now();
 
     const settled = await Promise.race([
-      Promise.all(Array.from({ length: callers }, () => pool.query(sql.unsafe`SELECT 1`).then(() => "ok", (error: unknown) => error))),
+      Promise.all(
+        Array.from({ length: callers }, () =>
+          pool.query(sql.unsafe`SELECT 1`).then(
+            () => "ok",
+            (error: unknown) => error,
+          ),
+        ),
+      ),
       sleep(10_000).then(() => "still waiting after 10 s"),
     ]);
 

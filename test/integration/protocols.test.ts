@@ -84,9 +84,18 @@ describe("one port, every protocol", () => {
     expect(reply.status).toBe(200);
     expect(reply.headers.get("content-type")).toMatch(/^application\/json/);
     expect(reply.body).toMatchObject({
-      execution: { executionId, taskType: taskType.toLowerCase(), agents: ["DOCGEN", "ARCHITECT"], complexity: 2.5, durationSeconds: 3, success: true },
+      execution: {
+        executionId,
+        taskType: taskType.toLowerCase(),
+        agents: ["DOCGEN", "ARCHITECT"],
+        complexity: 2.5,
+        durationSeconds: 3,
+        success: true,
+      },
     });
-    expect((reply.body as { execution: { recordedAt?: unknown } }).execution.recordedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    expect((reply.body as { execution: { recordedAt?: unknown } }).execution.recordedAt).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/,
+    );
     const decoded = fromJson(RecordExecutionResponseSchema, reply.body as never);
     expect(await exportTaskType(createGrpcTransport({ baseUrl: server.url }), taskType.toLowerCase())).toEqual([decoded.execution]);
   });
@@ -208,4 +217,3 @@ describe("grpc.health.v1.Health", () => {
     expect(error.code).toBe(Code.NotFound);
   });
 });
-

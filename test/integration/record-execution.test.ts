@@ -149,9 +149,10 @@ describe("RecordExecution", () => {
     const aggregatesBefore = await aggregates(taskType);
     const countBefore = await executionCount();
 
-    const error = await server.learning
-      .recordExecution({ execution: { ...original, success: false, errorMessage: "it broke" } })
-      .then(() => undefined, (e: unknown) => ConnectError.from(e));
+    const error = await server.learning.recordExecution({ execution: { ...original, success: false, errorMessage: "it broke" } }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
 
     expect(error?.code).toBe(Code.AlreadyExists);
     expect(error?.rawMessage).toContain(original.executionId);
@@ -241,7 +242,16 @@ describe("RecordExecution", () => {
     const prefix = freshTaskType("burst");
     const taskTypes = Array.from({ length: 10 }, (_, i) => `${prefix}_${i}`);
     // Catalog agents and two newcomers, which concurrent calls race to register.
-    const pool = ["ARCHITECT", "CONSTRUCTOR", "DEBUGGER", "TESTBED", "DOCGEN", "SECURITY", `${prefix}_A`.toUpperCase(), `${prefix}_B`.toUpperCase()];
+    const pool = [
+      "ARCHITECT",
+      "CONSTRUCTOR",
+      "DEBUGGER",
+      "TESTBED",
+      "DOCGEN",
+      "SECURITY",
+      `${prefix}_A`.toUpperCase(),
+      `${prefix}_B`.toUpperCase(),
+    ];
     const random = seededRandom(20_240_601);
     const executions = Array.from({ length: 200 }, (_, i) => {
       const team = [...pool].sort(() => random() - 0.5).slice(0, 1 + Math.floor(random() * 4));

@@ -118,10 +118,22 @@ describe("reflection over the agentlearning API", () => {
   });
 
   test("buf curl resolves an agentlearning method and its well-known-type dependencies over v1alpha", async () => {
-    const call = bufCurl("--reflect-protocol", "grpc-v1alpha", "-d", "{}", `${server.url}/agentlearning.v1.LearningService/RecordExecution`);
+    const call = bufCurl(
+      "--reflect-protocol",
+      "grpc-v1alpha",
+      "-d",
+      "{}",
+      `${server.url}/agentlearning.v1.LearningService/RecordExecution`,
+    );
     // The request was encoded, so the schema resolved; the server then answers as registered: unimplemented.
-    const stderr = await call.then(() => "", (error: { stderr: string }) => error.stderr);
-    expect(JSON.parse(stderr)).toEqual({ code: "unimplemented", message: "agentlearning.v1.LearningService.RecordExecution is not implemented" });
+    const stderr = await call.then(
+      () => "",
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(JSON.parse(stderr)).toEqual({
+      code: "unimplemented",
+      message: "agentlearning.v1.LearningService.RecordExecution is not implemented",
+    });
   });
 
   test("buf curl lists the methods of a service", async () => {
@@ -132,13 +144,16 @@ describe("reflection over the agentlearning API", () => {
 
   test("list_services names each service once even when callers pass reflection and health themselves", async () => {
     const [response] = await v1Session(server.url, [{ messageRequest: { case: "listServices", value: "*" } }]);
-    const names = response?.messageResponse.case === "listServicesResponse" ? response.messageResponse.value.service.map((s) => s.name) : [];
+    const names =
+      response?.messageResponse.case === "listServicesResponse" ? response.messageResponse.value.service.map((s) => s.name) : [];
     expect(names).toHaveLength(5);
     expect(new Set(names).size).toBe(5);
   });
 
   test("v1alpha file_containing_symbol returns the file and its google/protobuf dependencies, all decodable", async () => {
-    const [response] = await alphaSession(server.url, [{ messageRequest: { case: "fileContainingSymbol", value: "agentlearning.v1.Execution" } }]);
+    const [response] = await alphaSession(server.url, [
+      { messageRequest: { case: "fileContainingSymbol", value: "agentlearning.v1.Execution" } },
+    ]);
     const names = fileNames(response);
     expect(names[0]).toBe("agentlearning/v1/execution.proto");
     expect(names).toContain("google/protobuf/timestamp.proto");
@@ -161,14 +176,18 @@ describe("reflection over the agentlearning API", () => {
   });
 
   test("file_by_filename returns a transitive closure: learning_service.proto brings struct and timestamp", async () => {
-    const [response] = await v1Session(server.url, [{ messageRequest: { case: "fileByFilename", value: "agentlearning/v1/learning_service.proto" } }]);
-    expect(fileNames(response)).toEqual(expect.arrayContaining([
-      "agentlearning/v1/learning_service.proto",
-      "agentlearning/v1/execution.proto",
-      "agentlearning/v1/learning.proto",
-      "google/protobuf/struct.proto",
-      "google/protobuf/timestamp.proto",
-    ]));
+    const [response] = await v1Session(server.url, [
+      { messageRequest: { case: "fileByFilename", value: "agentlearning/v1/learning_service.proto" } },
+    ]);
+    expect(fileNames(response)).toEqual(
+      expect.arrayContaining([
+        "agentlearning/v1/learning_service.proto",
+        "agentlearning/v1/execution.proto",
+        "agentlearning/v1/learning.proto",
+        "google/protobuf/struct.proto",
+        "google/protobuf/timestamp.proto",
+      ]),
+    );
   });
 
   test("file_by_filename of an unknown file is NOT_FOUND", async () => {
@@ -189,7 +208,9 @@ describe("reflection over the agentlearning API", () => {
   });
 
   test("all_extension_numbers_of_type answers an empty list for a known message that has no extensions", async () => {
-    const [response] = await v1Session(server.url, [{ messageRequest: { case: "allExtensionNumbersOfType", value: "agentlearning.v1.Execution" } }]);
+    const [response] = await v1Session(server.url, [
+      { messageRequest: { case: "allExtensionNumbersOfType", value: "agentlearning.v1.Execution" } },
+    ]);
     expect(response?.messageResponse).toMatchObject({
       case: "allExtensionNumbersResponse",
       value: { baseTypeName: "agentlearning.v1.Execution", extensionNumber: [] },
@@ -214,14 +235,16 @@ describe("reflection of nested messages and extensions", () => {
       syntax: "proto3",
       dependency: ["google/protobuf/descriptor.proto"],
       messageType: [{ name: "Outer", nestedType: [{ name: "Inner" }] }],
-      extension: [{
-        name: "audit_note",
-        number: 50_001,
-        label: FieldDescriptorProto_Label.OPTIONAL,
-        type: FieldDescriptorProto_Type.STRING,
-        extendee: ".google.protobuf.MethodOptions",
-        jsonName: "auditNote",
-      }],
+      extension: [
+        {
+          name: "audit_note",
+          number: 50_001,
+          label: FieldDescriptorProto_Label.OPTIONAL,
+          type: FieldDescriptorProto_Type.STRING,
+          extendee: ".google.protobuf.MethodOptions",
+          jsonName: "auditNote",
+        },
+      ],
       service: [{ name: "FixtureService", method: [{ name: "Echo", inputType: ".fixture.v1.Outer", outputType: ".fixture.v1.Outer" }] }],
     }),
     (name) => (name === "google/protobuf/descriptor.proto" ? file_google_protobuf_descriptor : undefined),
@@ -240,14 +263,21 @@ describe("reflection of nested messages and extensions", () => {
   });
 
   test("file_containing_extension finds the file that declares the extension", async () => {
-    const [response] = await alphaSession(server.url, [{
-      messageRequest: { case: "fileContainingExtension", value: { containingType: "google.protobuf.MethodOptions", extensionNumber: 50_001 } },
-    }]);
+    const [response] = await alphaSession(server.url, [
+      {
+        messageRequest: {
+          case: "fileContainingExtension",
+          value: { containingType: "google.protobuf.MethodOptions", extensionNumber: 50_001 },
+        },
+      },
+    ]);
     expect(fileNames(response)[0]).toBe("fixture/v1/fixture.proto");
   });
 
   test("all_extension_numbers_of_type lists the extension numbers of a message", async () => {
-    const [response] = await v1Session(server.url, [{ messageRequest: { case: "allExtensionNumbersOfType", value: "google.protobuf.MethodOptions" } }]);
+    const [response] = await v1Session(server.url, [
+      { messageRequest: { case: "allExtensionNumbersOfType", value: "google.protobuf.MethodOptions" } },
+    ]);
     expect(response?.messageResponse).toMatchObject({
       case: "allExtensionNumbersResponse",
       value: { baseTypeName: "google.protobuf.MethodOptions", extensionNumber: [50_001] },

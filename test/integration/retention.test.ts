@@ -83,7 +83,12 @@ describe("RETENTION_MAX_ROWS=100 after 1,000 executions", () => {
   });
 
   it("dry-run reports the 900 executions that would go and when they were recorded, deleting nothing", () => {
-    expect(dryRun).toMatchObject({ dryRun: true, executions: TOTAL - KEEP, oldestRecordedAt: expectedRange.oldest, newestRecordedAt: expectedRange.newest });
+    expect(dryRun).toMatchObject({
+      dryRun: true,
+      executions: TOTAL - KEEP,
+      oldestRecordedAt: expectedRange.oldest,
+      newestRecordedAt: expectedRange.newest,
+    });
     expect(countAfterDryRun).toBe(BigInt(TOTAL));
   });
 
@@ -130,9 +135,11 @@ describe("RETENTION_MAX_ROWS=100 after 1,000 executions", () => {
     if (!first) throw new Error("no history");
 
     const one = await server.learning.recordExecution({ execution: first });
-    const { result } = await server.learning.recordExecutions((async function* () {
-      yield { executions: deleted };
-    })());
+    const { result } = await server.learning.recordExecutions(
+      (async function* () {
+        yield { executions: deleted };
+      })(),
+    );
 
     expect(one.duplicate).toBe(true);
     expect(one.execution?.executionId).toBe(first.executionId);
@@ -248,7 +255,10 @@ describe("a large retention run during ingestion", () => {
         if (!finished) recordedWhileRunning += 1;
       }
     });
-    const bulk = recordInBulk(server.learning, worldExecutions({ taskTypes: world.taskTypes, count: 1_000, seed: 9_004, idPrefix: "live-bulk" }));
+    const bulk = recordInBulk(
+      server.learning,
+      worldExecutions({ taskTypes: world.taskTypes, count: 1_000, seed: 9_004, idPrefix: "live-bulk" }),
+    );
     const [outcome] = (await Promise.all([retention, bulk, ...writers])) as [RetentionOutcome, ...unknown[]];
 
     expect(outcome).toMatchObject({ ran: true, executions: BigInt(BACKLOG - 100), interrupted: false });
@@ -257,7 +267,9 @@ describe("a large retention run during ingestion", () => {
     expect(recordedWhileRunning).toBeGreaterThanOrEqual(8);
     expect(slowestMs).toBeLessThan(5_000);
     // Everything recorded during the run is still there, and so are the 100 newest of the backlog.
-    const ids = new Set((await db.any(sql.type(z.object({ execution_id: z.string() }))`SELECT execution_id FROM executions`)).map((r) => r.execution_id));
+    const ids = new Set(
+      (await db.any(sql.type(z.object({ execution_id: z.string() }))`SELECT execution_id FROM executions`)).map((r) => r.execution_id),
+    );
     for (const id of recorded) expect(ids.has(id)).toBe(true);
     expect(ids.size).toBe(100 + recorded.length + 1_000);
     const survivors = await db.one(sql.type(Count)`

@@ -94,7 +94,9 @@ describe("the service with APP_DATABASE_URL set to a role made from --print-gran
     expect(script).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "${ROLE}";`);
     expect(script).toContain(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "${ROLE}";`);
     const owner = decodeURIComponent(new URL(ownerUrl).username);
-    expect(script).toContain(`ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "${ROLE}";`);
+    expect(script).toContain(
+      `ALTER DEFAULT PRIVILEGES FOR ROLE "${owner}" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "${ROLE}";`,
+    );
     expect(script).toContain("REVOKE CREATE ON SCHEMA public FROM PUBLIC;");
   });
 
@@ -185,7 +187,9 @@ describe("the embedded default", () => {
       "SELECT DISTINCT usename::text AS usename FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'agent-learning%'",
     );
     expect(sessions.map((r) => r.usename)).toEqual([DEFAULT_APP_ROLE]);
-    const [role] = await queryRows(service.databaseUrl, "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = $1", [DEFAULT_APP_ROLE]);
+    const [role] = await queryRows(service.databaseUrl, "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = $1", [
+      DEFAULT_APP_ROLE,
+    ]);
     expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false });
 
     // A restart finds the role and its password file and serves again.

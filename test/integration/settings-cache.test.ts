@@ -49,7 +49,11 @@ describe("SettingsCache across replicas", () => {
     expect((await cache.get()).learning_mode).toBe("advisory");
 
     await updateSettings(otherReplica, { mode: "autonomous" });
-    const seen = await eventually(() => cache.get(), (s) => s.learning_mode === "autonomous", 2_000);
+    const seen = await eventually(
+      () => cache.get(),
+      (s) => s.learning_mode === "autonomous",
+      2_000,
+    );
 
     expect(seen.learning_mode).toBe("autonomous");
   });

@@ -45,17 +45,62 @@ async function issue(dir: string, name: string, subject: string, extensions: str
   await writeFile(path.join(dir, `${name}.ext`), extensions);
   const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`];
   if (!ca) {
-    openssl(dir, ["req", "-x509", ...key, "-out", `${name}.pem`, "-days", "2", "-subj", subject, "-addext", extensions.trim().split("\n")[0] ?? ""]);
+    openssl(dir, [
+      "req",
+      "-x509",
+      ...key,
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-subj",
+      subject,
+      "-addext",
+      extensions.trim().split("\n")[0] ?? "",
+    ]);
     return;
   }
   openssl(dir, ["req", ...key, "-out", `${name}.csr`, "-subj", subject]);
   const serial = String(Math.floor(Math.random() * 1e9));
-  openssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", serial, "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.pem`]);
+  openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-set_serial",
+    serial,
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.pem`,
+  ]);
 }
 
 async function makePki(): Promise<Pki> {
   const dir = await mkdtemp(path.join(tmpdir(), "agent-learning-tls-"));
-  openssl(dir, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=agent-learning test CA"]);
+  openssl(dir, [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=agent-learning test CA",
+  ]);
   await issue(dir, "server", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
   await issue(dir, "client", "/CN=test-orchestrator", "extendedKeyUsage=clientAuth\n");
   await issue(dir, "rogue", "/CN=rogue", "extendedKeyUsage=clientAuth\n", false);
@@ -106,18 +151,14 @@ function connectStatus(baseUrl: string, options: https.RequestOptions): Promise<
     ...options,
   };
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      `${baseUrl}/agentlearning.v1.AdminService/GetStatus`,
-      request,
-      (res) => {
-        // Read now: a keep-alive agent takes the socket back once the response has ended.
-        const alpn = (res.socket as TLSSocket).alpnProtocol;
-        let body = "";
-        res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, alpn, body }));
-        res.on("error", reject);
-      },
-    );
+    const req = https.request(`${baseUrl}/agentlearning.v1.AdminService/GetStatus`, request, (res) => {
+      // Read now: a keep-alive agent takes the socket back once the response has ended.
+      const alpn = (res.socket as TLSSocket).alpnProtocol;
+      let body = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, alpn, body }));
+      res.on("error", reject);
+    });
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);
     req.end("{}");
@@ -207,7 +248,13 @@ describe("TLS", () => {
     it("does not answer cleartext clients", async () => {
       const plain = tlsUrl().replace(/^https:/, "http:");
       expect(await outcome(grpcStatus(plain))).not.toBe("OK");
-      await expect(fetch(`${plain}/agentlearning.v1.AdminService/GetStatus`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).rejects.toThrow();
+      await expect(
+        fetch(`${plain}/agentlearning.v1.AdminService/GetStatus`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        }),
+      ).rejects.toThrow();
     });
   });
 
@@ -254,7 +301,17 @@ describe("TLS", () => {
     });
 
     it("runs against mutual TLS with --cert and --key", async () => {
-      const run = await runCli(["status", "--address", mtlsUrl(), "--ca", pki.caFile, "--cert", pki.clientCertFile, "--key", pki.clientKeyFile]);
+      const run = await runCli([
+        "status",
+        "--address",
+        mtlsUrl(),
+        "--ca",
+        pki.caFile,
+        "--cert",
+        pki.clientCertFile,
+        "--key",
+        pki.clientKeyFile,
+      ]);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
     });

@@ -53,7 +53,11 @@ describe("a unary request whose body cannot be decoded", () => {
   });
 
   it("answers INVALID_ARGUMENT over gRPC when the envelope is flagged compressed without a grpc-encoding", async () => {
-    const reply = await raw.request(RECORD, { "content-type": "application/grpc", te: "trailers" }, envelope(Uint8Array.from([0x0a, 0x00]), 0x01));
+    const reply = await raw.request(
+      RECORD,
+      { "content-type": "application/grpc", te: "trailers" },
+      envelope(Uint8Array.from([0x0a, 0x00]), 0x01),
+    );
 
     expect(reply.grpcStatus).toBe(INVALID_ARGUMENT);
     expect(reply.grpcMessage).toMatch(/^malformed request: received compressed envelope/);
@@ -89,7 +93,11 @@ describe("a unary request whose body cannot be decoded", () => {
   });
 
   it("answers HTTP 400 invalid_argument over Connect (binary)", async () => {
-    const reply = await postRaw(`${server.url}${RECORD}`, { "content-type": "application/proto", "connect-protocol-version": "1" }, UNDECODABLE);
+    const reply = await postRaw(
+      `${server.url}${RECORD}`,
+      { "content-type": "application/proto", "connect-protocol-version": "1" },
+      UNDECODABLE,
+    );
     const body = JSON.parse(Buffer.from(reply.body).toString("utf8")) as { code: string; message: string; details?: { type: string }[] };
 
     expect(reply.status).toBe(400);
@@ -99,7 +107,11 @@ describe("a unary request whose body cannot be decoded", () => {
   });
 
   it("answers HTTP 400 when gRPC framing is sent with a Connect content type", async () => {
-    const reply = await postRaw(`${server.url}${RECORD}`, { "content-type": "application/proto", "connect-protocol-version": "1" }, envelope(UNDECODABLE));
+    const reply = await postRaw(
+      `${server.url}${RECORD}`,
+      { "content-type": "application/proto", "connect-protocol-version": "1" },
+      envelope(UNDECODABLE),
+    );
 
     expect(reply.status).toBe(400);
     expect(reply.connectCode).toBe("invalid_argument");
@@ -121,7 +133,11 @@ describe("a unary request refused before the handler for another reason", () => 
   it("keeps connect's own answer to an unparsable grpc-timeout, and counts it under that code", async () => {
     const counted = await rpcCount(METHOD, "InvalidArgument");
 
-    const reply = await raw.request(RECORD, { "content-type": "application/grpc", te: "trailers", "grpc-timeout": "abc" }, envelope(new Uint8Array()));
+    const reply = await raw.request(
+      RECORD,
+      { "content-type": "application/grpc", te: "trailers", "grpc-timeout": "abc" },
+      envelope(new Uint8Array()),
+    );
 
     expect(reply.grpcStatus).toBe(INVALID_ARGUMENT);
     expect(reply.grpcMessage).toMatch(/invalid grpc timeout value/);
@@ -142,7 +158,11 @@ describe("a unary request that decodes", () => {
   it("is answered unchanged over gRPC, gRPC-Web and Connect", async () => {
     const grpcReply = await raw.request(STATUS, { "content-type": "application/grpc", te: "trailers" }, envelope(new Uint8Array()));
     const webReply = await postRaw(`${server.url}${STATUS}`, { "content-type": "application/grpc-web+proto" }, envelope(new Uint8Array()));
-    const connectReply = await postRaw(`${server.url}${STATUS}`, { "content-type": "application/proto", "connect-protocol-version": "1" }, new Uint8Array());
+    const connectReply = await postRaw(
+      `${server.url}${STATUS}`,
+      { "content-type": "application/proto", "connect-protocol-version": "1" },
+      new Uint8Array(),
+    );
     const webTrailer = splitEnvelopes(webReply.body).frames.find((f) => (f.flags & 0x80) === 0x80);
 
     expect(grpcReply.grpcStatus).toBe(0);

@@ -63,7 +63,8 @@ function build(): BuildOutcome {
   } catch (error) {
     const output = `${String((error as { stdout?: unknown }).stdout ?? "")}${String((error as { stderr?: unknown }).stderr ?? "")}`;
     // tsc emitted but exited non-zero, so the build's second step did not run: do it as package.json does.
-    if (output.includes("error TS")) cpSync(path.join(ROOT, "src/store/migrations"), path.join(ROOT, "dist/src/store/migrations"), { recursive: true });
+    if (output.includes("error TS"))
+      cpSync(path.join(ROOT, "src/store/migrations"), path.join(ROOT, "dist/src/store/migrations"), { recursive: true });
     return { ok: false, output: output || String(error) };
   }
 }

@@ -24,7 +24,10 @@ export interface ConsoleWorld {
  * the world) and records it with the recommendation id; every fifth round it runs its own team
  * instead, still quoting the id. Ends with an analysis, so insights exist.
  */
-export async function seedConsoleWorld(server: TestServer, options: { history: number; rounds: number; seed: number }): Promise<ConsoleWorld> {
+export async function seedConsoleWorld(
+  server: TestServer,
+  options: { history: number; rounds: number; seed: number },
+): Promise<ConsoleWorld> {
   const history = await recordWorldHistory(server.learning, { taskTypes: CONSOLE_TASK_TYPES, count: options.history, seed: options.seed });
   const rng = createRng(options.seed + 1);
   const followed: Execution[] = [];

@@ -4,7 +4,14 @@ import { addSums, type CombinationEvidence, type OutcomeSums } from "../../src/l
 
 /** A team's record: `executions` runs alternating 0.8× and 1.25× of `seconds`, the first `successes` of them successful. */
 export function team(agents: string[], executions: number, successes: number, seconds = 60): CombinationEvidence {
-  const sums: OutcomeSums = { executions, successes, durationSum: 0, logDurationSum: 0, logDurationSqSum: 0, complexitySum: 2 * executions };
+  const sums: OutcomeSums = {
+    executions,
+    successes,
+    durationSum: 0,
+    logDurationSum: 0,
+    logDurationSqSum: 0,
+    complexitySum: 2 * executions,
+  };
   for (let i = 0; i < executions; i++) {
     const d = seconds * (i % 2 === 0 ? 0.8 : 1.25);
     sums.durationSum += d;
@@ -19,4 +26,3 @@ export const noSums = NO_EXECUTIONS;
 
 /** The sums of two records together (the service's own addSums). */
 export const plus = addSums;
-

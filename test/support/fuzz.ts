@@ -124,10 +124,36 @@ const HOSTILE_STRINGS = [
 ];
 
 /** Doubles that break naive arithmetic or storage. */
-const HOSTILE_DOUBLES = [0, -0, 1, -1, 0.5, 10, 10.000001, 1e308, -1e308, Number.MAX_VALUE, Number.MIN_VALUE, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 31_536_001, 100_001];
+const HOSTILE_DOUBLES = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  10,
+  10.000001,
+  1e308,
+  -1e308,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  31_536_001,
+  100_001,
+];
 const HOSTILE_UINT32 = [0, 1, 2, 3, 10, 11, 20, 21, 64, 65, 500, 501, 1000, 2_147_483_647, 2_147_483_648, 4_294_967_295];
 const HOSTILE_INT32 = [0, 1, -1, 999_999_999, 1_000_000_000, -1_000_000_000, 2_147_483_647, -2_147_483_648];
-const HOSTILE_INT64 = [0n, 1n, -1n, 253_402_300_799n, 253_402_300_800n, -62_135_596_801n, 9_223_372_036_854_775_807n, -9_223_372_036_854_775_808n];
+const HOSTILE_INT64 = [
+  0n,
+  1n,
+  -1n,
+  253_402_300_799n,
+  253_402_300_800n,
+  -62_135_596_801n,
+  9_223_372_036_854_775_807n,
+  -9_223_372_036_854_775_808n,
+];
 const HOSTILE_UINT64 = [0n, 1n, 9_223_372_036_854_775_807n, 9_223_372_036_854_775_808n, 18_446_744_073_709_551_615n];
 
 /** Limits of a generated message: how big strings and lists may get. */
@@ -440,10 +466,27 @@ export async function postRaw(url: string, headers: Record<string, string>, body
       }
     }
     if (sawMessage) controller.abort();
-    return { status, contentType, body: collected(), connectCode: sawMessage ? undefined : connectCodeOf(contentType, collected()), timedOut: false, error: undefined, sawMessage };
+    return {
+      status,
+      contentType,
+      body: collected(),
+      connectCode: sawMessage ? undefined : connectCodeOf(contentType, collected()),
+      timedOut: false,
+      error: undefined,
+      sawMessage,
+    };
   } catch (error) {
-    if (sawMessage) return { status, contentType, body: collected(), connectCode: undefined, timedOut: false, error: undefined, sawMessage };
-    return { status, contentType, body: collected(), connectCode: undefined, timedOut: controller.signal.aborted, error: String(error), sawMessage };
+    if (sawMessage)
+      return { status, contentType, body: collected(), connectCode: undefined, timedOut: false, error: undefined, sawMessage };
+    return {
+      status,
+      contentType,
+      body: collected(),
+      connectCode: undefined,
+      timedOut: controller.signal.aborted,
+      error: String(error),
+      sawMessage,
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -126,10 +126,7 @@ async function startContainer(): Promise<TestPostgres | undefined> {
 async function startEmbedded(): Promise<TestPostgres> {
   const root = await mkdtemp(path.join(tmpdir(), "agent-learning-test-pg-"));
   // PostgreSQL's chatter stays out of the test output unless asked for; failures carry its tail.
-  const log =
-    process.env.TEST_POSTGRES_LOG === "1"
-      ? (message: string) => void process.stderr.write(`[postgres] ${message}\n`)
-      : () => {};
+  const log = process.env.TEST_POSTGRES_LOG === "1" ? (message: string) => void process.stderr.write(`[postgres] ${message}\n`) : () => {};
   const started = performance.now();
   try {
     const server = await startEmbeddedPostgres({

@@ -26,7 +26,8 @@ export const QUIET_MODELS: ConfigInput = {
 export function byKind(models: readonly ModelVersion[]): { success: ModelVersion; duration: ModelVersion } {
   const success = models.find((m) => m.kind === ModelKind.SUCCESS);
   const duration = models.find((m) => m.kind === ModelKind.DURATION);
-  if (!success || !duration) throw new Error(`expected one success and one duration version, got ${models.map((m) => m.version).join(", ")}`);
+  if (!success || !duration)
+    throw new Error(`expected one success and one duration version, got ${models.map((m) => m.version).join(", ")}`);
   return { success, duration };
 }
 
@@ -40,7 +41,9 @@ export function metric(model: ModelVersion, name: string): number {
 /** Rows of model_versions with status 'active', per kind, read in SQL (not through the API). */
 export async function activeVersionsInSql(server: TestServer): Promise<{ kind: string; version: string }[]> {
   const rows = await server.db.any(
-    sql.type(z.object({ kind: z.string(), version: z.string() }))`SELECT kind, version FROM model_versions WHERE status = 'active' ORDER BY kind, version`,
+    sql.type(
+      z.object({ kind: z.string(), version: z.string() }),
+    )`SELECT kind, version FROM model_versions WHERE status = 'active' ORDER BY kind, version`,
   );
   return [...rows];
 }
@@ -81,7 +84,12 @@ export function coinFlipExecutions(count: number, seed: number, idPrefix = "coin
 }
 
 /** Polls `read` until `accept` holds or `timeoutMs` passes; returns the last value and the time it took. */
-export async function pollUntil<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number, everyMs = 20): Promise<{ value: T; ms: number; ok: boolean }> {
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<{ value: T; ms: number; ok: boolean }> {
   const started = performance.now();
   for (;;) {
     const value = await read();

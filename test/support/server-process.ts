@@ -30,12 +30,15 @@ const CLI = path.join(ROOT, "dist/src/cli/main.js");
  */
 function leakingVariables(env: NodeJS.ProcessEnv): string[] {
   const read = new Set<string>();
-  const probe = new Proxy<NodeJS.ProcessEnv>({}, {
-    get(_target, name) {
-      if (typeof name === "string") read.add(name);
-      return undefined;
+  const probe = new Proxy<NodeJS.ProcessEnv>(
+    {},
+    {
+      get(_target, name) {
+        if (typeof name === "string") read.add(name);
+        return undefined;
+      },
     },
-  });
+  );
   loadConfig(probe, {});
   return [...read, ...Object.keys(env).filter((name) => name.startsWith("AGENT_LEARNING_"))];
 }

@@ -51,7 +51,10 @@ export async function recordInBulk(learning: Client<typeof LearningService>, exe
   const { result } = await learning.recordExecutions(messages());
   if (!result) throw new Error("RecordExecutions answered without a result");
   if (result.storedCount !== executions.length) {
-    const why = result.rejected.slice(0, 3).map((r) => `${r.executionId}: ${r.field} ${r.reason}`).join("; ");
+    const why = result.rejected
+      .slice(0, 3)
+      .map((r) => `${r.executionId}: ${r.field} ${r.reason}`)
+      .join("; ");
     throw new Error(`stored ${result.storedCount} of ${executions.length} executions (${result.duplicateIds.length} duplicates) ${why}`);
   }
   return result;

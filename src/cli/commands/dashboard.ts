@@ -117,7 +117,12 @@ export function formatDashboard(dashboard: GetDashboardResponse, context: FrameC
             [{ header: "task type" }, { header: "trend" }, { header: "latest", align: "right" }, { header: "executions", align: "right" }],
             dashboard.trends.map((trend) => {
               const latest = trend.successRates[trend.successRates.length - 1];
-              return [trend.taskType, sparkline(trend.successRates), latest === undefined ? "—" : percent(latest), String(trend.executionCount)];
+              return [
+                trend.taskType,
+                sparkline(trend.successRates),
+                latest === undefined ? "—" : percent(latest),
+                String(trend.executionCount),
+              ];
             }),
             { indent: "  " },
           ),
@@ -156,7 +161,9 @@ export function formatDashboard(dashboard: GetDashboardResponse, context: FrameC
   sections.push(
     [
       "RECENT INSIGHTS",
-      dashboard.recentInsights.length === 0 ? "  none yet" : formatInsightTable(dashboard.recentInsights, { indent: "  ", width: context.width }),
+      dashboard.recentInsights.length === 0
+        ? "  none yet"
+        : formatInsightTable(dashboard.recentInsights, { indent: "  ", width: context.width }),
     ].join("\n"),
   );
 

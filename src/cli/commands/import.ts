@@ -38,7 +38,11 @@ export function registerImport(program: Command): void {
         source.close();
       }
       const report = importReport(file, result, unparseable, lineOf);
-      printResult(options, () => formatReport(report), () => report);
+      printResult(
+        options,
+        () => formatReport(report),
+        () => report,
+      );
       const failed = report.unparseable.length + report.rejected.length;
       if (failed > 0) {
         throw new CliFailure(

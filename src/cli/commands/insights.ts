@@ -37,18 +37,27 @@ export function registerInsights(program: Command): void {
     program
       .command("insights")
       .description("list the insights pattern analysis published, or --follow them as they are published")
-      .option("--type <types>", "only these types (comma-separated): best_combo, avoid_pattern, bottleneck, underperforming_agent, anomaly, trend", parseInsightTypes)
+      .option(
+        "--type <types>",
+        "only these types (comma-separated): best_combo, avoid_pattern, bottleneck, underperforming_agent, anomaly, trend",
+        parseInsightTypes,
+      )
       .option("--task-type <types>", "only these task types (comma-separated; repeatable)", nameList)
       .option("--min-confidence <c>", "only insights with at least this confidence, 0 to 1", numberIn(0, 1))
       .addOption(
-        new Option("--status <status>", "active (default) or retired insights; with --follow, filters the feed here").choices(["active", "retired"]),
+        new Option("--status <status>", "active (default) or retired insights; with --follow, filters the feed here").choices([
+          "active",
+          "retired",
+        ]),
       )
       .option("--follow", "stream insights as they are published, until Ctrl-C")
       .option("--after <cursor>", "with --follow: resume after this cursor (printed when a follow ends) instead of from the beginning"),
   ).action((options: InsightsOptions) => {
     if (options.after !== undefined && !options.follow) throw new CliFailure("--after applies only with --follow");
     const filters: Filters = { types: options.type ?? [], taskTypes: options.taskType ?? [], minConfidence: options.minConfidence ?? 0 };
-    return withClient(options.address, ({ learning }) => (options.follow ? follow(learning, filters, options) : list(learning, filters, options)));
+    return withClient(options.address, ({ learning }) =>
+      options.follow ? follow(learning, filters, options) : list(learning, filters, options),
+    );
   });
 }
 

@@ -22,7 +22,9 @@ export function registerModels(program: Command): void {
       }),
   );
   withClientOptions(
-    models.command("activate <version>").description("make VERSION the active model of its kind on every replica (rollback or roll forward)"),
+    models
+      .command("activate <version>")
+      .description("make VERSION the active model of its kind on every replica (rollback or roll forward)"),
   ).action((version: string, _local: ClientOptions, command: Command) => {
     // `models` takes the same options as its subcommands, and commander gives them to it.
     const options = command.optsWithGlobals<ClientOptions>();

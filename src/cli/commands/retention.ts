@@ -33,17 +33,24 @@ export function registerRetention(program: Command): void {
 
 async function retention(options: RetentionOptions): Promise<void> {
   // stdout carries the report: only warnings and errors are logged unless LOG_LEVEL asks for more.
-  const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || "warn" }, {
-    ...(options.days === undefined ? {} : { retentionDays: options.days }),
-    ...(options.maxRows === undefined ? {} : { retentionMaxRows: options.maxRows }),
-    ...(options.batchSize === undefined ? {} : { retentionBatchSize: options.batchSize }),
-  });
+  const config = loadConfig(
+    { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || "warn" },
+    {
+      ...(options.days === undefined ? {} : { retentionDays: options.days }),
+      ...(options.maxRows === undefined ? {} : { retentionMaxRows: options.maxRows }),
+      ...(options.batchSize === undefined ? {} : { retentionBatchSize: options.batchSize }),
+    },
+  );
   const log = createLogger(config.logLevel);
   const interrupt = interruptOnSigint();
   try {
     const run = await retentionOnce(config, log, { dryRun: options.dryRun === true, signal: interrupt.signal });
     if (!run) throw new CliFailure("no retention limit: set RETENTION_DAYS and/or RETENTION_MAX_ROWS, or pass --days / --max-rows");
-    printResult(options, () => describe(run.outcome, run.policy), () => toJson(run.outcome, run.policy));
+    printResult(
+      options,
+      () => describe(run.outcome, run.policy),
+      () => toJson(run.outcome, run.policy),
+    );
   } finally {
     interrupt.dispose();
   }

@@ -35,7 +35,12 @@ export function registerSimulate(program: Command): void {
       })
       .argument("<count>", "how many executions to simulate", integerIn(1, MAX_COUNT))
       .option("--seed <n>", "seed of the run's draws, to replay it (default: a random one, printed)", integerIn(0, 4_294_967_295))
-      .option("--follow-share <share>", "share of executions that ask PredictAgents and follow its top answer", numberIn(0, 1), DEFAULT_FOLLOW_SHARE),
+      .option(
+        "--follow-share <share>",
+        "share of executions that ask PredictAgents and follow its top answer",
+        numberIn(0, 1),
+        DEFAULT_FOLLOW_SHARE,
+      ),
   ).action((taskType: string, count: number, options: SimulateOptions) =>
     withClient(options.address, async ({ learning }) => {
       const seed = options.seed ?? randomSeed();
@@ -53,11 +58,17 @@ export function registerSimulate(program: Command): void {
         },
       );
       progress.finish();
-      printResult(options, () => formatSummary(summary, options.followShare), () => summary);
+      printResult(
+        options,
+        () => formatSummary(summary, options.followShare),
+        () => summary,
+      );
       if (summary.rejected > 0) {
         throw new CliFailure(
           `${plural(summary.rejected, "execution")} not stored` +
-            (summary.rejections.some((r) => r.code === "ALREADY_EXISTS") ? " (a replayed --seed reuses execution ids: choose another seed)" : ""),
+            (summary.rejections.some((r) => r.code === "ALREADY_EXISTS")
+              ? " (a replayed --seed reuses execution ids: choose another seed)"
+              : ""),
         );
       }
     }),
@@ -77,6 +88,8 @@ export function formatSummary(summary: SimulationSummary, followShare: number): 
   if (summary.recommendationsUnavailable !== null) lines.push(`  recommendations  unavailable: ${summary.recommendationsUnavailable}`);
   for (const r of summary.rejections) lines.push(`  rejected ${r.executionId} (${r.code}): ${r.reason}`);
   if (summary.rejected > summary.rejections.length) lines.push(`  … and ${summary.rejected - summary.rejections.length} more rejected`);
-  lines.push(`replay on a fresh service: agent-learning simulate ${summary.taskType} ${summary.simulated} --seed ${summary.seed} --follow-share ${followShare}`);
+  lines.push(
+    `replay on a fresh service: agent-learning simulate ${summary.taskType} ${summary.simulated} --seed ${summary.seed} --follow-share ${followShare}`,
+  );
   return lines.join("\n");
 }

@@ -39,7 +39,10 @@ export function formatStatus(status: GetStatusResponse, address: string): string
     ["learning", `${modeName(status.learningMode)} mode, ${status.learningEnabled ? "enabled" : "disabled"}`],
     ["insights", String(status.insightCount)],
     ...(status.activeModels.length > 0
-      ? status.activeModels.map((m): [string, string] => [`${(ModelKind[m.kind] ?? "?").toLowerCase()} model`, `${m.version}: ${modelFigures(m)}`])
+      ? status.activeModels.map((m): [string, string] => [
+          `${(ModelKind[m.kind] ?? "?").toLowerCase()} model`,
+          `${m.version}: ${modelFigures(m)}`,
+        ])
       : [["active model", "none (statistical estimates)"] as [string, string]]),
     [
       "predictions",

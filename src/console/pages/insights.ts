@@ -17,7 +17,16 @@ export async function insightsPage(root: HTMLElement, api: Api, signal: AbortSig
   const list = h("ol", { class: "insights", "data-testid": "insight-list", "aria-live": "polite" });
   const log = h("ol", { class: "feed-log", "data-testid": "feed-log" });
   root.append(
-    h("p", { class: "lead" }, "Feed: ", state, " · cursor ", cursorText, " · reconnects: ", h("span", { "data-testid": "feed-reconnects" }, "0")),
+    h(
+      "p",
+      { class: "lead" },
+      "Feed: ",
+      state,
+      " · cursor ",
+      cursorText,
+      " · reconnects: ",
+      h("span", { "data-testid": "feed-reconnects" }, "0"),
+    ),
     section("Insights (latest version of each)", list),
     section("Feed events, newest first", log),
   );
@@ -34,7 +43,13 @@ export async function insightsPage(root: HTMLElement, api: Api, signal: AbortSig
     latest.set(insight.insightId, insight);
     cursor = insight.cursor;
     cursorText.textContent = cursor;
-    log.prepend(h("li", { "data-cursor": insight.cursor }, `${when(insight.updatedAt ? timestampDate(insight.updatedAt) : undefined)} · ${typeName(insight.type)} · ${insight.description}`));
+    log.prepend(
+      h(
+        "li",
+        { "data-cursor": insight.cursor },
+        `${when(insight.updatedAt ? timestampDate(insight.updatedAt) : undefined)} · ${typeName(insight.type)} · ${insight.description}`,
+      ),
+    );
     while (log.childElementCount > LOG_LIMIT) log.lastElementChild?.remove();
     render();
   };
@@ -81,8 +96,18 @@ function insightItem(insight: Insight): HTMLElement {
   return h(
     "li",
     { class: retired ? "retired" : undefined, "data-testid": `insight-${insight.insightId}`, "data-cursor": insight.cursor },
-    h("div", { class: "insight-head" }, h("span", { class: `badge type-${typeName(insight.type)}` }, typeName(insight.type)), retired ? h("span", { class: "badge" }, "retired") : null, insight.taskType ? h("span", { class: "muted" }, insight.taskType) : null),
+    h(
+      "div",
+      { class: "insight-head" },
+      h("span", { class: `badge type-${typeName(insight.type)}` }, typeName(insight.type)),
+      retired ? h("span", { class: "badge" }, "retired") : null,
+      insight.taskType ? h("span", { class: "muted" }, insight.taskType) : null,
+    ),
     h("p", { class: "insight-text" }, insight.description),
-    h("p", { class: "muted small" }, `confidence ${prob(insight.confidence)} (${insight.confidenceMethod}) · ${count(insight.sampleSize)} executions · updated ${when(insight.updatedAt ? timestampDate(insight.updatedAt) : undefined)}`),
+    h(
+      "p",
+      { class: "muted small" },
+      `confidence ${prob(insight.confidence)} (${insight.confidenceMethod}) · ${count(insight.sampleSize)} executions · updated ${when(insight.updatedAt ? timestampDate(insight.updatedAt) : undefined)}`,
+    ),
   );
 }

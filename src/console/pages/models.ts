@@ -30,7 +30,18 @@ function versionsSection(report: GetModelReportResponse, signal: AbortSignal): H
     table(
       "Every version, newest first, with its held-out figures and when it served",
       ["version", "kind", "status", "trained", "rows", "AUC", "log loss", "base log loss", "MAE ln(1+s)", "served"],
-      report.versions.map((v) => [v.version, kindName(v.kind), statusName(v.status), when(v.createdAt ? timestampDate(v.createdAt) : undefined), count(v.trainingRows), metric(v.metrics, "auc"), metric(v.metrics, "log_loss"), metric(v.metrics, "base_log_loss"), metric(v.metrics, "mae_log_duration"), periods(v.version)]),
+      report.versions.map((v) => [
+        v.version,
+        kindName(v.kind),
+        statusName(v.status),
+        when(v.createdAt ? timestampDate(v.createdAt) : undefined),
+        count(v.trainingRows),
+        metric(v.metrics, "auc"),
+        metric(v.metrics, "log_loss"),
+        metric(v.metrics, "base_log_loss"),
+        metric(v.metrics, "mae_log_duration"),
+        periods(v.version),
+      ]),
       { "data-testid": "model-versions" },
     ),
   );
@@ -63,9 +74,24 @@ function calibrationSection(report: GetModelReportResponse, signal: AbortSignal)
     h(
       "div",
       { class: "stats" },
-      h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Expected calibration error"), h("div", { class: "stat-value", "data-testid": "ece" }, prob(calibration.expectedCalibrationError))),
-      h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Brier score"), h("div", { class: "stat-value", "data-testid": "calibration-brier" }, prob(calibration.brierScore))),
-      h("div", { class: "stat" }, h("div", { class: "stat-label" }, "Credited"), h("div", { class: "stat-value", "data-testid": "calibration-count" }, count(calibration.evaluatedCount))),
+      h(
+        "div",
+        { class: "stat" },
+        h("div", { class: "stat-label" }, "Expected calibration error"),
+        h("div", { class: "stat-value", "data-testid": "ece" }, prob(calibration.expectedCalibrationError)),
+      ),
+      h(
+        "div",
+        { class: "stat" },
+        h("div", { class: "stat-label" }, "Brier score"),
+        h("div", { class: "stat-value", "data-testid": "calibration-brier" }, prob(calibration.brierScore)),
+      ),
+      h(
+        "div",
+        { class: "stat" },
+        h("div", { class: "stat-label" }, "Credited"),
+        h("div", { class: "stat-value", "data-testid": "calibration-count" }, count(calibration.evaluatedCount)),
+      ),
     ),
   );
   const filled = calibration.bins.filter((b) => b.count > 0n);
@@ -89,7 +115,22 @@ function calibrationSection(report: GetModelReportResponse, signal: AbortSignal)
     signal,
   );
   card.append(
-    h("details", {}, h("summary", {}, "Data"), table("Reliability bins", ["predicted", "count", "mean predicted", "observed"], calibration.bins.map((b) => [`${prob(b.lower)}–${prob(b.upper)}`, count(b.count), b.count > 0n ? prob(b.meanPredicted) : "—", b.count > 0n ? percent(b.observedRate) : "—"]), { "data-testid": "calibration-bins" })),
+    h(
+      "details",
+      {},
+      h("summary", {}, "Data"),
+      table(
+        "Reliability bins",
+        ["predicted", "count", "mean predicted", "observed"],
+        calibration.bins.map((b) => [
+          `${prob(b.lower)}–${prob(b.upper)}`,
+          count(b.count),
+          b.count > 0n ? prob(b.meanPredicted) : "—",
+          b.count > 0n ? percent(b.observedRate) : "—",
+        ]),
+        { "data-testid": "calibration-bins" },
+      ),
+    ),
   );
   return card;
 }
@@ -104,7 +145,13 @@ function durationsSection(report: GetModelReportResponse, signal: AbortSignal): 
   const points = [...report.durations].sort((a, b) => a.predictedSeconds - b.predictedSeconds);
   const logError = points.map((p) => Math.abs(Math.log1p(p.actualSeconds) - Math.log1p(p.predictedSeconds))).sort((a, b) => a - b);
   const median = logError[Math.floor(logError.length / 2)] ?? 0;
-  card.append(h("p", { "data-testid": "duration-summary" }, `${count(points.length)} credited executions; median |ln(1 + actual) − ln(1 + predicted)| = ${median.toFixed(3)} (a factor of about ${Math.exp(median).toFixed(2)}); median actual ${seconds(points.map((p) => p.actualSeconds).sort((a, b) => a - b)[Math.floor(points.length / 2)] ?? 0)}.`));
+  card.append(
+    h(
+      "p",
+      { "data-testid": "duration-summary" },
+      `${count(points.length)} credited executions; median |ln(1 + actual) − ln(1 + predicted)| = ${median.toFixed(3)} (a factor of about ${Math.exp(median).toFixed(2)}); median actual ${seconds(points.map((p) => p.actualSeconds).sort((a, b) => a - b)[Math.floor(points.length / 2)] ?? 0)}.`,
+    ),
+  );
   chart(
     card,
     {

@@ -75,15 +75,34 @@ export async function overviewPage(root: HTMLElement, api: Api, signal: AbortSig
   }
   const x = buckets.map((b) => (Number(b.start?.seconds ?? 0n) + Number(b.end?.seconds ?? 0n)) / 2);
   const perMinute = buckets.map((_, k) => {
-    const executions = success.series.reduce((n, s) => n + Number(s.buckets[k]?.followed?.executionCount ?? 0n) + Number(s.buckets[k]?.notFollowed?.executionCount ?? 0n), 0);
+    const executions = success.series.reduce(
+      (n, s) => n + Number(s.buckets[k]?.followed?.executionCount ?? 0n) + Number(s.buckets[k]?.notFollowed?.executionCount ?? 0n),
+      0,
+    );
     const b = buckets[k]!;
     const minutes = Math.max(1e-3, (timestampDate(b.end!).getTime() - timestampDate(b.start!).getTime()) / 60_000);
     return executions / minutes;
   });
   throughput.append(
-    h("p", {}, `The newest ${count(success.executionCount)} executions, in ${buckets.length} equal time buckets; latest: `, h("strong", { "data-testid": "throughput-latest" }, `${(perMinute.at(-1) ?? 0).toFixed(1)} executions/min`), "."),
+    h(
+      "p",
+      {},
+      `The newest ${count(success.executionCount)} executions, in ${buckets.length} equal time buckets; latest: `,
+      h("strong", { "data-testid": "throughput-latest" }, `${(perMinute.at(-1) ?? 0).toFixed(1)} executions/min`),
+      ".",
+    ),
   );
-  chart(throughput, { title: "Executions recorded per minute", x, xTime: true, yLabel: "executions / min", series: [{ label: "executions / min", color: "--series-1", values: perMinute }] }, signal);
+  chart(
+    throughput,
+    {
+      title: "Executions recorded per minute",
+      x,
+      xTime: true,
+      yLabel: "executions / min",
+      series: [{ label: "executions / min", color: "--series-1", values: perMinute }],
+    },
+    signal,
+  );
 }
 
 /** The mode's name as the README writes it. */

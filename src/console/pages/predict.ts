@@ -8,9 +8,26 @@ import { modeName } from "./overview.js";
 export async function predictPage(root: HTMLElement, api: Api, signal: AbortSignal, askToken: () => void): Promise<void> {
   const dashboard = await api.admin.getDashboard({ trendPoints: 2, recentInsights: 1 }, { signal });
   const taskTypes = dashboard.trends.map((t) => t.taskType);
-  const field = (label: string, input: HTMLElement, hint?: string) => h("div", { class: "field" }, h("label", { for: input.id }, label), input, hint ? h("small", { class: "muted" }, hint) : null);
-  const taskType = h("input", { id: "p-task-type", name: "taskType", list: "p-task-types", required: true, value: taskTypes[0] ?? "", autocomplete: "off" });
-  const complexity = h("input", { id: "p-complexity", name: "complexity", type: "number", min: 0, max: 10, step: 0.1, value: 2, required: true });
+  const field = (label: string, input: HTMLElement, hint?: string) =>
+    h("div", { class: "field" }, h("label", { for: input.id }, label), input, hint ? h("small", { class: "muted" }, hint) : null);
+  const taskType = h("input", {
+    id: "p-task-type",
+    name: "taskType",
+    list: "p-task-types",
+    required: true,
+    value: taskTypes[0] ?? "",
+    autocomplete: "off",
+  });
+  const complexity = h("input", {
+    id: "p-complexity",
+    name: "complexity",
+    type: "number",
+    min: 0,
+    max: 10,
+    step: 0.1,
+    value: 2,
+    required: true,
+  });
   const max = h("input", { id: "p-max", name: "max", type: "number", min: 1, max: 20, step: 1, value: 3 });
   const required = h("input", { id: "p-required", name: "required", placeholder: "ARCHITECT, TESTBED", autocomplete: "off" });
   const excluded = h("input", { id: "p-excluded", name: "excluded", autocomplete: "off" });
@@ -18,7 +35,11 @@ export async function predictPage(root: HTMLElement, api: Api, signal: AbortSign
   const form = h(
     "form",
     { class: "predict-form", "data-testid": "predict-form" },
-    h("datalist", { id: "p-task-types" }, taskTypes.map((t) => h("option", { value: t }))),
+    h(
+      "datalist",
+      { id: "p-task-types" },
+      taskTypes.map((t) => h("option", { value: t })),
+    ),
     field("Task type", taskType),
     field("Complexity (0–10)", complexity),
     field("Recommendations", max),
@@ -27,14 +48,38 @@ export async function predictPage(root: HTMLElement, api: Api, signal: AbortSign
     h("div", { class: "field" }, submit),
   );
   const result = h("div", { "data-testid": "predict-result", "aria-live": "polite" });
-  root.append(section("Ask for a team", h("p", { class: "muted" }, "Calls PredictAgents (needs the predict scope when tokens are on). Each answer is logged with its propensity like any other."), form), result);
-  const agents = (input: HTMLInputElement) => input.value.split(/[\s,]+/).filter(Boolean).map((a) => a.toUpperCase());
+  root.append(
+    section(
+      "Ask for a team",
+      h(
+        "p",
+        { class: "muted" },
+        "Calls PredictAgents (needs the predict scope when tokens are on). Each answer is logged with its propensity like any other.",
+      ),
+      form,
+    ),
+    result,
+  );
+  const agents = (input: HTMLInputElement) =>
+    input.value
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((a) => a.toUpperCase());
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     submit.disabled = true;
     result.replaceChildren(notice("Asking…"));
     api.learning
-      .predictAgents({ taskType: taskType.value.trim(), complexity: complexity.valueAsNumber, maxRecommendations: max.valueAsNumber || 0, requiredAgents: agents(required), excludedAgents: agents(excluded) }, { signal })
+      .predictAgents(
+        {
+          taskType: taskType.value.trim(),
+          complexity: complexity.valueAsNumber,
+          maxRecommendations: max.valueAsNumber || 0,
+          requiredAgents: agents(required),
+          excludedAgents: agents(excluded),
+        },
+        { signal },
+      )
       .then((answer) => result.replaceChildren(answerView(answer)))
       .catch((error: unknown) => {
         if (needsToken(error)) askToken();
@@ -74,6 +119,10 @@ function answerView(answer: PredictAgentsResponse): HTMLElement {
       { "data-testid": "recommendations" },
     ),
     h("h3", {}, "Why"),
-    h("ol", { class: "rationale" }, answer.recommendations.map((r) => h("li", {}, h("strong", {}, r.agents.join(" + ")), `: ${r.rationale}`))),
+    h(
+      "ol",
+      { class: "rationale" },
+      answer.recommendations.map((r) => h("li", {}, h("strong", {}, r.agents.join(" + ")), `: ${r.rationale}`)),
+    ),
   );
 }

@@ -24,7 +24,10 @@ export async function successPage(root: HTMLElement, api: Api, signal: AbortSign
 }
 
 function total(series: SuccessSeries, pick: "followed" | "notFollowed"): { n: number; s: number } {
-  return series.buckets.reduce((t, b) => ({ n: t.n + Number(b[pick]?.executionCount ?? 0n), s: t.s + Number(b[pick]?.successCount ?? 0n) }), { n: 0, s: 0 });
+  return series.buckets.reduce(
+    (t, b) => ({ n: t.n + Number(b[pick]?.executionCount ?? 0n), s: t.s + Number(b[pick]?.successCount ?? 0n) }),
+    { n: 0, s: 0 },
+  );
 }
 
 function cell(estimate: RateEstimate | undefined): string {
@@ -43,7 +46,8 @@ function seriesSection(series: SuccessSeries, signal: AbortSignal): HTMLElement 
   const card = section(series.taskType, summary);
   const x = series.buckets.map((b) => (timestampDate(b.start!).getTime() + timestampDate(b.end!).getTime()) / 2000);
   const rate = (e: RateEstimate | undefined) => (e && e.executionCount > 0n ? e.successRate : null);
-  const bound = (e: RateEstimate | undefined, side: "lower" | "upper") => (e && e.executionCount > 0n ? (e.interval?.[side] ?? null) : null);
+  const bound = (e: RateEstimate | undefined, side: "lower" | "upper") =>
+    e && e.executionCount > 0n ? (e.interval?.[side] ?? null) : null;
   chart(
     card,
     {
@@ -57,14 +61,22 @@ function seriesSection(series: SuccessSeries, signal: AbortSignal): HTMLElement 
           label: "followed",
           color: "--series-1",
           values: series.buckets.map((b) => rate(b.followed)),
-          band: { label: "followed 90%", lower: series.buckets.map((b) => bound(b.followed, "lower")), upper: series.buckets.map((b) => bound(b.followed, "upper")) },
+          band: {
+            label: "followed 90%",
+            lower: series.buckets.map((b) => bound(b.followed, "lower")),
+            upper: series.buckets.map((b) => bound(b.followed, "upper")),
+          },
         },
         {
           label: "not followed",
           color: "--series-2",
           dash: [6, 4],
           values: series.buckets.map((b) => rate(b.notFollowed)),
-          band: { label: "not followed 90%", lower: series.buckets.map((b) => bound(b.notFollowed, "lower")), upper: series.buckets.map((b) => bound(b.notFollowed, "upper")) },
+          band: {
+            label: "not followed 90%",
+            lower: series.buckets.map((b) => bound(b.notFollowed, "lower")),
+            upper: series.buckets.map((b) => bound(b.notFollowed, "upper")),
+          },
         },
       ],
     },

@@ -31,8 +31,7 @@ export function failureBurst(evidence: TaskEvidence, recent: readonly RecentExec
       confidenceMethod: "1 − P(≥ k failures in the window | historical failure rate), exact binomial",
       sampleSize: window.length,
       description:
-        `failure burst on ${taskType}: ${failures} of the last ${window.length} executions failed, ` +
-        `vs ${pct(pFail)} historically`,
+        `failure burst on ${taskType}: ${failures} of the last ${window.length} executions failed, ` + `vs ${pct(pFail)} historically`,
       data: { window: window.length, failures, historical_failure_rate: pFail },
     },
   ];

@@ -9,16 +9,7 @@
 import type { CombinationEvidence } from "../../domain/evidence.js";
 import type { Finding } from "../../domain/insight.js";
 import { teamKey, teamLabel } from "../../domain/team.js";
-import {
-  type AggregateContext,
-  betaMeanOf,
-  dominantError,
-  pct,
-  probBelow,
-  publishThreshold,
-  RULES,
-  sumsOver,
-} from "./shared.js";
+import { type AggregateContext, betaMeanOf, dominantError, pct, probBelow, publishThreshold, RULES, sumsOver } from "./shared.js";
 
 /** Failing pairs first, then whole failing teams not explained by a reported pair. */
 export function avoidPatterns(context: AggregateContext): Finding[] {
@@ -72,13 +63,10 @@ function failingPairs({ evidence, pT }: AggregateContext): Finding[] {
     const aRate = betaMeanOf(aAlone.successes, aAlone.executions);
     const bRate = betaMeanOf(bAlone.successes, bAlone.executions);
     const worseThan = (rate: number) =>
-      rate - mean >= RULES.interactionMargin &&
-      probBelow(s.successes, s.executions, rate) >= RULES.interactionConfidence;
+      rate - mean >= RULES.interactionMargin && probBelow(s.successes, s.executions, rate) >= RULES.interactionConfidence;
     if (!worseThan(aRate) || !worseThan(bRate)) continue;
     // …and consistently: no well-observed team holding it does fine (else other agents explain it).
-    const teamsWithPair = unexplained.filter(
-      (c) => c.executions >= RULES.minSamples && pair.every((a) => c.agents.includes(a)),
-    );
+    const teamsWithPair = unexplained.filter((c) => c.executions >= RULES.minSamples && pair.every((a) => c.agents.includes(a)));
     if (teamsWithPair.some((c) => betaMeanOf(c.successes, c.executions) > pT - RULES.avoidMargin / 2)) continue;
     badPairs.push(pair);
     const error = dominantError(combinations, pair);

@@ -54,7 +54,11 @@ interface OpenLeaf {
 }
 
 /** Prepares the per-run state for growing trees on a bin matrix. */
-export function growContext(matrix: BinMatrix, binning: Binning, options: Omit<GrowContext, "matrix" | "binning" | "order" | "scratch" | "pool">): GrowContext {
+export function growContext(
+  matrix: BinMatrix,
+  binning: Binning,
+  options: Omit<GrowContext, "matrix" | "binning" | "order" | "scratch" | "pool">,
+): GrowContext {
   return { ...options, matrix, binning, order: new Uint32Array(matrix.rows), scratch: new Uint32Array(matrix.rows), pool: [] };
 }
 
@@ -83,7 +87,13 @@ function partition(ctx: GrowContext, start: number, end: number, feature: number
  * Without `sampleSize` the tree learns from every row; with it, from the rows the caller placed in
  * order[0 … sampleSize) (ascending), and its leaves hold only those rows.
  */
-export function growTree(ctx: GrowContext, grad: Float64Array, hess: Float64Array, allowed: Uint8Array | undefined, sampleSize?: number): GrownTree {
+export function growTree(
+  ctx: GrowContext,
+  grad: Float64Array,
+  hess: Float64Array,
+  allowed: Uint8Array | undefined,
+  sampleSize?: number,
+): GrownTree {
   const { matrix, rules, maxDepth, maxLeaves, order } = ctx;
   const rows = sampleSize ?? order.length;
   if (sampleSize === undefined) for (let i = 0; i < order.length; i++) order[i] = i;
@@ -113,10 +123,24 @@ export function growTree(ctx: GrowContext, grad: Float64Array, hess: Float64Arra
     nodes.push({ kind: "leaf", value: 0 }, { kind: "leaf", value: 0 });
     splitBins.push(-1, -1);
     splitBins[parent.node] = split.bin;
-    nodes[parent.node] = { kind: "split", feature: split.feature, threshold: thresholdOf(ctx.binning, split.feature, split.bin), left: leftNode, right: leftNode + 1 };
+    nodes[parent.node] = {
+      kind: "split",
+      feature: split.feature,
+      threshold: thresholdOf(ctx.binning, split.feature, split.bin),
+      left: leftNode,
+      right: leftNode + 1,
+    };
     const depth = parent.depth + 1;
     const left: OpenLeaf = { node: leftNode, depth, start: parent.start, end: mid, totals: split.left, hist: undefined, split: undefined };
-    const right: OpenLeaf = { node: leftNode + 1, depth, start: mid, end: parent.end, totals: split.right, hist: undefined, split: undefined };
+    const right: OpenLeaf = {
+      node: leftNode + 1,
+      depth,
+      start: mid,
+      end: parent.end,
+      totals: split.right,
+      hist: undefined,
+      split: undefined,
+    };
     leaves.splice(next, 1, left, right);
     fillChildHistograms(ctx, parent.hist!, left, right, grad, hess, (c) => mayGrow(depth, c.totals.count, leaves.length));
     for (const child of [left, right]) {

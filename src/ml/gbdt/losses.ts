@@ -11,7 +11,15 @@ export interface Loss {
    * Writes gradients and hessians at `raw` and returns the mean loss at `raw` (computed in the same
    * pass), over every row or, with `sample`, over the rows sample[0 … sampleSize) only.
    */
-  gradients(raw: Float64Array, labels: Float64Array, weights: Float64Array | undefined, grad: Float64Array, hess: Float64Array, sample?: Uint32Array, sampleSize?: number): number;
+  gradients(
+    raw: Float64Array,
+    labels: Float64Array,
+    weights: Float64Array | undefined,
+    grad: Float64Array,
+    hess: Float64Array,
+    sample?: Uint32Array,
+    sampleSize?: number,
+  ): number;
   /** Mean loss at `raw`. */
   meanLoss(raw: Float64Array, labels: Float64Array, weights: Float64Array | undefined): number;
 }

@@ -79,13 +79,23 @@ function sampleRows(ctx: GrowContext, gaps: Int32Array, random: () => number): n
  * `validation`; with no validation set it grows exactly maxTrees trees (a refit on all rows with a
  * tree count chosen earlier). Deterministic: the same inputs (and seed) give the same trees.
  */
-export function trainGbdt(train: Dataset, validation: Dataset | undefined, options: Partial<TrainOptions>, binned?: BinnedRows): TrainResult {
+export function trainGbdt(
+  train: Dataset,
+  validation: Dataset | undefined,
+  options: Partial<TrainOptions>,
+  binned?: BinnedRows,
+): TrainResult {
   const o = resolveTrainOptions(options);
   checkDataset("train", train, o.objective, train.featureCount);
   if (validation) checkDataset("validation", validation, o.objective, train.featureCount);
   const loss = LOSSES[o.objective];
 
-  if (binned && (binned.matrix.rows !== train.rows || binned.binning.featureCount !== train.featureCount || binned.binning.binCount.some((c) => c > o.maxBins))) {
+  if (
+    binned &&
+    (binned.matrix.rows !== train.rows ||
+      binned.binning.featureCount !== train.featureCount ||
+      binned.binning.binCount.some((c) => c > o.maxBins))
+  ) {
     throw new RangeError("binned rows do not match the training set or maxBins");
   }
   const { binning, matrix } = binned ?? binRows(train, o.maxBins);

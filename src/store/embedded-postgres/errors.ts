@@ -11,9 +11,7 @@ export class EmbeddedPostgresPortInUseError extends Error {
 
 /** The `code` of a Node.js system error (ENOENT, EPERM…), if it has one. */
 export function errorCode(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-    ? error.code
-    : undefined;
+  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : undefined;
 }
 
 /** Whether `file` exists (any other failure to stat it is an error). */

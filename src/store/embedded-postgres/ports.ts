@@ -18,9 +18,7 @@ export function findFreePort(): Promise<number> {
     probe.once("error", reject);
     probe.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
       const address = probe.address();
-      probe.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port assigned")),
-      );
+      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port assigned"))));
     });
   });
 }

@@ -36,8 +36,7 @@ export async function clearLeftoverPostmaster(dataDir: string, log: (msg: string
   if (parent === undefined) return; // exited since
   if (parent !== 1) {
     throw new Error(
-      `embedded PostgreSQL could not start: ${dataDir} is in use ` +
-        `by the running PostgreSQL pid ${pid} (parent pid ${parent})`,
+      `embedded PostgreSQL could not start: ${dataDir} is in use ` + `by the running PostgreSQL pid ${pid} (parent pid ${parent})`,
     );
   }
   log(`stopping PostgreSQL pid ${pid}, orphaned in ${dataDir} by an earlier run`);

@@ -27,7 +27,10 @@ const BrierRow = z.object({ evaluated: z.bigint(), brier: z.number().nullable() 
  * GetStatus.prediction_accuracy counts them) in equal-width bins of predicted success, and the Brier
  * score over all of them.
  */
-export async function readCalibration(db: CommonQueryMethods, bins: number): Promise<{ evaluated: bigint; brier: number | null; bins: readonly z.infer<typeof BinRow>[] }> {
+export async function readCalibration(
+  db: CommonQueryMethods,
+  bins: number,
+): Promise<{ evaluated: bigint; brier: number | null; bins: readonly z.infer<typeof BinRow>[] }> {
   const credited = sql.fragment`
     SELECT r.success_probability AS p, e.success::int AS y
     FROM executions e JOIN recommendations r ON r.recommendation_id = e.recommendation_id`;

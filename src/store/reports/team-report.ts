@@ -9,7 +9,10 @@ export const PAIR_LIMIT = 400;
 const TaskTypeRow = z.object({ task_type: z.string(), executions: z.bigint(), successes: z.bigint() });
 
 /** The task types with their totals, most executed first. */
-export async function readTaskTypeTotals(db: CommonQueryMethods, taskType: string | undefined): Promise<readonly z.infer<typeof TaskTypeRow>[]> {
+export async function readTaskTypeTotals(
+  db: CommonQueryMethods,
+  taskType: string | undefined,
+): Promise<readonly z.infer<typeof TaskTypeRow>[]> {
   const filter = taskType === undefined ? sql.fragment`true` : sql.fragment`task_type = ${taskType}`;
   return db.any(sql.type(TaskTypeRow)`
     SELECT task_type, executions, successes FROM task_type_stats WHERE ${filter}
@@ -29,7 +32,12 @@ const TeamRow = z.object({
  * their success rate under a uniform prior, (1 + s) / (2 + n); durations from the log-normal fit of
  * the aggregates (as the agent ranking computes them).
  */
-export async function readTeamStandings(db: CommonQueryMethods, taskType: string, minExecutions: number, limit: number): Promise<readonly z.infer<typeof TeamRow>[]> {
+export async function readTeamStandings(
+  db: CommonQueryMethods,
+  taskType: string,
+  minExecutions: number,
+  limit: number,
+): Promise<readonly z.infer<typeof TeamRow>[]> {
   return db.any(sql.type(TeamRow)`
     SELECT (SELECT array_agg(a ORDER BY a) FROM unnest(agents) a) AS agents, executions, successes,
       exp(log_duration_sum / executions) - 1 AS median_duration,

@@ -53,8 +53,25 @@ describe("the command line", () => {
     expectUnreachable(await run(["predict", "web_development", "2.0", "--address", NOWHERE]));
     expectUnreachable(
       await run([
-        "predict", "bug_fix", "3", "--count", "5", "--require", "DEBUGGER", "--exclude", "OPTIMIZER,C-INTERNAL", "--max-agents", "3",
-        "--success-weight", "0.5", "--exploration", "0.1", "--default-agents", "DEBUGGER,TESTBED", "--address", NOWHERE,
+        "predict",
+        "bug_fix",
+        "3",
+        "--count",
+        "5",
+        "--require",
+        "DEBUGGER",
+        "--exclude",
+        "OPTIMIZER,C-INTERNAL",
+        "--max-agents",
+        "3",
+        "--success-weight",
+        "0.5",
+        "--exploration",
+        "0.1",
+        "--default-agents",
+        "DEBUGGER,TESTBED",
+        "--address",
+        NOWHERE,
       ]),
     );
   });
@@ -65,12 +82,17 @@ describe("the command line", () => {
 
   it("accepts analyze, insights and dashboard forms", async () => {
     expectUnreachable(await run(["analyze", "--task-type", "bug_fix", "--address", NOWHERE]));
-    expectUnreachable(await run(["insights", "--type", "best_combo,avoid_pattern", "--min-confidence", "0.9", "--status", "retired", "--address", NOWHERE]));
+    expectUnreachable(
+      await run(["insights", "--type", "best_combo,avoid_pattern", "--min-confidence", "0.9", "--status", "retired", "--address", NOWHERE]),
+    );
     expectUnreachable(await run(["dashboard", "--once", "--address", NOWHERE]));
   });
 
   it("rejects unknown insight types and statuses with the valid names", async () => {
-    expectUsageError(await run(["insights", "--type", "best_team"]), /unknown insight type "best_team"; expected one of best_combo, avoid_pattern/);
+    expectUsageError(
+      await run(["insights", "--type", "best_team"]),
+      /unknown insight type "best_team"; expected one of best_combo, avoid_pattern/,
+    );
     expectUsageError(await run(["insights", "--status", "maybe"]), /Allowed choices are active, retired/);
   });
 

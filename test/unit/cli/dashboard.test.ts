@@ -30,7 +30,14 @@ const dashboard = create(GetDashboardResponseSchema, {
     meanDurationSeconds: 252,
   })),
   recentInsights: [
-    { type: InsightType.BEST_COMBO, taskType: "web_development", agents: ["WEB", "APIDESIGNER", "TESTBED"], confidence: 0.999, sampleSize: 80n, description: "succeeds 93%" },
+    {
+      type: InsightType.BEST_COMBO,
+      taskType: "web_development",
+      agents: ["WEB", "APIDESIGNER", "TESTBED"],
+      confidence: 0.999,
+      sampleSize: 80n,
+      description: "succeeds 93%",
+    },
   ],
 });
 
@@ -43,7 +50,9 @@ describe("formatDashboard", () => {
 
   it("draws each task type's trend as a sparkline with the latest rate", () => {
     const lines = formatDashboard(dashboard, context).split("\n");
-    expect(lines.find((line) => line.includes("web_development") && line.includes("▁"))).toMatch(/^ {2}web_development\s+▁▅█\s+100\.0%\s+600$/);
+    expect(lines.find((line) => line.includes("web_development") && line.includes("▁"))).toMatch(
+      /^ {2}web_development\s+▁▅█\s+100\.0%\s+600$/,
+    );
     expect(lines.find((line) => line.startsWith("  bug_fix"))).toMatch(/—\s+0$/);
   });
 
@@ -69,6 +78,8 @@ describe("formatDashboard", () => {
 
   it("mentions the refresh only in the live view", () => {
     expect(formatDashboard(dashboard, { ...context, live: true }).split("\n")[0]).toContain("Ctrl-C to quit");
-    expect(formatDashboard(dashboard, context).split("\n")[0]).toBe("agent-learning 0.1.0 at http://localhost:50051 — 2025-01-01T00:00:00.000Z");
+    expect(formatDashboard(dashboard, context).split("\n")[0]).toBe(
+      "agent-learning 0.1.0 at http://localhost:50051 — 2025-01-01T00:00:00.000Z",
+    );
   });
 });

@@ -50,7 +50,10 @@ describe("codeName", () => {
 
 describe("fileFailure", () => {
   it("names the user's path and the reason without Node's wrapping", () => {
-    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/x/y.jsonl.partial-1'"), { code: "ENOENT", syscall: "open" });
+    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/x/y.jsonl.partial-1'"), {
+      code: "ENOENT",
+      syscall: "open",
+    });
     expect(fileFailure("write", "/x/y.jsonl", enoent).message).toBe("cannot write /x/y.jsonl: no such file or directory");
   });
 });

@@ -5,7 +5,14 @@ import { INSIGHT_TYPE_NAMES, insightTypeName, parseInsightTypes } from "../../..
 
 describe("insight type names", () => {
   it("name every published type after the proto enum, in lower case", () => {
-    expect([...INSIGHT_TYPE_NAMES.keys()]).toEqual(["best_combo", "avoid_pattern", "bottleneck", "underperforming_agent", "anomaly", "trend"]);
+    expect([...INSIGHT_TYPE_NAMES.keys()]).toEqual([
+      "best_combo",
+      "avoid_pattern",
+      "bottleneck",
+      "underperforming_agent",
+      "anomaly",
+      "trend",
+    ]);
     expect(insightTypeName(InsightType.UNDERPERFORMING_AGENT)).toBe("underperforming_agent");
   });
 

@@ -43,8 +43,12 @@ describe("formatPrediction", () => {
   it("ranks the teams in a table with success and duration intervals, confidence, sample, source and propensity", () => {
     const lines = formatPrediction(answer).split("\n");
     expect(lines[0]).toMatch(/^#\s+agents\s+success \[90%\]\s+duration \[90%\]\s+confidence\s+n\s+source\s+propensity\s+rationale$/);
-    expect(lines[1]).toMatch(/^1\s+WEB\+APIDESIGNER\+TESTBED\s+93\.0% \(88\.0–96\.5%\)\s+4m 50s \(3m 10s–7m 00s\)\s+0\.82\s+42\s+model m-3\s+0\.90\s+42 runs of this team$/);
-    expect(lines[2]).toMatch(/^2\s+WEB\+APIDESIGNER\s+70\.0% \(50\.0–85\.0%\)\s+5m 57s\s+0\.30\s+3\s+statistical, exploring\s+0\.10\s+under-tested$/);
+    expect(lines[1]).toMatch(
+      /^1\s+WEB\+APIDESIGNER\+TESTBED\s+93\.0% \(88\.0–96\.5%\)\s+4m 50s \(3m 10s–7m 00s\)\s+0\.82\s+42\s+model m-3\s+0\.90\s+42 runs of this team$/,
+    );
+    expect(lines[2]).toMatch(
+      /^2\s+WEB\+APIDESIGNER\s+70\.0% \(50\.0–85\.0%\)\s+5m 57s\s+0\.30\s+3\s+statistical, exploring\s+0\.10\s+under-tested$/,
+    );
   });
 
   it("adds the probability of finishing in time when the request set a deadline", () => {
@@ -76,7 +80,13 @@ describe("formatPrediction", () => {
   it("shows the observation report of observation mode", () => {
     const observed = create(PredictAgentsResponseSchema, {
       mode: LearningMode.OBSERVATION,
-      observation: { servicePick: ["DEBUGGER", "PATCHER"], comparedCount: 120n, agreementRate: 0.78, callerSuccessRate: 0.61, serviceEstimatedSuccessRate: 0.74 },
+      observation: {
+        servicePick: ["DEBUGGER", "PATCHER"],
+        comparedCount: 120n,
+        agreementRate: 0.78,
+        callerSuccessRate: 0.61,
+        serviceEstimatedSuccessRate: 0.74,
+      },
     });
     expect(formatPrediction(observed)).toContain(
       "observation: the service would pick DEBUGGER+PATCHER; it agreed with callers in 78.0% of 120 decisions; " +

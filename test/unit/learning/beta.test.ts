@@ -18,7 +18,12 @@ describe("beta arithmetic", () => {
   });
 
   it("the quantile inverts the CDF", () => {
-    for (const [a, b] of [[2, 3], [0.5, 0.5], [120, 30], [1, 200]] as const) {
+    for (const [a, b] of [
+      [2, 3],
+      [0.5, 0.5],
+      [120, 30],
+      [1, 200],
+    ] as const) {
       for (const p of [0.05, 0.5, 0.95]) expect(betaCdf(betaQuantile(p, a, b), a, b)).toBeCloseTo(p, 9);
     }
   });

@@ -26,7 +26,10 @@ describe("probabilityWithin", () => {
 
   it("is a normal fit when only the 5% and 95% residual quantiles are known", () => {
     // Residual quantiles ±0.8 at 5% / 95%: sd = 0.8 / 1.645, centred on the prediction 3.
-    const d = residualLogDuration(3, [{ p: 0.95, value: 0.8 }, { p: 0.05, value: -0.8 }])!;
+    const d = residualLogDuration(3, [
+      { p: 0.95, value: 0.8 },
+      { p: 0.05, value: -0.8 },
+    ])!;
     const sd = 0.8 / 1.6448536;
     expect(probabilityWithin(d, secondsAt(3))).toBeCloseTo(0.5, 6);
     expect(probabilityWithin(d, secondsAt(3 + sd))).toBeCloseTo(normalCdf(1), 5);
@@ -66,7 +69,13 @@ describe("probabilityWithin", () => {
   });
 
   it("is a step at the value when the distribution has no spread", () => {
-    const d: LogDurationDistribution = { center: Math.log1p(60), quantiles: [{ p: 0.05, value: 0 }, { p: 0.95, value: 0 }] };
+    const d: LogDurationDistribution = {
+      center: Math.log1p(60),
+      quantiles: [
+        { p: 0.05, value: 0 },
+        { p: 0.95, value: 0 },
+      ],
+    };
     expect(probabilityWithin(d, 59)).toBe(0);
     expect(probabilityWithin(d, 60)).toBe(1);
   });
@@ -85,7 +94,12 @@ describe("probabilityWithin", () => {
 
   it("needs two usable quantiles to make a distribution", () => {
     expect(residualLogDuration(3, [{ p: 0.05, value: -1 }])).toBeUndefined();
-    expect(residualLogDuration(Number.NaN, [{ p: 0.05, value: -1 }, { p: 0.95, value: 1 }])).toBeUndefined();
+    expect(
+      residualLogDuration(Number.NaN, [
+        { p: 0.05, value: -1 },
+        { p: 0.95, value: 1 },
+      ]),
+    ).toBeUndefined();
   });
 });
 
@@ -118,7 +132,11 @@ describe("filterByDeadline", () => {
 describe("recommend with a deadline", () => {
   /** The best team is slow (about 10 minutes), the second best fast (about 30 s). */
   function evidence(): TaskEvidence {
-    const combinations: CombinationEvidence[] = [team(["A", "B"], 100, 95, 600), team(["C", "D"], 100, 80, 30), team(["E", "F"], 100, 60, 40)];
+    const combinations: CombinationEvidence[] = [
+      team(["A", "B"], 100, 95, 600),
+      team(["C", "D"], 100, 80, 30),
+      team(["E", "F"], 100, 60, 40),
+    ];
     const names = [...new Set(combinations.flatMap((c) => c.agents))];
     return {
       taskType: "web_development",

@@ -44,8 +44,12 @@ describe("estimateCombination", () => {
     const evidence = world([team(["A", "B"], 40, 30)]);
     const narrow = estimateCombination(evidence, ["A", "B"], { level: 0.5 });
     const wide = estimateCombination(evidence, ["A", "B"], { level: 0.99 });
-    expect(wide.successInterval.upper - wide.successInterval.lower).toBeGreaterThan(narrow.successInterval.upper - narrow.successInterval.lower);
-    expect(wide.durationInterval.upper - wide.durationInterval.lower).toBeGreaterThan(narrow.durationInterval.upper - narrow.durationInterval.lower);
+    expect(wide.successInterval.upper - wide.successInterval.lower).toBeGreaterThan(
+      narrow.successInterval.upper - narrow.successInterval.lower,
+    );
+    expect(wide.durationInterval.upper - wide.durationInterval.lower).toBeGreaterThan(
+      narrow.durationInterval.upper - narrow.durationInterval.lower,
+    );
   });
 
   it("a team seen once has its duration shrunk toward the task type's", () => {
@@ -66,7 +70,14 @@ describe("estimateCombination", () => {
   });
 
   it("a pair inside a team that fails far more than its agents do elsewhere lowers the team's estimate", () => {
-    const evidence = world([team(["X", "Y"], 20, 2), team(["A", "X"], 20, 18), team(["A", "Y"], 20, 18), team(["A", "Z"], 20, 18), team(["B", "Z"], 20, 2), team(["A", "C"], 20, 15)]);
+    const evidence = world([
+      team(["X", "Y"], 20, 2),
+      team(["A", "X"], 20, 18),
+      team(["A", "Y"], 20, 18),
+      team(["A", "Z"], 20, 18),
+      team(["B", "Z"], 20, 2),
+      team(["A", "C"], 20, 15),
+    ]);
     // Y and Z have the same record (20/40); only Y is half of a failing pair with X.
     const withPair = estimateCombination(evidence, ["C", "X", "Y"]);
     const without = estimateCombination(evidence, ["C", "X", "Z"]);

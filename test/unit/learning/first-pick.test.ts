@@ -6,7 +6,11 @@ import { type RecommendRequest, recommend } from "../../../src/learning/recommen
 import { createRng } from "../../../src/sim/random.js";
 import { noSums, plus, team } from "../../support/evidence.js";
 
-const catalog: CatalogAgent[] = ["A", "B", "C", "D", "E", "F"].map((name) => ({ name, category: "core", capabilities: ["implementation"] }));
+const catalog: CatalogAgent[] = ["A", "B", "C", "D", "E", "F"].map((name) => ({
+  name,
+  category: "core",
+  capabilities: ["implementation"],
+}));
 
 function world(combinations: CombinationEvidence[]): TaskEvidence {
   const names = [...new Set(combinations.flatMap((c) => c.agents))];
@@ -22,11 +26,26 @@ function world(combinations: CombinationEvidence[]): TaskEvidence {
 
 // Two contexts with different evidence, so propensities differ from call to call.
 const contexts = [
-  world([team(["A"], 40, 28), team(["B"], 30, 20), team(["A", "B"], 12, 8), team(["C"], 6, 4), team(["D", "E"], 50, 20), team(["F"], 3, 3)]),
+  world([
+    team(["A"], 40, 28),
+    team(["B"], 30, 20),
+    team(["A", "B"], 12, 8),
+    team(["C"], 6, 4),
+    team(["D", "E"], 50, 20),
+    team(["F"], 3, 3),
+  ]),
   world([team(["A"], 200, 150), team(["C", "D"], 25, 20), team(["E"], 8, 5), team(["B", "F"], 60, 30)]),
 ];
 
-const request: RecommendRequest = { complexity: 2, maxRecommendations: 256, requiredAgents: [], excludedAgents: [], maxAgents: 0, successWeight: 0.8, explorationRate: 0.3 };
+const request: RecommendRequest = {
+  complexity: 2,
+  maxRecommendations: 256,
+  requiredAgents: [],
+  excludedAgents: [],
+  maxAgents: 0,
+  successWeight: 0.8,
+  explorationRate: 0.3,
+};
 const key = (agents: readonly string[]) => [...agents].sort().join(",");
 
 /** Per team: how often it went first, and the sums of its logged propensities p and of p(1 − p). */
@@ -43,7 +62,9 @@ interface Tally {
  */
 function expectWithinFourSe(tallies: Map<string, Tally>): void {
   for (const [team, t] of tallies) {
-    expect(Math.abs(t.firsts - t.p), `${team}: ${t.firsts} first against Σp = ${t.p.toFixed(1)}`).toBeLessThanOrEqual(4 * Math.sqrt(t.variance));
+    expect(Math.abs(t.firsts - t.p), `${team}: ${t.firsts} first against Σp = ${t.p.toFixed(1)}`).toBeLessThanOrEqual(
+      4 * Math.sqrt(t.variance),
+    );
   }
 }
 
@@ -73,7 +94,10 @@ describe("first-pick policy", () => {
       const epsilon = [0.05, 0.3, 1][call % 3]!;
       const raw = [3, 2, 1 + (call % 5), 0.5, 0];
       const total = raw.reduce((s, x) => s + x, 0);
-      const pi = firstPickProbabilities(raw.map((x) => x / total), epsilon);
+      const pi = firstPickProbabilities(
+        raw.map((x) => x / total),
+        epsilon,
+      );
       const first = drawFirst(pi, rng.next);
       pi.forEach((p, i) => {
         const t = tallies.get(String(i)) ?? { firsts: 0, p: 0, variance: 0 };
@@ -93,7 +117,11 @@ describe("first-pick policy", () => {
       for (const r of answer.recommendations) {
         const name = `${call % 2}:${key(r.agents)}`;
         const t = tallies.get(name) ?? { firsts: 0, p: 0, variance: 0 };
-        tallies.set(name, { firsts: t.firsts + (key(r.agents) === first ? 1 : 0), p: t.p + r.propensity, variance: t.variance + r.propensity * (1 - r.propensity) });
+        tallies.set(name, {
+          firsts: t.firsts + (key(r.agents) === first ? 1 : 0),
+          p: t.p + r.propensity,
+          variance: t.variance + r.propensity * (1 - r.propensity),
+        });
       }
     }
     expect(tallies.size).toBeGreaterThan(10);
@@ -139,5 +167,6 @@ describe("first-pick policy", () => {
 
 /** A team's speed term as recommend computes it: its score minus w · its ranking probability. */
 function typicalSpeed(teams: readonly { score: number; successProbability: number; rankingProbability?: number }[]) {
-  return (r: (typeof teams)[number]) => (r.score - request.successWeight * (r.rankingProbability ?? r.successProbability)) / (1 - request.successWeight);
+  return (r: (typeof teams)[number]) =>
+    (r.score - request.successWeight * (r.rankingProbability ?? r.successProbability)) / (1 - request.successWeight);
 }

@@ -4,7 +4,13 @@ import { aggregateFindings, recentFindings, type RecentExecution } from "../../.
 import { noSums, plus } from "../../support/evidence.js";
 
 /** A team's sums from a success count and a typical duration (seconds), with a little spread. */
-function team(agents: string[], executions: number, successes: number, seconds = 60, errors: Record<string, number> = {}): CombinationEvidence {
+function team(
+  agents: string[],
+  executions: number,
+  successes: number,
+  seconds = 60,
+  errors: Record<string, number> = {},
+): CombinationEvidence {
   const log = Math.log(1 + seconds);
   // Two durations per team (×0.8 and ×1.25 of typical) give it a non-zero variance.
   const a = Math.log(1 + seconds * 0.8);

@@ -25,12 +25,26 @@ describe("modelTeamPosterior", () => {
 
   it("keeps the model's complexity effect: the record fixes the level at the team's mean complexity, the model moves it", () => {
     // The model says 0.8 at the team's mean complexity and 0.6 at the asked one; the record agrees with 0.8.
-    const p = modelTeamPosterior({ ...base, modelProbability: 0.6, recordProbability: 0.8, executions: 1000, successes: 800, priorVariance: 0.01 });
+    const p = modelTeamPosterior({
+      ...base,
+      modelProbability: 0.6,
+      recordProbability: 0.8,
+      executions: 1000,
+      successes: 800,
+      priorVariance: 0.01,
+    });
     expect(p.logitMean).toBeCloseTo(logit(0.6), 2);
   });
 
   it("follows a record far from the prior past one Newton step (the mode, not a first step)", () => {
-    const p = modelTeamPosterior({ ...base, modelProbability: 0.63, recordProbability: 0.63, executions: 16, successes: 15, priorVariance: 0.4 });
+    const p = modelTeamPosterior({
+      ...base,
+      modelProbability: 0.63,
+      recordProbability: 0.63,
+      executions: 16,
+      successes: 15,
+      priorVariance: 0.4,
+    });
     // The exact mode solves 15 − 16 q − (L − logit 0.63) / 0.4 = 0.
     const q = 1 / (1 + Math.exp(-p.logitMean));
     expect(15 - 16 * q - (p.logitMean - logit(0.63)) / 0.4).toBeCloseTo(0, 8);

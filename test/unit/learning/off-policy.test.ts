@@ -61,7 +61,11 @@ describe("evaluatePolicy", () => {
   });
 
   it("a perfect reward model makes doubly robust exact, with zero standard error", () => {
-    const exact = [terms(1, 0.5, 1, { modelLogged: 1, modelTarget: 1 }), terms(0, 0.2, 1, { modelLogged: 0, modelTarget: 0 }), terms(0, 0.5, 0, { modelLogged: 0, modelTarget: 1 })];
+    const exact = [
+      terms(1, 0.5, 1, { modelLogged: 1, modelTarget: 1 }),
+      terms(0, 0.2, 1, { modelLogged: 0, modelTarget: 0 }),
+      terms(0, 0.5, 0, { modelLogged: 0, modelTarget: 1 }),
+    ];
     const v = evaluatePolicy(exact, "probability");
     expect(v.doublyRobust?.value).toBeCloseTo(2 / 3, 12);
     expect(v.doublyRobust?.standardError).toBeCloseTo(1 / 3, 12); // terms 1, 0, 1: variance 1/3, over n = 3

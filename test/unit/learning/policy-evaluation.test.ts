@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { CALLER_POLICY, evaluatePolicies, LOGGED_GREEDY_POLICY, LOGGING_POLICY, pickPolicy } from "../../../src/learning/policy-evaluation.js";
+import {
+  CALLER_POLICY,
+  evaluatePolicies,
+  LOGGED_GREEDY_POLICY,
+  LOGGING_POLICY,
+  pickPolicy,
+} from "../../../src/learning/policy-evaluation.js";
 import type { LoggedDecision } from "../../../src/learning/target-policies.js";
 
 const decision = (team: string, propensity: number, success: boolean, callerTeam?: string): LoggedDecision => ({

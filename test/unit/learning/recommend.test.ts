@@ -50,7 +50,14 @@ const key = (agents: readonly string[]) => [...agents].sort().join(",");
 const rankOf = (recommendations: Recommended[], agents: string[]) => recommendations.findIndex((r) => key(r.agents) === key(agents));
 
 // Y and Z have the same overall record (20/40); only Y belongs to the failing pair X+Y.
-const pairWorld = world([team(["X", "Y"], 20, 2), team(["A", "X"], 20, 18), team(["A", "Y"], 20, 18), team(["A", "Z"], 20, 18), team(["B", "Z"], 20, 2), team(["A", "C"], 20, 15)]);
+const pairWorld = world([
+  team(["X", "Y"], 20, 2),
+  team(["A", "X"], 20, 18),
+  team(["A", "Y"], 20, 18),
+  team(["A", "Z"], 20, 18),
+  team(["B", "Z"], 20, 2),
+  team(["A", "C"], 20, 15),
+]);
 
 describe("recommend", () => {
   it("a team seen twice at 2/2 ranks below one seen 200 times at 190/200", () => {
@@ -169,12 +176,8 @@ describe("recommend", () => {
     const evidence = world([recorded, team(["DOCGEN", "QADIRECTOR", "SECURITYAUDITOR", "CONSTRUCTOR", "LEADENGINEER"], 10, 8)]);
     const { recommendations } = recommend(evidence, request, never);
     expect(recommendations[rankOf(recommendations, ["WEB", "CONSTRUCTOR"])]!.agents).toEqual(["WEB", "CONSTRUCTOR"]);
-    expect(recommendations[rankOf(recommendations, ["DOCGEN", "QADIRECTOR", "SECURITYAUDITOR", "CONSTRUCTOR", "LEADENGINEER"])]!.agents).toEqual([
-      "LEADENGINEER",
-      "CONSTRUCTOR",
-      "SECURITYAUDITOR",
-      "QADIRECTOR",
-      "DOCGEN",
-    ]);
+    expect(
+      recommendations[rankOf(recommendations, ["DOCGEN", "QADIRECTOR", "SECURITYAUDITOR", "CONSTRUCTOR", "LEADENGINEER"])]!.agents,
+    ).toEqual(["LEADENGINEER", "CONSTRUCTOR", "SECURITYAUDITOR", "QADIRECTOR", "DOCGEN"]);
   });
 });

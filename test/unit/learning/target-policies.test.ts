@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { deterministicTerms, distributionTerms, type LoggedDecision, loggingTerms, uniformTerms } from "../../../src/learning/target-policies.js";
+import {
+  deterministicTerms,
+  distributionTerms,
+  type LoggedDecision,
+  loggingTerms,
+  uniformTerms,
+} from "../../../src/learning/target-policies.js";
 
 const decision: LoggedDecision = {
   taskType: "bug_fix",
@@ -44,7 +50,15 @@ describe("target policies", () => {
   });
 
   it("a distribution's support is its probability on logged teams, and its model value the weighted mean", () => {
-    const t = distributionTerms(decision, [{ team: "A+B", probability: 0.5 }, { team: "D", probability: 0.5 }], "success", model);
+    const t = distributionTerms(
+      decision,
+      [
+        { team: "A+B", probability: 0.5 },
+        { team: "D", probability: 0.5 },
+      ],
+      "success",
+      model,
+    );
     expect(t.targetProbability).toBe(0.5);
     expect(t.supportedMass).toBe(0.5);
     expect(t.modelTarget).toBeCloseTo(0.4, 12);

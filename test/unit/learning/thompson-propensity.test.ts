@@ -88,7 +88,13 @@ describe("thompsonWinProbabilities", () => {
       [900, 100, 890, 110],
       [4000, 1000, 30, 9],
     ] as const) {
-      const [p1] = thompsonWinProbabilities([{ alpha: a1, beta: b1, offset: 0 }, { alpha: a2, beta: b2, offset: 0 }], 1);
+      const [p1] = thompsonWinProbabilities(
+        [
+          { alpha: a1, beta: b1, offset: 0 },
+          { alpha: a2, beta: b2, offset: 0 },
+        ],
+        1,
+      );
       expect(Math.abs(1 - p1! - secondWins(a1, b1, a2, b2)), `${a1},${b1} vs ${a2},${b2}`).toBeLessThan(2e-5);
     }
   });
@@ -123,7 +129,13 @@ describe("thompsonWinProbabilities", () => {
   });
 
   it("gives a contender that cannot reach the others' scores nothing", () => {
-    const [strong, hopeless] = thompsonWinProbabilities([{ alpha: 90, beta: 10, offset: 0 }, { alpha: 10, beta: 90, offset: 0 }], 1);
+    const [strong, hopeless] = thompsonWinProbabilities(
+      [
+        { alpha: 90, beta: 10, offset: 0 },
+        { alpha: 10, beta: 90, offset: 0 },
+      ],
+      1,
+    );
     expect(strong).toBeCloseTo(1, 12);
     expect(hopeless).toBeLessThan(1e-12);
   });

@@ -15,7 +15,12 @@ describe("flattenEnsemble", () => {
       for (let f = 0; f < width; f++) features[r * width + f] = f < 2 ? rng.normal() * 100 : rng.int(2);
       labels[r] = rng.chance(features[r * width]! > 0 && features[r * width + 2] === 1 ? 0.8 : 0.3) ? 1 : 0;
     }
-    const ensemble = trainGbdt({ features, rows, featureCount: width, labels }, undefined, { objective: "logistic", maxTrees: 25, maxLeaves: 15, maxDepth: 6 }).ensemble;
+    const ensemble = trainGbdt({ features, rows, featureCount: width, labels }, undefined, {
+      objective: "logistic",
+      maxTrees: 25,
+      maxLeaves: 15,
+      maxDepth: 6,
+    }).ensemble;
     const flat = flattenEnsemble(ensemble);
     for (let r = 0; r < rows; r++) {
       expect(flatPredictRaw(flat, features, r * width)).toBe(predictRaw(ensemble, features, r * width));

@@ -183,7 +183,8 @@ describe("trainGbdt", () => {
     const result = trainGbdt(train, agentRule(1000, 23), { objective: "logistic", learningRate: 0.5 });
     // A high learning rate overfits fast, so the best round is well before the last one grown.
     expect(result.validationLoss.length).toBeGreaterThan(result.bestIteration + 1);
-    for (let r = 0; r < train.rows; r++) expect(predictRaw(result.ensemble, train.features, r * AGENT_RULE_WIDTH)).toBe(result.trainScores[r]);
+    for (let r = 0; r < train.rows; r++)
+      expect(predictRaw(result.ensemble, train.features, r * AGENT_RULE_WIDTH)).toBe(result.trainScores[r]);
   });
 
   it("scores raw rows through the float32 thresholds exactly as training scored their bins", () => {
@@ -261,7 +262,8 @@ describe("trainGbdt", () => {
     const weighted = trainGbdt({ ...d, weights }, d, options).ensemble;
     const copied = trainGbdt(duplicated, d, options).ensemble;
     // Same sums in another order: equal to float32 precision, not bit for bit.
-    for (let r = 0; r < d.rows; r++) expect(predictRaw(weighted, d.features, r * 12)).toBeCloseTo(predictRaw(copied, d.features, r * 12), 5);
+    for (let r = 0; r < d.rows; r++)
+      expect(predictRaw(weighted, d.features, r * 12)).toBeCloseTo(predictRaw(copied, d.features, r * 12), 5);
   });
 
   it("gives the same model for the same data and seed", () => {
@@ -296,7 +298,8 @@ describe("trainGbdt", () => {
     expect(stopped.validationLoss.length).toBeGreaterThan(stopped.bestIteration + 1);
     const refit = trainGbdt(train, undefined, { objective: "logistic", maxTrees: 40, rowsPerTree: 1000 });
     for (const result of [stopped, refit]) {
-      for (let r = 0; r < train.rows; r++) expect(predictRaw(result.ensemble, train.features, r * AGENT_RULE_WIDTH)).toBe(result.trainScores[r]);
+      for (let r = 0; r < train.rows; r++)
+        expect(predictRaw(result.ensemble, train.features, r * AGENT_RULE_WIDTH)).toBe(result.trainScores[r]);
     }
   });
 

@@ -30,13 +30,27 @@ function stump(objective: Objective, baseScore = f(0.1)): TreeEnsemble {
     objective,
     featureCount: 3,
     baseScore,
-    trees: [{ nodes: [{ kind: "split", feature: 1, threshold: f(0.3), left: 1, right: 2 }, { kind: "leaf", value: f(-0.7) }, { kind: "leaf", value: f(1.2) }] }],
+    trees: [
+      {
+        nodes: [
+          { kind: "split", feature: 1, threshold: f(0.3), left: 1, right: 2 },
+          { kind: "leaf", value: f(-0.7) },
+          { kind: "leaf", value: f(1.2) },
+        ],
+      },
+    ],
   };
 }
 
 /** A full depth-3 tree over 4 features, written out by hand; node order is not parent-first. */
 function depth3(objective: Objective): TreeEnsemble {
-  const split = (feature: number, threshold: number, left: number, right: number): SplitNode => ({ kind: "split", feature, threshold: f(threshold), left, right });
+  const split = (feature: number, threshold: number, left: number, right: number): SplitNode => ({
+    kind: "split",
+    feature,
+    threshold: f(threshold),
+    left,
+    right,
+  });
   const leaf = (value: number) => ({ kind: "leaf" as const, value: f(value) });
   return {
     objective,
@@ -52,7 +66,14 @@ function depth3(objective: Objective): TreeEnsemble {
           split(0, -3.3, 9, 10), // 4
           split(3, 7.1, 11, 12), // 5
           split(1, -0.1, 13, 14), // 6
-          leaf(0.11), leaf(-0.42), leaf(0.93), leaf(-1.7), leaf(0.05), leaf(2.2), leaf(-0.66), leaf(1.01),
+          leaf(0.11),
+          leaf(-0.42),
+          leaf(0.93),
+          leaf(-1.7),
+          leaf(0.05),
+          leaf(2.2),
+          leaf(-0.66),
+          leaf(1.01),
         ],
       },
     ],
@@ -91,7 +112,8 @@ function randomEnsemble(seed: number, objective: Objective, trees: number, depth
 /** The thresholds each feature is split at, to aim rows exactly at them. */
 function thresholdsByFeature(ensemble: TreeEnsemble): number[][] {
   const byFeature: number[][] = Array.from({ length: ensemble.featureCount }, () => []);
-  for (const tree of ensemble.trees) for (const node of tree.nodes) if (node.kind === "split") byFeature[node.feature]!.push(node.threshold);
+  for (const tree of ensemble.trees)
+    for (const node of tree.nodes) if (node.kind === "split") byFeature[node.feature]!.push(node.threshold);
   return byFeature;
 }
 
@@ -207,7 +229,10 @@ describe("the ONNX file", () => {
     expect(model.modelVersion).toBe(1_732_000_000_123n);
     expect(model.docString).toBe("a stump");
     expect(model.irVersion).toBe(8n);
-    expect(model.opsetImport.map((o) => [o.domain, o.version])).toEqual([["", 17n], ["ai.onnx.ml", 3n]]);
+    expect(model.opsetImport.map((o) => [o.domain, o.version])).toEqual([
+      ["", 17n],
+      ["ai.onnx.ml", 3n],
+    ]);
   });
 
   it("names its input and output as asked", async () => {
@@ -225,7 +250,15 @@ describe("the ONNX file", () => {
       objective: "squared",
       featureCount: 1,
       baseScore: 0,
-      trees: [{ nodes: [{ kind: "split", feature: 0, threshold: 0, left: 1, right: 2 }, { kind: "leaf", value: 0 }, { kind: "leaf", value: 1 }] }],
+      trees: [
+        {
+          nodes: [
+            { kind: "split", feature: 0, threshold: 0, left: 1, right: 2 },
+            { kind: "leaf", value: 0 },
+            { kind: "leaf", value: 1 },
+          ],
+        },
+      ],
     };
     const bytes = exportOnnx(ensemble, { metadata: {}, modelVersion: 0 });
     const model = fromBinary(ModelProtoSchema, bytes);
@@ -316,7 +349,9 @@ describe("sessions", () => {
 
   it("fail to load a truncated file with a clear error", async () => {
     const bytes = exportPlain(depth3("squared"));
-    await expect(loadSession(bytes.subarray(0, Math.floor(bytes.length / 2)))).rejects.toThrow(/^not an ONNX model \(corrupt or truncated bytes\): /);
+    await expect(loadSession(bytes.subarray(0, Math.floor(bytes.length / 2)))).rejects.toThrow(
+      /^not an ONNX model \(corrupt or truncated bytes\): /,
+    );
   });
 
   it("fail to load an empty byte array with a clear error", async () => {
@@ -326,7 +361,9 @@ describe("sessions", () => {
   it("fail to load a well-formed protobuf that is not a runnable model", async () => {
     const model = fromBinary(ModelProtoSchema, exportPlain(stump("squared")));
     model.opsetImport = model.opsetImport.filter((o) => o.domain !== "ai.onnx.ml"); // binds to ai.onnx.ml 5, where the op is gone
-    await expect(loadSession(toBinary(ModelProtoSchema, model))).rejects.toThrow(/^onnxruntime could not load the model: .*TreeEnsembleRegressor/);
+    await expect(loadSession(toBinary(ModelProtoSchema, model))).rejects.toThrow(
+      /^onnxruntime could not load the model: .*TreeEnsembleRegressor/,
+    );
   });
 
   it("refuse rows of the wrong width", async () => {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../../src/sim/random.js";
 import type { TrainingExample } from "../../../src/ml/training-set.js";
-import { chooseServing, TEAM_ROW_BUCKETS, teamLogitVariances, teamRowBucket, UNSEEN_VARIANCE_FLOOR } from "../../../src/ml/team-uncertainty.js";
+import {
+  chooseServing,
+  TEAM_ROW_BUCKETS,
+  teamLogitVariances,
+  teamRowBucket,
+  UNSEEN_VARIANCE_FLOOR,
+} from "../../../src/ml/team-uncertainty.js";
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -12,7 +18,14 @@ function world(teams: number, rowsPerTeam: number, sd: number, seed: number) {
   const draw = (rows: number): TrainingExample[] =>
     Array.from({ length: teams * rows }, (_, i) => {
       const team = i % teams;
-      return { taskType: "t", agents: [`A${team}`], complexity: 2, success: rng.next() < sigmoid(offsets[team]!), durationSeconds: 1, recordedAtUs: BigInt(i) };
+      return {
+        taskType: "t",
+        agents: [`A${team}`],
+        complexity: 2,
+        success: rng.next() < sigmoid(offsets[team]!),
+        durationSeconds: 1,
+        recordedAtUs: BigInt(i),
+      };
     });
   return { train: draw(rowsPerTeam), validation: draw(rowsPerTeam) };
 }
@@ -42,7 +55,10 @@ describe("chooseServing", () => {
 
   it("keeps the model alone when it already knows every team (records and priors only add noise)", () => {
     const { train, validation } = world(100, 20, 0, 3);
-    expect(chooseServing(train, validation, score, [0.25, 0.25, 0.25, 0.25, 0.25], misleading)).toEqual({ recordWeight: 0, statisticalPrior: false });
+    expect(chooseServing(train, validation, score, [0.25, 0.25, 0.25, 0.25, 0.25], misleading)).toEqual({
+      recordWeight: 0,
+      statisticalPrior: false,
+    });
   });
 
   it("counts the record when the model misjudges teams", () => {
@@ -53,7 +69,9 @@ describe("chooseServing", () => {
   it("adds the statistical prior when it knows teams the model misjudges and never ran", () => {
     const rng = createRng(5);
     const rates = Array.from({ length: 100 }, () => sigmoid(1.2 * rng.normal()));
-    const train: TrainingExample[] = [{ taskType: "t", agents: ["OTHER"], complexity: 2, success: true, durationSeconds: 1, recordedAtUs: 0n }];
+    const train: TrainingExample[] = [
+      { taskType: "t", agents: ["OTHER"], complexity: 2, success: true, durationSeconds: 1, recordedAtUs: 0n },
+    ];
     const holdout: TrainingExample[] = Array.from({ length: 4000 }, (_, i) => ({
       taskType: "t",
       agents: [`B${i % 100}`],

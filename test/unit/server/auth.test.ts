@@ -82,7 +82,7 @@ describe("token configuration", () => {
     expect(() => loadTokens({ authTokens: `ci:${sha("a")}:read;ops:${sha("a")}:admin` })).toThrow(/same hash/);
   });
 
-  test("the hash is the SHA-256 of the token's UTF-8 bytes, as `printf %s \"$TOKEN\" | sha256sum` prints it", () => {
+  test('the hash is the SHA-256 of the token\'s UTF-8 bytes, as `printf %s "$TOKEN" | sha256sum` prints it', () => {
     expect(sha("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   });
 });
@@ -151,7 +151,9 @@ describe("auth policy at start", () => {
   });
 
   test("a non-loopback bind without tokens is refused, saying what to configure", () => {
-    expect(() => resolveAuth("0.0.0.0", {})).toThrow(/refusing to serve on 0\.0\.0\.0 without access control: configure bearer tokens in AUTH_TOKENS/);
+    expect(() => resolveAuth("0.0.0.0", {})).toThrow(
+      /refusing to serve on 0\.0\.0\.0 without access control: configure bearer tokens in AUTH_TOKENS/,
+    );
   });
 
   test("configured tokens turn auth on for any bind, loopback included", () => {

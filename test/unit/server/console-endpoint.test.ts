@@ -67,10 +67,12 @@ describe("withConsole", () => {
     // fetch would normalise dot segments (and %2e%2e) away; send them as written.
     for (const raw of ["/console/../../package.json", "/console/%2e%2e/%2e%2e/package.json"]) {
       const status = await new Promise<number | undefined>((resolve, reject) => {
-        http.get(base, { path: raw }, (res) => {
-          res.resume();
-          resolve(res.statusCode);
-        }).on("error", reject);
+        http
+          .get(base, { path: raw }, (res) => {
+            res.resume();
+            resolve(res.statusCode);
+          })
+          .on("error", reject);
       });
       expect(status).toBe(404);
     }
@@ -78,7 +80,11 @@ describe("withConsole", () => {
 
   test("passes RPCs, /metrics and non-GET requests to the next handler", async () => {
     const base = await serve(`${dir}/`);
-    for (const [url, method] of [["/agentlearning.v1.AdminService/GetStatus", "POST"], ["/metrics", "GET"], ["/", "POST"]] as const) {
+    for (const [url, method] of [
+      ["/agentlearning.v1.AdminService/GetStatus", "POST"],
+      ["/metrics", "GET"],
+      ["/", "POST"],
+    ] as const) {
       const response = await fetch(`${base}${url}`, { method });
       expect(response.status).toBe(299);
       expect(await response.text()).toBe("api");

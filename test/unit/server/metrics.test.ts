@@ -9,8 +9,15 @@ import { parsePrometheus, type Sample, sampleValue } from "../../support/prometh
 // stand-ins for the pool and the models: no database, no onnxruntime.
 
 /** A pool whose state() says what the test wants; nothing else of it is used. */
-function poolWithState(state: { acquiredConnections: number; idleConnections: number; pendingConnections: number; waitingClients: number }): DatabasePool {
-  return { state: () => ({ ...state, pendingDestroyConnections: 0, pendingReleaseConnections: 0, state: "ACTIVE" }) } as unknown as DatabasePool;
+function poolWithState(state: {
+  acquiredConnections: number;
+  idleConnections: number;
+  pendingConnections: number;
+  waitingClients: number;
+}): DatabasePool {
+  return {
+    state: () => ({ ...state, pendingDestroyConnections: 0, pendingReleaseConnections: 0, state: "ACTIVE" }),
+  } as unknown as DatabasePool;
 }
 
 /** A serving model with a session that does nothing. */
@@ -42,7 +49,9 @@ describe("ServiceMetrics", () => {
     runtime.install(model("success", "v1"));
     runtime.install(model("duration", "d1"));
     runtime.install(model("success", "v2"));
-    const info = (await scrape()).filter((s) => s.name === "agent_learning_active_model_info").map((s) => [s.labels.kind, s.labels.version, s.value]);
+    const info = (await scrape())
+      .filter((s) => s.name === "agent_learning_active_model_info")
+      .map((s) => [s.labels.kind, s.labels.version, s.value]);
     expect(info.sort()).toEqual([
       ["duration", "d1", 1],
       ["success", "v2", 1],

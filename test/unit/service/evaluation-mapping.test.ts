@@ -5,7 +5,14 @@ import type { PolicyEvaluation } from "../../../src/learning/policy-evaluation.j
 import { explain, policyEvaluationToProto } from "../../../src/service/evaluation-mapping.js";
 
 const evaluation = (name: string, rewards: number[], target: (i: number) => number, supported = 1): PolicyEvaluation => {
-  const terms = rewards.map((reward, i) => ({ reward, propensity: 0.5, targetProbability: target(i), supportedMass: supported, modelLogged: 0.5, modelTarget: 0.5 }));
+  const terms = rewards.map((reward, i) => ({
+    reward,
+    propensity: 0.5,
+    targetProbability: target(i),
+    supportedMass: supported,
+    modelLogged: 0.5,
+    modelTarget: 0.5,
+  }));
   const value = evaluatePolicy(terms, "probability");
   return { name, description: "", success: value, duration: value };
 };

@@ -30,7 +30,9 @@ interface SeedResult {
 function runSeed(seed: number): SeedResult[] {
   const loop = runPolicyLoop({ seed, ...LOOP });
   // The greedy statistical pick of the evidence the loop ended with: a fixed policy one could deploy now.
-  const now = new Map(loop.world.taskTypes.map((t) => [t, teamKey(recommend(loop.finalEvidence(t), loopRequest(0), Math.random).recommendations[0]!.agents)]));
+  const now = new Map(
+    loop.world.taskTypes.map((t) => [t, teamKey(recommend(loop.finalEvidence(t), loopRequest(0), Math.random).recommendations[0]!.agents)]),
+  );
   const greedyNow = pickPolicy("greedy-now", "the final evidence's greedy team", (d) => now.get(d.taskType));
   const evaluations = evaluatePolicies(loop.decisions, [LOGGED_GREEDY_POLICY, greedyNow], statisticalRewardModels(loop.finalEvidence));
   return [
@@ -61,7 +63,9 @@ describe("off-policy evaluation against the simulator's truth", () => {
     const mine = results.filter((r) => r.policy === policy);
     it(`the doubly robust 95% intervals of the ${policy} policy cover its true value in at least 17 of 20 seeds`, () => {
       const covered = mine.filter((r) => covers(r, "doublyRobust")).length;
-      console.log(`${policy}: DR covers ${covered}/20, IPS ${mine.filter((r) => covers(r, "ips")).length}/20, SNIPS ${mine.filter((r) => covers(r, "selfNormalized")).length}/20`);
+      console.log(
+        `${policy}: DR covers ${covered}/20, IPS ${mine.filter((r) => covers(r, "ips")).length}/20, SNIPS ${mine.filter((r) => covers(r, "selfNormalized")).length}/20`,
+      );
       expect(covered).toBeGreaterThanOrEqual(17);
     });
   }

@@ -49,7 +49,14 @@ describe("simulate", () => {
     expect(service.seen.bulkCalls.map((call) => call.length)).toEqual([500, 500, 200]);
     expect(service.seen.predictions).toHaveLength(0);
     expect([...service.stored.keys()].sort()).toEqual(Array.from({ length: 1_200 }, (_, n) => `sim-7-${n}`).sort());
-    expect(summary).toMatchObject({ simulated: 1_200, stored: 1_200, duplicates: 0, rejected: 0, followed: 0, recommendationsUnavailable: null });
+    expect(summary).toMatchObject({
+      simulated: 1_200,
+      stored: 1_200,
+      duplicates: 0,
+      rejected: 0,
+      followed: 0,
+      recommendationsUnavailable: null,
+    });
   });
 
   it("records valid executions: the task type, a candidate team, the outcome, timestamps that span the duration", async () => {
@@ -91,7 +98,9 @@ describe("simulate", () => {
     const refusing = fakeService(async () => {
       throw new ConnectError("learning is disabled", Code.FailedPrecondition);
     });
-    expect((await simulate(refusing, { taskType: "bug_fix", count: 10, seed: 1, followShare: 1 })).recommendationsUnavailable).toMatch(/^FAILED_PRECONDITION/);
+    expect((await simulate(refusing, { taskType: "bug_fix", count: 10, seed: 1, followShare: 1 })).recommendationsUnavailable).toMatch(
+      /^FAILED_PRECONDITION/,
+    );
     const broken = fakeService(async () => {
       throw new ConnectError("boom", Code.Internal);
     });
@@ -143,7 +152,7 @@ describe("simulate", () => {
     expect(await run()).toEqual(await run());
   });
 
-  it("draws the task type per execution under \"all\", reaching every task type", async () => {
+  it('draws the task type per execution under "all", reaching every task type', async () => {
     const service = fakeService(unimplemented);
     await simulate(service, { taskType: "all", count: 500, seed: 9, followShare: 0 });
     expect(new Set([...service.stored.values()].map((e) => e.taskType))).toEqual(new Set(world.taskTypes));
@@ -152,7 +161,13 @@ describe("simulate", () => {
   it("counts an id stored with other content as a rejection instead of stopping", async () => {
     const service = fakeService(async () => ({ recommendations: [{ recommendationId: "r", agents: ["DOCGEN"] }], applied: true }));
     await simulate(service, { taskType: "documentation", count: 5, seed: 1, followShare: 1, now: FIXED_NOW });
-    const again = await simulate(service, { taskType: "documentation", count: 5, seed: 1, followShare: 1, now: () => FIXED_NOW() + 60_000 });
+    const again = await simulate(service, {
+      taskType: "documentation",
+      count: 5,
+      seed: 1,
+      followShare: 1,
+      now: () => FIXED_NOW() + 60_000,
+    });
     expect(again).toMatchObject({ stored: 0, rejected: 5 });
     expect(again.rejections[0]).toMatchObject({ executionId: "sim-1-0", code: "ALREADY_EXISTS" });
   });
@@ -160,14 +175,22 @@ describe("simulate", () => {
   it("reports progress up to the total", async () => {
     const service = fakeService(unimplemented);
     const progress: number[] = [];
-    await simulate(service, { taskType: "bug_fix", count: 20, seed: 1, followShare: 0, onProgress: (done, total) => progress.push(done / total) });
+    await simulate(service, {
+      taskType: "bug_fix",
+      count: 20,
+      seed: 1,
+      followShare: 0,
+      onProgress: (done, total) => progress.push(done / total),
+    });
     expect(progress).toHaveLength(20);
     expect(progress.at(-1)).toBe(1);
   });
 
   it("rejects an unknown task type before calling anything", async () => {
     const service = fakeService(unimplemented);
-    await expect(simulate(service, { taskType: "cooking", count: 1, seed: 1 })).rejects.toThrow(/unknown task type "cooking"; known: all, web_development/);
+    await expect(simulate(service, { taskType: "cooking", count: 1, seed: 1 })).rejects.toThrow(
+      /unknown task type "cooking"; known: all, web_development/,
+    );
     expect(service.stored.size).toBe(0);
   });
 });

@@ -77,7 +77,10 @@ describe("the synthetic world", () => {
         const pBest = world.successProbability(taskType, best, complexity);
         for (const team of world.candidateTeams(taskType)) {
           if (key(team) === key(best)) continue;
-          expect(pBest - world.successProbability(taskType, team, complexity), `${taskType} ${team.join("+")} at ${complexity}`).toBeGreaterThan(0.05);
+          expect(
+            pBest - world.successProbability(taskType, team, complexity),
+            `${taskType} ${team.join("+")} at ${complexity}`,
+          ).toBeGreaterThan(0.05);
         }
       }
     }
@@ -114,7 +117,14 @@ describe("the synthetic world", () => {
         expect(p).toBeLessThan(0.4 * median(others));
         // The same team with either agent of the pair removed does far better.
         for (const agent of pair) {
-          expect(p).toBeLessThan(0.4 * world.successProbability(taskType, team.filter((a) => a !== agent), 2));
+          expect(p).toBeLessThan(
+            0.4 *
+              world.successProbability(
+                taskType,
+                team.filter((a) => a !== agent),
+                2,
+              ),
+          );
         }
       }
     }
@@ -137,7 +147,13 @@ describe("the synthetic world", () => {
   it("treats agent order and case as irrelevant, and agents outside the catalog as neutral", () => {
     const best = world.bestCombination("bug_fix");
     const p = world.successProbability("bug_fix", best, 2);
-    expect(world.successProbability("bug_fix", [...best].reverse().map((a) => a.toLowerCase()), 2)).toBe(p);
+    expect(
+      world.successProbability(
+        "bug_fix",
+        [...best].reverse().map((a) => a.toLowerCase()),
+        2,
+      ),
+    ).toBe(p);
     const team = ["CONSTRUCTOR", "LINTER"];
     expect(world.successProbability("bug_fix", [...team, "SOMEONE-NEW"], 2)).toBeCloseTo(world.successProbability("bug_fix", team, 2), 12);
   });
