@@ -1,53 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Execution, ExecutionSchema, ResourceUsageSchema } from "../gen/agentlearning/v1/execution_pb.js";
-
-/**
- * The 40 agents of the default catalog (../shared/default-agents.json), copied here because the
- * bench, like the service, must not read ../shared at run time.
- */
-export const CATALOG_AGENTS = [
-  "ANDROIDMOBILE",
-  "APIDESIGNER",
-  "ARCHITECT",
-  "BASTION",
-  "C-INTERNAL",
-  "CONSTRUCTOR",
-  "CRYPTOEXPERT",
-  "CSO",
-  "DATABASE",
-  "DATASCIENCE",
-  "DEBUGGER",
-  "DEPLOYER",
-  "DIRECTOR",
-  "DOCGEN",
-  "GNA",
-  "INFRASTRUCTURE",
-  "INTEGRATION",
-  "LEADENGINEER",
-  "LINTER",
-  "MLOPS",
-  "MONITOR",
-  "NPU",
-  "OPTIMIZER",
-  "OVERSIGHT",
-  "PACKAGER",
-  "PATCHER",
-  "PLANNER",
-  "PROJECTORCHESTRATOR",
-  "PYGUI",
-  "PYTHON-INTERNAL",
-  "QADIRECTOR",
-  "QUANTUMGUARD",
-  "REDTEAMORCHESTRATOR",
-  "RESEARCHER",
-  "SECURITY",
-  "SECURITYAUDITOR",
-  "SECURITYCHAOSAGENT",
-  "TESTBED",
-  "TUI",
-  "WEB",
-] as const;
+import { CATALOG_AGENTS } from "../src/sim/catalog.js";
 
 /** One kind of task: which agents it tends to use, how long it takes, how often it fails and why. */
 interface TaskProfile {
