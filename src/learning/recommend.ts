@@ -1,29 +1,3 @@
-// Ranks candidate teams for a PredictAgents request and chooses the first slot, exploring a share ε
-// of the time, and reports each answer's exact propensity.
-//
-// Method:
-// - Score = w · success probability + (1 − w) · speed, w = successWeight, speed = d_ref / (d_ref + E)
-//   with E the team's expected duration and d_ref the task type's median duration exp(m_T) − 1: in
-//   (0, 1), 0.5 for a team of typical duration (0.5 for all when no duration is known).
-// - Greedy order: by score, best first; ties keep candidate order (history first; on cold start
-//   best catalog match first). A model estimate enters the score with its ranking probability (a
-//   lower posterior quantile) instead of its mean, so the argmax does not favour the teams whose
-//   estimate erred highest; the reported probability stays the mean.
-// - First slot: drawn from the first-pick policy π (first-pick.ts) over the teams that may go first
-//   (those at or above the request's minimum confidence): the greedy best with probability 1 − ε;
-//   otherwise a tenth of the time a uniform pick and nine tenths a Thompson draw (one success
-//   probability drawn from each contender's Beta posterior, the best drawn score wins). The slot is
-//   marked exploratory when the team drawn is not the greedy best. The other slots follow greedy order.
-// - Propensity: π of the team for this request, with the Thompson win probabilities computed exactly
-//   by quadrature (thompson-propensity.ts) rather than estimated from draws; every team that may go
-//   first has at least the floor ε · 0.1 / n. Over those teams the propensities sum to 1.
-// - ε = 0 draws nothing: the answer is deterministic and the greedy best has propensity 1.
-// - Deadline (optional): teams whose probability of finishing within it is below its level (see
-//   deadline.ts) are dropped before the greedy order, so exploration and propensities are over
-//   the teams that qualify; none qualifying is an empty answer, not an error.
-// The request's complexity is not used by this statistical ranking (no per-complexity evidence is
-// kept per team); it is for the trained model.
-import { betaSd } from "./beta.js";
 import { candidateTeams } from "./candidates.js";
 import { type DeadlineRequest, type DeadlineSummary, deadlineKey, filterByDeadline, probabilityWithin } from "./deadline.js";
 import { DEFAULT_LEVEL, type Estimate, estimateTeam } from "./estimate.js";
@@ -33,7 +7,7 @@ import { suggestedOrder } from "./execution-order.js";
 import { typicalDuration } from "./team-duration.js";
 import { SnapshotMemo } from "./snapshot-memo.js";
 import { indexEvidence, teamKey } from "./team-prior.js";
-import { thompsonWinProbabilities } from "./thompson-propensity.js";
+import { type ScoredTeam, thompsonContenders, thompsonOver } from "./thompson-contenders.js";
 
 /** A PredictAgents request as learning needs it (validated, defaults applied). */
 export interface RecommendRequest {
@@ -97,13 +71,6 @@ export interface RecommendResult {
   deadline?: DeadlineSummary;
 }
 
-interface Scored {
-  team: string[];
-  estimate: Estimate;
-  speed: number;
-  score: number;
-}
-
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
 /**
@@ -148,7 +115,7 @@ export function recommend(
   if (epsilon > 0) ranking.thompson ??= thompsonOver(ranking, w);
   const pi = epsilon > 0 && ranking.thompson ? firstPickProbabilities(ranking.thompson, epsilon) : greedyOnly(pickable.length);
   const first = best ? pickable[drawFirst(pi, random)]! : undefined;
-  const propensity = (s: Scored) => {
+  const propensity = (s: ScoredTeam) => {
     const i = ranking.pickIndex.get(s);
     return i === undefined ? 0 : clamp01(pi[i]!);
   };
@@ -192,13 +159,13 @@ function firstPickOf(ranking: Ranking, pi: Float64Array, epsilon: number): First
 
 /** The greedy ranking of one request shape over one evidence snapshot, and its Thompson statistics. */
 interface Ranking {
-  greedy: Scored[];
+  greedy: ScoredTeam[];
   /** The greedy teams that may go first (confidence at least the request's minimum), in greedy order. */
-  pickable: Scored[];
+  pickable: ScoredTeam[];
   /** Index of each pickable team in `pickable`. */
-  pickIndex: Map<Scored, number>;
+  pickIndex: Map<ScoredTeam, number>;
   /** The pickable teams that take part in Thompson draws. */
-  contenders: Scored[];
+  contenders: ScoredTeam[];
   /** P(wins a Thompson draw) per pickable team; computed exactly once per ranking, on first use. */
   thompson?: Float64Array;
   /** With a deadline: what its filter excluded. */
@@ -241,7 +208,7 @@ function rankingFor(
     // The candidate list is the same with or without an override, so the override's estimates
     // (computed for `candidatesFor`) line up with it.
     const candidates = candidatesFor(evidence, request, memo);
-    const scored: Scored[] = candidates.map((team, i) => {
+    const scored: ScoredTeam[] = candidates.map((team, i) => {
       const statistical = estimateTeam(index, team, DEFAULT_LEVEL);
       const estimate = override ? override.estimate(i, team, statistical) : statistical;
       const speed = speedOf(estimate.expectedDurationSeconds, reference);
@@ -277,47 +244,4 @@ function rankingFor(
 /** Speed relative to the task type's typical duration: d_ref / (d_ref + E). */
 function speedOf(expected: number, reference: number): number {
   return reference + expected > 0 ? reference / (reference + expected) : 0.5;
-}
-
-/** Standard deviations beyond which a Thompson draw is treated as impossible. */
-const CONTENDER_SIGMAS = 5;
-/** At most this many contenders (the most optimistic ones) take part in Thompson draws. */
-const MAX_CONTENDERS = 32;
-
-/**
- * The candidates that can win a Thompson draw: those whose score at mean + 5 sd of their success
- * posterior reaches the greedy best's score at mean − 5 sd, and of those at most the 32 with the
- * highest optimistic score. The others would win rarely: the policy leaves them out of its Thompson
- * draws (they keep the uniform floor), so the logged propensities stay exact for the policy as it
- * runs, and the quadrature's cost stays independent of how many teams the history holds.
- */
-function thompsonContenders(greedy: readonly Scored[], w: number): Scored[] {
-  const best = greedy[0]!;
-  const floor = w * (best.estimate.successProbability - CONTENDER_SIGMAS * betaSd(best.estimate.posterior)) + (1 - w) * best.speed;
-  const optimistic = (s: Scored) =>
-    w * (s.estimate.successProbability + CONTENDER_SIGMAS * betaSd(s.estimate.posterior)) + (1 - w) * s.speed;
-  const kept = new Set(
-    greedy
-      .filter((s) => s !== best && optimistic(s) >= floor)
-      .sort((a, b) => optimistic(b) - optimistic(a))
-      .slice(0, MAX_CONTENDERS - 1),
-  );
-  // Greedy order is kept: ties in a draw go to the better-ranked team.
-  return greedy.filter((s) => s === best || kept.has(s));
-}
-
-/**
- * P(wins a Thompson draw) for each pickable team: exact over the contenders (in greedy order, so a
- * tie goes to the better-ranked team), 0 for the rest, which the policy's draws leave out.
- */
-function thompsonOver(ranking: Ranking, w: number): Float64Array {
-  const p = thompsonWinProbabilities(
-    ranking.contenders.map((s) => ({ alpha: s.estimate.posterior.alpha, beta: s.estimate.posterior.beta, offset: (1 - w) * s.speed })),
-    w,
-  );
-  const out = new Float64Array(ranking.pickable.length);
-  ranking.contenders.forEach((s, i) => {
-    out[ranking.pickIndex.get(s)!] = p[i]!;
-  });
-  return out;
 }
