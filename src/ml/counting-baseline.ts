@@ -111,13 +111,3 @@ export function countingModel(train: readonly TrainingExample[], keyOf: TeamKeyO
     },
   };
 }
-
-/** Counting's success probability for each of `rows`, from the evidence of `train`. */
-export function countingProbabilities(
-  train: readonly TrainingExample[],
-  rows: readonly TrainingExample[],
-  keyOf: TeamKeyOf = taskTeamKey,
-): Float64Array {
-  const counting = countingModel(train, keyOf);
-  return Float64Array.from(rows, (e) => counting.probability(e));
-}

@@ -10,6 +10,7 @@ import type { BinMatrix } from "./bin-matrix.js";
 import { findBestSplit, leafWeight, type SplitCandidate, type SplitRules } from "./best-split.js";
 import { type Binning, thresholdOf } from "./binning.js";
 import { buildHistogram, newHistogram, type NodeTotals, subtractHistogram } from "./histogram.js";
+import { partitionByBin } from "./route-rows.js";
 
 /** Everything that stays the same across the trees of one training run. */
 export interface GrowContext {
@@ -66,22 +67,6 @@ function takeHistogram(ctx: GrowContext): Float64Array {
   return ctx.pool.pop() ?? newHistogram(ctx.matrix);
 }
 
-/** Moves rows whose bin in `feature` is <= bin to the front of order[start … end); returns the cut. */
-function partition(ctx: GrowContext, start: number, end: number, feature: number, bin: number): number {
-  const { order, scratch } = ctx;
-  const columns = ctx.matrix.columns;
-  const base = feature * ctx.matrix.rows;
-  let left = start;
-  let right = 0;
-  for (let i = start; i < end; i++) {
-    const r = order[i]!;
-    if (columns[base + r]! <= bin) order[left++] = r;
-    else scratch[right++] = r;
-  }
-  order.set(scratch.subarray(0, right), left);
-  return left;
-}
-
 /**
  * Grows one tree on the gradients; `allowed` (by feature) limits the features it may split on.
  * Without `sampleSize` the tree learns from every row; with it, from the rows the caller placed in
@@ -116,7 +101,7 @@ export function growTree(
     if (next === undefined) break;
     const parent = leaves[next]!;
     const split = parent.split!;
-    const mid = partition(ctx, parent.start, parent.end, split.feature, split.bin);
+    const mid = partitionByBin(ctx.matrix, ctx, parent.start, parent.end, split.feature, split.bin);
     if (mid - parent.start !== split.left.count) throw new Error("internal: partition disagrees with the histogram");
 
     const leftNode = nodes.length;

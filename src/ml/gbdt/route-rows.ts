@@ -17,8 +17,11 @@ export function routingBuffers(rows: number): RoutingBuffers {
   return { order: new Uint32Array(rows), scratch: new Uint32Array(rows) };
 }
 
-/** Moves the rows of order[start … end) whose bin in `feature` is <= bin to the front (stably); returns the cut. */
-function partitionByBin(m: BinMatrix, buffers: RoutingBuffers, start: number, end: number, feature: number, bin: number): number {
+/**
+ * Moves the rows of order[start … end) whose bin in `feature` is <= bin to the front (stably);
+ * returns the cut. Growing a tree splits its sample with it too.
+ */
+export function partitionByBin(m: BinMatrix, buffers: RoutingBuffers, start: number, end: number, feature: number, bin: number): number {
   const { order, scratch } = buffers;
   const columns = m.columns;
   const base = feature * m.rows;
