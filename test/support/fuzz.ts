@@ -347,7 +347,10 @@ export class RawH2Client {
 
   #connect(): http2.ClientHttp2Session {
     if (this.#session === undefined || this.#session.closed || this.#session.destroyed) {
-      const session = http2.connect(this.url);
+      // Node's client session holds at most maxSessionMemory MB of unread data (default 10) and
+      // kills every stream with ENHANCE_YOUR_CALM beyond it: 16 concurrent calls whose answers
+      // echo megabyte strings (ExportData of fuzzed rows) exceeded that, on the client's side.
+      const session = http2.connect(this.url, { maxSessionMemory: 256 });
       session.on("error", () => {}); // surfaced per stream
       this.#session = session;
     }
