@@ -1,15 +1,17 @@
+// Pure (no database), but 20 seeded loops take about 40 s: it runs with the integration files, so
+// `npm run test:unit` stays quick.
 // Issue 10 item 5: off-policy estimates held to the simulator's truth. A recommendation loop runs
 // the service's own statistical recommender with exploration in the synthetic world and credits
 // every outcome; the greedy policies are then evaluated on the log and their true value computed
 // from the world's success probabilities, over the same decisions' contexts.
 import { describe, expect, it } from "vitest";
-import { teamKey } from "../../../src/domain/team.js";
-import type { PolicyValue } from "../../../src/learning/off-policy.js";
-import { evaluatePolicies, LOGGED_GREEDY_POLICY, pickPolicy } from "../../../src/learning/policy-evaluation.js";
-import { recommend } from "../../../src/learning/recommend.js";
-import { statisticalRewardModels } from "../../../src/learning/reward-models.js";
-import type { LoggedDecision } from "../../../src/learning/target-policies.js";
-import { loopRequest, type PolicyLoopResult, runPolicyLoop } from "../../../src/sim/policy-loop.js";
+import { teamKey } from "../../src/domain/team.js";
+import type { PolicyValue } from "../../src/learning/off-policy.js";
+import { evaluatePolicies, LOGGED_GREEDY_POLICY, pickPolicy } from "../../src/learning/policy-evaluation.js";
+import { recommend } from "../../src/learning/recommend.js";
+import { statisticalRewardModels } from "../../src/learning/reward-models.js";
+import type { LoggedDecision } from "../../src/learning/target-policies.js";
+import { loopRequest, type PolicyLoopResult, runPolicyLoop } from "../../src/sim/policy-loop.js";
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 const LOOP = { history: 1000, decisions: 2000, explorationRate: 0.3, refreshEvery: 100 };
