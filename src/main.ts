@@ -181,8 +181,15 @@ export async function startService(config: Config, log: Logger = createLogger(co
       (r) => r.close(),
     );
     await new ModelSync(pool, runtime, notifications, log).start();
-    const modelFiles = new ModelFilesSync(pool, config.modelsDir, log);
-    await modelFiles.start(notifications);
+    const modelFiles = await lifecycle.start(
+      "model files",
+      async () => {
+        const files = new ModelFilesSync(pool, config.modelsDir, log);
+        await files.start(notifications);
+        return files;
+      },
+      (files) => files.close(),
+    );
     const inFlight = new InFlightCalls();
     const metrics = new ServiceMetrics({ pool, runtime, inFlightCalls: () => inFlight.size });
     const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics);

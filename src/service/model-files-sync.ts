@@ -13,6 +13,10 @@ import { cardFileText, modelCard } from "./model-card.js";
  * never stops serving.
  */
 export class ModelFilesSync {
+  /** Writes started by notifications, awaited on close: once stopped, nothing writes to the directory. */
+  readonly #inFlight = new Set<Promise<void>>();
+  #closed = false;
+
   constructor(
     private readonly pool: DatabasePool,
     private readonly dir: string,
@@ -22,10 +26,22 @@ export class ModelFilesSync {
   /** Rebuilds the directory now, then follows activations. */
   async start(listener: NotificationListener): Promise<void> {
     listener.on("notification", (channel: string, payload: string) => {
-      if (channel === MODELS_CHANNEL) void this.write(payload);
+      if (channel === MODELS_CHANNEL) this.#track(this.write(payload));
     });
-    listener.on("reconnected", () => void this.rebuild());
+    listener.on("reconnected", () => this.#track(this.rebuild()));
     await this.rebuild();
+  }
+
+  /** Stops following activations and waits for the writes under way. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#inFlight]);
+  }
+
+  #track(write: Promise<void>): void {
+    if (this.#closed) return;
+    this.#inFlight.add(write);
+    void write.finally(() => this.#inFlight.delete(write));
   }
 
   /** Writes the files of every version that has been active, where missing or different. */
