@@ -44,7 +44,6 @@ import type { TreeEnsemble } from "./tree-ensemble.js";
 import { type ActiveModel, compareWithActive, predictAll, rowLosses, scorer } from "./holdout-scoring.js";
 
 export type { ActiveModel } from "./holdout-scoring.js";
-export { MIN_ACTIVE_COMPARISON_ROWS } from "./holdout-scoring.js";
 
 /** One trained version, ready to be checked and stored. */
 export interface TrainedModel {
