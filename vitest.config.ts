@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirstSequencer } from "./test/support/sequencer.js";
 
 /**
  * Files whose assertions bound how long something takes (recovery from a killed server or a
@@ -21,6 +22,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         extends: true,
