@@ -11,9 +11,12 @@ import { createRng } from "../../src/sim/random.js";
 import { worldExecution } from "../../src/sim/world-execution.js";
 import { readEvaluationLog } from "../../src/store/evaluation-log.js";
 import { createStorePool } from "../../src/store/pool.js";
-import { runSourceCli } from "../support/run-source-cli.js";
+import { requireCli, runCli } from "../support/run-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordWorldHistory, world } from "../support/world-history.js";
+
+// The compiled CLI, from the run's one build (a whole build may take minutes on a loaded machine).
+beforeAll(requireCli, 300_000);
 
 // EvaluatePolicies end to end: a recommendation loop through the real server (PredictAgents with
 // exploration, the world runs the first team, RecordExecution credits it with the recommendation
@@ -149,18 +152,18 @@ describe("EvaluatePolicies", () => {
   });
 
   it("is what `agent-learning evaluate` prints, as a table or as JSON", async () => {
-    const human = await runSourceCli(["evaluate", "--task-type", TASK, "--address", server.url]);
+    const human = await runCli(["evaluate", "--task-type", TASK, "--address", server.url]);
     expect(human.stderr).toBe("");
     expect(human.stdout).toContain(`${DECISIONS} credited decisions: ${DECISIONS - deviated} followed`);
     expect(human.stdout).toMatch(/^ {2}greedy-statistical /m);
-    const json = await runSourceCli(["evaluate", "--task-type", TASK, "--json", "--address", server.url]);
+    const json = await runCli(["evaluate", "--task-type", TASK, "--json", "--address", server.url]);
     const parsed = JSON.parse(json.stdout) as { creditedCount: string; policies: { name: string }[] };
     expect(parsed.creditedCount).toBe(String(DECISIONS));
     expect(parsed.policies.map((p) => p.name)).toEqual(["logging", "greedy", "greedy-statistical", "uniform", "caller"]);
   });
 
   it("refuses a --since that is not a time before calling the server", async () => {
-    const run = await runSourceCli(["evaluate", "--since", "yesterday", "--address", server.url]);
+    const run = await runCli(["evaluate", "--since", "yesterday", "--address", server.url]);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("ISO 8601");
   });

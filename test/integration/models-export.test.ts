@@ -21,9 +21,12 @@ import { cardFileText } from "../../src/service/model-card.js";
 import { createTestDatabase, dropTestDatabase } from "../support/database.js";
 import { byKind, pollUntil, QUIET_MODELS, rejectionOf, reportFigures } from "../support/model-fixtures.js";
 import { handBuiltRow, runOnnx } from "../support/onnx-rows.js";
-import { runSourceCli } from "../support/run-source-cli.js";
+import { requireCli, runCli } from "../support/run-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordWorldHistory, world } from "../support/world-history.js";
+
+// The compiled CLI, from the run's one build (a whole build may take minutes on a loaded machine).
+beforeAll(requireCli, 300_000);
 
 // Every version that has been active is written to the models directory as <version>.onnx and
 // <version>.json (its card), the same bytes GetModel hands out; a replica rebuilds what is missing
@@ -226,7 +229,7 @@ describe("agent-learning models export", () => {
 
   it("writes the ONNX file to --out and the card beside it, as GetModel answers them", async () => {
     const out = path.join(outDir, "success.onnx");
-    const run = await runSourceCli(["models", "export", trained.success.version, "--out", out, "--address", server.url]);
+    const run = await runCli(["models", "export", trained.success.version, "--out", out, "--address", server.url]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(out);
@@ -237,7 +240,7 @@ describe("agent-learning models export", () => {
 
   it("says the version is unknown and exits non-zero, writing nothing", async () => {
     const out = path.join(outDir, "missing.onnx");
-    const run = await runSourceCli(["models", "export", "no-such-version", "--out", out, "--address", server.url]);
+    const run = await runCli(["models", "export", "no-such-version", "--out", out, "--address", server.url]);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/no model version no-such-version/);
     expect(await readdir(outDir)).not.toContain("missing.onnx");

@@ -8,9 +8,12 @@ import { type RetentionOutcome, runRetention } from "../../src/service/retention
 import { createStorePool } from "../../src/store/pool.js";
 import { makeExecution } from "../support/executions.js";
 import { QUIET_MODELS } from "../support/model-fixtures.js";
-import { runSourceCli } from "../support/run-source-cli.js";
+import { requireCli, runCli } from "../support/run-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordInBulk, recordWorldHistory, world, worldExecutions } from "../support/world-history.js";
+
+// The compiled CLI, from the run's one build (a whole build may take minutes on a loaded machine).
+beforeAll(requireCli, 300_000);
 
 // Retention deletes raw executions and keeps the aggregates, so what was learned survives the
 // deletion: counts, analysis and predictions go on; only the raw history is shorter.
@@ -44,7 +47,7 @@ function iso(us: bigint | null): string | null {
 
 /** The JSON document `agent-learning retention --json` printed, failing loudly on a failed run. */
 async function retentionCli(args: string[], server: TestServer, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
-  const run = await runSourceCli(["retention", "--json", ...args], { DATABASE_URL: server.databaseUrl, LOG_LEVEL: "warn", ...env });
+  const run = await runCli(["retention", "--json", ...args], { DATABASE_URL: server.databaseUrl, LOG_LEVEL: "warn", ...env });
   if (run.code !== 0) throw new Error(`retention exited ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout) as Record<string, unknown>;
 }
@@ -211,7 +214,7 @@ describe("RETENTION_DAYS", () => {
   });
 
   it("refuses to run with no retention limit configured", async () => {
-    const run = await runSourceCli(["retention"], { DATABASE_URL: server.databaseUrl });
+    const run = await runCli(["retention"], { DATABASE_URL: server.databaseUrl });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("no retention limit");
   });

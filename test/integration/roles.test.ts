@@ -13,9 +13,12 @@ import { applicationUrl, DEFAULT_APP_ROLE } from "../../src/store/roles.js";
 import { createTestDatabase, dropTestDatabase } from "../support/database.js";
 import { makeExecution } from "../support/executions.js";
 import { QUIET_MODELS } from "../support/model-fixtures.js";
-import { runSourceCli } from "../support/run-source-cli.js";
+import { requireCli, runCli } from "../support/run-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordWorldHistory, world } from "../support/world-history.js";
+
+// The compiled CLI, from the run's one build (a whole build may take minutes on a loaded machine).
+beforeAll(requireCli, 300_000);
 
 // Least privilege: migrations run as the owner (DATABASE_URL), the service's queries as an
 // application role created with the SQL that `migrate --print-grants` prints. Roles belong to the
@@ -68,7 +71,7 @@ describe("the service with APP_DATABASE_URL set to a role made from --print-gran
 
   beforeAll(async () => {
     ownerUrl = await createTestDatabase();
-    const printed = await runSourceCli(["migrate", "--print-grants", "--app-role", ROLE], { DATABASE_URL: ownerUrl });
+    const printed = await runCli(["migrate", "--print-grants", "--app-role", ROLE], { DATABASE_URL: ownerUrl });
     if (printed.code !== 0) throw new Error(`--print-grants failed: ${printed.stderr}`);
     script = printed.stdout;
     // Before the first migration, on purpose: the default privileges must cover the tables the
@@ -151,7 +154,7 @@ describe("the service with APP_DATABASE_URL set to a role made from --print-gran
   });
 
   it("prints the grants without connecting anywhere", async () => {
-    const run = await runSourceCli(["migrate", "--print-grants"], { DATABASE_URL: "postgres://owner:secret@127.0.0.1:1/agent_db" });
+    const run = await runCli(["migrate", "--print-grants"], { DATABASE_URL: "postgres://owner:secret@127.0.0.1:1/agent_db" });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`CREATE ROLE "${DEFAULT_APP_ROLE}"`);
     expect(run.stdout).toContain(`GRANT CONNECT ON DATABASE "agent_db" TO "${DEFAULT_APP_ROLE}";`);

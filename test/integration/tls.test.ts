@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import * as http2 from "node:http2";
@@ -14,12 +14,15 @@ import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.
 import { type ConfigInput, loadConfig } from "../../src/config.js";
 import { type RunningService, startService } from "../../src/main.js";
 import { createTestDatabase, dropTestDatabase } from "../support/database.js";
+import { requireCli, runCli } from "../support/run-cli.js";
+
+// The compiled CLI, from the run's one build (a whole build may take minutes on a loaded machine).
+beforeAll(requireCli, 300_000);
 
 // TLS against the real server: certificates made by openssl for this run, HTTP/2 (gRPC) and
 // HTTP/1.1 (Connect) on one port by ALPN, cleartext and untrusted clients refused, mutual TLS,
 // graceful shutdown, and the CLI over https.
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const OPENSSL = "/usr/bin/openssl";
 
 /** PEM files of the run's CA, a server certificate for 127.0.0.1/localhost, and client certificates. */
@@ -165,28 +168,9 @@ function connectStatus(baseUrl: string, options: https.RequestOptions): Promise<
   });
 }
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs the CLI from its sources (through tsx), so this file needs no compile of its own that
- * could rewrite dist/ while another test file is running the compiled command.
- */
-async function runCli(args: string[]): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/cli/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, AGENT_LEARNING_ADDRESS: undefined, AGENT_LEARNING_CA: undefined, AGENT_LEARNING_TOKEN: undefined },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  child.stdin.end();
-  const [code] = (await once(child, "close")) as [number | null];
-  return { code, stdout, stderr };
+/** The CLI as users run it, without the caller's address, CA or token settings. */
+function runTlsCli(args: string[]) {
+  return runCli(args, { AGENT_LEARNING_ADDRESS: undefined, AGENT_LEARNING_CA: undefined, AGENT_LEARNING_TOKEN: undefined });
 }
 
 describe("TLS", () => {
@@ -294,14 +278,14 @@ describe("TLS", () => {
 
   describe("the CLI over https", () => {
     it("runs `status --ca FILE`", async () => {
-      const run = await runCli(["status", "--address", tlsUrl(), "--ca", pki.caFile]);
+      const run = await runTlsCli(["status", "--address", tlsUrl(), "--ca", pki.caFile]);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`at ${tlsUrl()}`);
     });
 
     it("runs against mutual TLS with --cert and --key", async () => {
-      const run = await runCli([
+      const run = await runTlsCli([
         "status",
         "--address",
         mtlsUrl(),
@@ -317,13 +301,13 @@ describe("TLS", () => {
     });
 
     it("fails when it does not trust the server's certificate", async () => {
-      const run = await runCli(["status", "--address", tlsUrl()]);
+      const run = await runTlsCli(["status", "--address", tlsUrl()]);
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/^error: /);
     });
 
     it("says --cert needs --key", async () => {
-      const run = await runCli(["status", "--address", mtlsUrl(), "--ca", pki.caFile, "--cert", pki.clientCertFile]);
+      const run = await runTlsCli(["status", "--address", mtlsUrl(), "--ca", pki.caFile, "--cert", pki.clientCertFile]);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain("--cert and --key go together");
     });
