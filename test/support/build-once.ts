@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { cpSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -39,10 +39,52 @@ async function buildOnce(): Promise<BuildOutcome> {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     return awaitOutcome(result);
   }
-  const outcome = build();
+  const outcome = (await upToDate())
+    ? { ok: true, output: "dist/ is newer than every input of the build: not rebuilt" }
+    : await stampedBuild();
   await writeFile(`${result}.partial`, JSON.stringify(outcome));
   await rename(`${result}.partial`, result);
   return outcome;
+}
+
+/**
+ * Written after a build without errors. While it is newer than every input, dist/ is what a build
+ * would make, and the build is skipped: a run of one test file, or a run after `npm run build`,
+ * need not wait for tsc to find nothing to do (seconds of CPU even when incremental). A build
+ * that reported errors writes no stamp, so its errors are reported again by the next run.
+ */
+const STAMP = path.join(ROOT, "dist/.test-build-ok");
+const INPUTS = ["src", "gen", "bench", "test", "scripts", "tsconfig.json", "package.json", "package-lock.json"];
+
+/** Builds; when it succeeds, stamps dist/ with the time it started (an input saved during the build is newer). */
+async function stampedBuild(): Promise<BuildOutcome> {
+  const started = new Date();
+  const outcome = build();
+  if (outcome.ok) {
+    await writeFile(STAMP, "");
+    await utimes(STAMP, started, started);
+  }
+  return outcome;
+}
+
+async function upToDate(): Promise<boolean> {
+  const built = await stat(STAMP).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
+  if (built === undefined) return false;
+  for (const input of INPUTS.map((name) => path.join(ROOT, name))) {
+    const top = await stat(input).catch(() => undefined);
+    if (top === undefined) continue;
+    if (top.mtimeMs > built) return false;
+    if (!top.isDirectory()) continue;
+    // Directories too: a deleted or renamed file changes its directory's mtime.
+    for (const entry of await readdir(input, { recursive: true, withFileTypes: true })) {
+      const mtime = (await stat(path.join(entry.parentPath, entry.name))).mtimeMs;
+      if (mtime > built) return false;
+    }
+  }
+  return true;
 }
 
 async function awaitOutcome(file: string): Promise<BuildOutcome> {
