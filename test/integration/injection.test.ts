@@ -157,17 +157,22 @@ describe("free-text fields keep hostile text verbatim", () => {
     "stores hostile text in $field over gRPC and Connect JSON, and exports it unchanged",
     async ({ field, set }) => {
       const taskType = `inj_${field.replace(/[^a-z]/g, "_")}`;
-      const sent: Execution[] = [];
       // A metric named "__proto__" has a test of its own below.
-      for (const value of HOSTILE.filter((v) => !(field === "resource_usage.metrics" && v === "__proto__"))) {
-        const viaGrpc = execution(taskType, set(value));
-        const viaJson = execution(taskType, set(field === "execution_id" ? `json:${value}` : value));
-        const { execution: stored, duplicate } = await server.learning.recordExecution({ execution: viaGrpc });
-        expect(duplicate).toBe(false);
-        expect(contentOf(stored ?? create(ExecutionSchema))).toEqual(contentOf(viaGrpc));
-        expect(await recordAsJson(viaJson)).toEqual({ status: 200, code: undefined });
-        sent.push(viaGrpc, viaJson);
-      }
+      const values = HOSTILE.filter((v) => !(field === "resource_usage.metrics" && v === "__proto__"));
+      // Every value at once: each is a separate execution and the claim is about each one alone,
+      // not about an order; sent together they share commits instead of waiting for one each.
+      const pairs = await Promise.all(
+        values.map(async (value) => {
+          const viaGrpc = execution(taskType, set(value));
+          const viaJson = execution(taskType, set(field === "execution_id" ? `json:${value}` : value));
+          const [grpc, json] = await Promise.all([server.learning.recordExecution({ execution: viaGrpc }), recordAsJson(viaJson)]);
+          expect(grpc.duplicate).toBe(false);
+          expect(contentOf(grpc.execution ?? create(ExecutionSchema))).toEqual(contentOf(viaGrpc));
+          expect(json).toEqual({ status: 200, code: undefined });
+          return [viaGrpc, viaJson];
+        }),
+      );
+      const sent = pairs.flat();
 
       const back = await exported(taskType);
 
@@ -182,7 +187,8 @@ describe("free-text fields keep hostile text verbatim", () => {
     const sent = HOSTILE.filter((v) => !(field === "resource_usage.metrics" && v === "__proto__")).map((value) =>
       execution(taskType, set(field === "execution_id" ? `resend:${value}` : value)),
     );
-    for (const e of sent) await server.learning.recordExecution({ execution: e });
+    // The first sends at once too: distinct executions, no order claimed.
+    await Promise.all(sent.map((e) => server.learning.recordExecution({ execution: e })));
 
     const again = await Promise.all(sent.map((e) => server.learning.recordExecution({ execution: e })));
 
