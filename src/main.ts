@@ -13,6 +13,7 @@ import { RecommendMemo } from "./learning/recommend.js";
 import { ModelEstimates } from "./service/model-estimates.js";
 import { ModelFilesSync } from "./service/model-files-sync.js";
 import { ModelSync } from "./service/model-loader.js";
+import { RolloutState } from "./service/rollout-state.js";
 import { retentionPolicyOf } from "./service/retention-job.js";
 import { type RetentionOutcome, runRetention } from "./service/retention-run.js";
 import { Retrainer } from "./service/retrainer.js";
@@ -25,6 +26,7 @@ import { INSIGHTS_CHANNEL } from "./store/insights.js";
 import { NotificationListener } from "./store/listener.js";
 import { migrate } from "./store/migrate.js";
 import { MODELS_CHANNEL } from "./store/models.js";
+import { ROLLOUT_CHANNEL } from "./store/rollouts.js";
 import { createStorePool } from "./store/pool.js";
 import type { RetentionPolicy } from "./store/retention.js";
 import { SETTINGS_CHANNEL } from "./store/settings.js";
@@ -165,7 +167,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
     const notifications = await lifecycle.start(
       "notifications",
       async () => {
-        const listener = new NotificationListener(serviceUrl, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL, MODELS_CHANNEL], log);
+        const listener = new NotificationListener(serviceUrl, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL, MODELS_CHANNEL, ROLLOUT_CHANNEL], log);
         await listener.start();
         return listener;
       },
@@ -181,6 +183,15 @@ export async function startService(config: Config, log: Logger = createLogger(co
       (r) => r.close(),
     );
     await new ModelSync(pool, runtime, notifications, log).start();
+    const rollout = await lifecycle.start(
+      "challenger rollout",
+      async () => {
+        const state = new RolloutState(pool, notifications, log);
+        await state.start();
+        return state;
+      },
+      (state) => state.close(),
+    );
     const modelFiles = await lifecycle.start(
       "model files",
       async () => {
@@ -223,6 +234,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
             estimates: new ModelEstimates(),
             recommendMemo: new RecommendMemo(),
             runtime,
+            rollout,
             retrainer,
             modelFiles,
             random: Math.random,

@@ -7,6 +7,7 @@ import type { RecommendMemo } from "../learning/recommend.js";
 import type { ModelEstimates } from "./model-estimates.js";
 import type { ModelFilesSync } from "./model-files-sync.js";
 import type { Retrainer } from "./retrainer.js";
+import type { RolloutState } from "./rollout-state.js";
 import type { SettingsCache } from "./settings-cache.js";
 
 /** What the RPC handlers need from the process: wired once in main.ts. */
@@ -39,6 +40,8 @@ export interface ServiceDependencies {
   recommendMemo: RecommendMemo;
   /** The models serving now (swapped atomically). */
   runtime: ModelRuntime;
+  /** The challenger rollout under way (shadow or canary) and its loaded model, kept in step with PostgreSQL. */
+  rollout: RolloutState;
   /** Trains new versions (one replica at a time). */
   retrainer: Retrainer;
   /** Writes activated versions to the models directory. */

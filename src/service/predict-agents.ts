@@ -10,6 +10,7 @@ import { EstimateSource, type Recommendation, RecommendationSchema } from "../..
 import type { Estimate } from "../learning/estimate.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { defaultExploration, MODE_POLICIES } from "../learning/mode-policy.js";
+import { servesChallenger } from "../learning/canary-routing.js";
 import { candidatesFor, recommend } from "../learning/recommend.js";
 import { deadlineExplanation } from "./deadline-explanation.js";
 import { readObservationStats } from "../store/accuracy.js";
@@ -21,6 +22,8 @@ import type { AccuracyCache } from "./accuracy-cache.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { LEARNING_MODES } from "./learning-mode.js";
 import { predictAgentsSchema } from "./predict-request.js";
+import type { Challenger } from "./rollout-state.js";
+import { scoreShadow } from "./shadow-scoring.js";
 import { parseRequest } from "./validation.js";
 
 /** Estimate sources as the API names them. */
@@ -52,6 +55,18 @@ function toProto(
     sampleSize: BigInt(e.sampleSize),
     deadlineProbability: extra.deadlineProbability ?? 0,
   });
+}
+
+/** The arm a request goes to during a rollout: a shadow's calls are the champion's; a canary serves its share. */
+function routeArm(
+  deps: ServiceDependencies,
+  routingKey: string,
+): { challenger: Challenger; serves: "champion" | "challenger" } | undefined {
+  const challenger = deps.rollout.current;
+  if (!challenger) return undefined;
+  const { mode, canary_share } = challenger.rollout;
+  const canary = mode === "canary" && servesChallenger(canary_share ?? 0, routingKey, deps.random);
+  return { challenger, serves: canary ? "challenger" : "champion" };
 }
 
 /**
@@ -88,9 +103,12 @@ export async function predictAgents(
     ...(r.deadline ? { deadline: r.deadline } : {}),
     minConfidence: threshold,
   };
-  // One snapshot for the whole request: a model swap mid-request cannot mix versions.
+  // One snapshot for the whole request: a model swap mid-request cannot mix versions. During a
+  // rollout the policy modes route the request to an arm (in memory: no SQL).
+  const arm = settings.learning_mode === "observation" ? undefined : routeArm(deps, r.routingKey);
+  const snapshot = arm?.serves === "challenger" ? deps.rollout.snapshotOf(arm.challenger, deps.runtime.snapshot) : deps.runtime.snapshot;
   const candidates = candidatesFor(evidence, recommendRequest, deps.recommendMemo);
-  const override = await deps.estimates.override(deps.runtime.snapshot, evidence, r.complexity, candidates);
+  const override = await deps.estimates.override(snapshot, evidence, r.complexity, candidates);
   const ranked = recommend(evidence, recommendRequest, deps.random, override, deps.recommendMemo);
   const requestId = randomUUID();
   const modelVersion = ranked.recommendations[0]?.modelVersion ?? null;
@@ -103,6 +121,7 @@ export async function predictAgents(
     mode: settings.learning_mode,
     successWeight: r.successWeight,
     modelVersions,
+    ...(arm ? { rollout: { id: String(arm.challenger.rollout.id), arm: arm.serves } } : {}),
   };
 
   if (settings.learning_mode === "observation") {
@@ -186,6 +205,11 @@ export async function predictAgents(
           recommendationId: logs[0]!.recommendationId,
         })
       : undefined;
+  // A shadow challenger is scored on the same request and logged with the decision, never returned.
+  if (decision && arm?.challenger.rollout.mode === "shadow") {
+    const shadow = await scoreShadow(deps, arm.challenger, evidence, recommendRequest, candidates);
+    if (shadow) decision.shadow = shadow;
+  }
   await logAnswer(deps.logPool, logs, decision);
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [

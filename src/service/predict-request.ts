@@ -28,6 +28,7 @@ export const predictAgentsSchema = z
       .number()
       .refine((level) => level > 0 && level < 1, { message: "must be strictly between 0 and 1", params: { reason: "OUT_OF_RANGE" } })
       .optional(),
+    routingKey: text(256),
   })
   .superRefine((r, ctx) => {
     const clash = r.requiredAgents.find((a) => r.excludedAgents.includes(a));

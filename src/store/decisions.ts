@@ -39,8 +39,16 @@ export const DecisionRow = z.object({
 /** One logged decision. */
 export type Decision = z.infer<typeof DecisionRow>;
 
-/** A decision to log; `created_at` is the database's clock. */
-export type DecisionLog = Omit<Decision, "created_at_ms" | "shadow"> & { shadow?: unknown };
+/**
+ * A decision to log; `created_at` is the database's clock. During a challenger rollout (migration
+ * 007): `rollout_id` and the `arm` that served it, and for a shadow the challenger's record
+ * (rollouts.ts's ShadowLog).
+ */
+export type DecisionLog = Omit<Decision, "created_at_ms" | "shadow"> & {
+  shadow?: unknown;
+  rollout_id?: string;
+  arm?: "champion" | "challenger";
+};
 
 /** Logs one PredictAgents decision alone (the service logs it with its recommendations: `logAnswer`). */
 export async function insertDecision(db: CommonQueryMethods, d: DecisionLog): Promise<void> {
@@ -65,11 +73,12 @@ function decisionInsert(d: DecisionLog): FragmentSqlToken {
   return sql.fragment`
     INSERT INTO decisions (decision_id, request_id, task_type, complexity, mode, policy, model_versions,
       success_weight, exploration, candidate_count, floor_propensity, first_agent_set, first_propensity,
-      greedy_agent_set, top_teams, shadow, recommendation_id)
+      greedy_agent_set, top_teams, shadow, recommendation_id, rollout_id, arm)
     VALUES (${d.decision_id}, ${d.request_id}, ${d.task_type}, ${d.complexity}, ${d.mode}, ${d.policy},
       ${sql.array(d.model_versions, "text")}, ${d.success_weight}, ${d.exploration}, ${d.candidate_count},
       ${d.floor_propensity}, ${d.first_agent_set}, ${d.first_propensity}, ${d.greedy_agent_set},
-      ${sql.jsonb(d.top_teams)}, ${d.shadow === undefined ? null : sql.jsonb(d.shadow as never)}, ${d.recommendation_id})`;
+      ${sql.jsonb(d.top_teams)}, ${d.shadow === undefined ? null : sql.jsonb(d.shadow as never)}, ${d.recommendation_id},
+      ${d.rollout_id ?? null}::bigint, ${d.arm ?? null})`;
 }
 
 /** A decision with the execution credited to it. */
