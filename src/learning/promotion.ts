@@ -85,8 +85,10 @@ export function shadowEvidence(challenger: PolicyValue, champion: PolicyValue, c
 
 /** Promote when the evidence can be trusted and its bound clears −margin. */
 export function judgePromotion(evidence: PromotionEvidence, confidence: number, margin: number): PromotionVerdict {
-  const figures = `challenger ${evidence.challenger.toFixed(3)} vs champion ${evidence.champion.toFixed(3)}, difference ${evidence.difference.toFixed(3)}, ${(confidence * 100).toFixed(0)}% lower bound ${evidence.lowerBound.toFixed(3)}`;
+  const level = `${Number((confidence * 100).toFixed(2))}%`;
+  const figures = `challenger ${evidence.challenger.toFixed(3)} vs champion ${evidence.champion.toFixed(3)}, difference ${evidence.difference.toFixed(3)}, ${level} lower bound ${evidence.lowerBound.toFixed(3)}`;
+  const threshold = margin > 0 ? `−${margin}` : "0";
   if (evidence.untrusted) return { promote: false, reason: `${evidence.untrusted}; ${figures}` };
-  if (evidence.lowerBound >= -margin) return { promote: true, reason: `${figures} ≥ −${margin}` };
-  return { promote: false, reason: `not shown at least as good: ${figures} < −${margin}` };
+  if (evidence.lowerBound >= -margin) return { promote: true, reason: `${figures} ≥ ${threshold}` };
+  return { promote: false, reason: `not shown at least as good: ${figures} < ${threshold}` };
 }

@@ -11,7 +11,8 @@ import { twoSidedZ, wilsonInterval } from "../../src/learning/proportion-interva
 import { createRng } from "../../src/sim/random.js";
 import { worldExecution } from "../../src/sim/world-execution.js";
 import { ShadowLogSchema } from "../../src/store/rollouts.js";
-import { byKind, ModelStatus, QUIET_MODELS, rejectionOf } from "../support/model-fixtures.js";
+import { byKind, ModelStatus, pollUntil, QUIET_MODELS, rejectionOf, reportFigures } from "../support/model-fixtures.js";
+import { runSourceCli } from "../support/run-source-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordInBulk, recordWorldHistory, world } from "../support/world-history.js";
 
@@ -264,6 +265,7 @@ describe("a canary challenger at a share of 0.3", () => {
 
   it("is refused promotion when the evidence does not show it at least as good (margin 0, 99.9%)", async () => {
     const { decision } = await server.admin.promoteChallenger({ confidence: 0.999 });
+    reportFigures("canary refusal", { reason: decision?.reason });
     expect(decision?.outcome).toBe(PromotionOutcome.REFUSED);
     expect(decision?.lowerBound).toBeLessThan(0);
     expect((await server.admin.getRollout({})).rollout?.id).toBe(rolloutId);
@@ -271,6 +273,7 @@ describe("a canary challenger at a share of 0.3", () => {
 
   it("is promoted when its success is within the stated margin of the champion's at the stated confidence, not forced", async () => {
     const { decision } = await server.admin.promoteChallenger({ confidence: 0.8, margin: 0.3 });
+    reportFigures("canary promotion", { reason: decision?.reason });
     expect(decision?.outcome, decision?.reason).toBe(PromotionOutcome.PROMOTED);
     expect(decision?.lowerBound).toBeGreaterThanOrEqual(-0.3);
     expect(decision?.evidenceCount).toBe(400n);
@@ -299,5 +302,74 @@ describe("ActivateModel", () => {
     // Retrain's two activations each (holdout gate) and the promotion are not forced; both ActivateModel calls are.
     expect(history.map((h) => h.forced)).toEqual([false, false, false, false, true, false, true]);
     expect(history.at(-1)?.version).toBe(v1.success.version);
+  });
+});
+
+describe("the CLI", () => {
+  it("sets a canary, shows it with its arms, and clears it: models canary, models rollout, models clear-challenger", async () => {
+    const address = ["--address", server.url];
+    const set = await runSourceCli(["models", "canary", v2.success.version, "--share", "0.25", "--json", ...address]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout).rollout).toMatchObject({
+      version: v2.success.version,
+      mode: "CHALLENGER_MODE_CANARY",
+      canaryShare: 0.25,
+    });
+    const shown = await runSourceCli(["models", "rollout", ...address]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`${v2.success.version} (success) as canary serving 25.0% of calls`);
+    expect(shown.stdout).toMatch(/forced/);
+    const bad = await runSourceCli(["models", "canary", v2.success.version, "--share", "2", ...address]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--share/);
+    const cleared = await runSourceCli(["models", "clear-challenger", "--json", ...address]);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(JSON.parse(cleared.stdout).ended.version).toBe(v2.success.version);
+    expect((await server.admin.getRollout({})).rollout).toBeUndefined();
+  });
+});
+
+describe("a second replica on the same database", () => {
+  let replica: TestServer;
+  const keys = Array.from({ length: 20 }, (_, n) => `replica-${n}`);
+  const armsOf = (target: TestServer) =>
+    Promise.all(
+      keys.map(async (routingKey) =>
+        servedBy(await target.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate: 0, successWeight: 1, routingKey })),
+      ),
+    );
+
+  beforeAll(async () => {
+    replica = await startTestServer({ databaseUrl: server.databaseUrl, config: QUIET_MODELS });
+  });
+  afterAll(async () => {
+    await replica?.stop();
+  });
+
+  it("follows a canary set through the first replica, routing every key to the same arm as the first", async () => {
+    await server.admin.setChallenger({ version: v2.success.version, mode: ChallengerMode.CANARY, canaryShare: 0.5 });
+    const expected = await armsOf(server);
+    expect(expected).toContain("challenger");
+    expect(expected).toContain("champion");
+    const seen = await pollUntil(
+      () => armsOf(replica),
+      (arms) => arms.join() === expected.join(),
+      10_000,
+      50,
+    );
+    expect(seen.value).toEqual(expected);
+    expect((await replica.admin.getRollout({})).rollout?.version).toBe(v2.success.version);
+  });
+
+  it("follows ClearChallenger: the champion serves every key again", async () => {
+    await server.admin.clearChallenger({});
+    const seen = await pollUntil(
+      () => armsOf(replica),
+      (arms) => arms.every((a) => a === "champion"),
+      10_000,
+      50,
+    );
+    expect(seen.value.every((a) => a === "champion")).toBe(true);
+    expect((await replica.admin.getStatus({})).rollout).toBeUndefined();
   });
 });
