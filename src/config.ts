@@ -64,6 +64,13 @@ export const ConfigSchema = z.object({
   modelsDir: z.string().min(1).default("./models"),
   /** Most recent executions a retraining learns from. */
   retrainMaxRows: z.coerce.number().int().min(100).default(200_000),
+  /**
+   * What a retraining does with a version that passed the holdout gate while its kind has an
+   * active version: "holdout" activates it at once; "evidence" keeps the champion serving and
+   * starts the new success version in shadow, to be promoted only on evidence (PromoteChallenger).
+   * A kind with no active version activates on the holdout gate either way.
+   */
+  promotion: z.enum(["holdout", "evidence"]).default("holdout"),
   /** Retention: delete executions recorded more than this many days ago (aggregates are kept). */
   retentionDays: z.coerce.number().positive().finite().optional(),
   /** Retention: keep at most this many of the newest executions (aggregates are kept). */
@@ -126,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     retrainEveryExecutions: env.RETRAIN_EVERY_EXECUTIONS,
     retrainIntervalMs: env.RETRAIN_INTERVAL_MS,
     retrainMaxRows: env.RETRAIN_MAX_ROWS,
+    promotion: env.PROMOTION || undefined,
     modelsDir: env.MODELS_DIR,
     retentionDays: env.RETENTION_DAYS,
     retentionMaxRows: env.RETENTION_MAX_ROWS,

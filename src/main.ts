@@ -203,7 +203,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
     );
     const inFlight = new InFlightCalls();
     const metrics = new ServiceMetrics({ pool, runtime, inFlightCalls: () => inFlight.size });
-    const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics);
+    const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics, config.promotion);
     await startRetraining(lifecycle, retrainer, jobs);
     await startRetention(lifecycle, jobs);
 

@@ -213,3 +213,9 @@ export async function isActiveVersion(db: CommonQueryMethods, version: string): 
     SELECT status = 'active' AS active FROM model_versions WHERE version = ${version}`);
   return row?.active ?? false;
 }
+
+/** The active version of a kind, or null. */
+export async function activeVersionOf(db: CommonQueryMethods, kind: ModelKind): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(z.object({ version: z.string() }))`
+    SELECT version FROM model_versions WHERE kind = ${kind} AND status = 'active'`);
+}

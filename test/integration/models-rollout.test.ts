@@ -373,3 +373,34 @@ describe("a second replica on the same database", () => {
     expect((await replica.admin.getStatus({})).rollout).toBeUndefined();
   });
 });
+
+describe("retraining with PROMOTION=evidence", () => {
+  let evidenceServer: TestServer;
+  let first: { success: ModelVersion; duration: ModelVersion };
+  let second: { success: ModelVersion; duration: ModelVersion };
+
+  beforeAll(async () => {
+    evidenceServer = await startTestServer({ config: { ...QUIET_MODELS, promotion: "evidence" } });
+    await recordWorldHistory(evidenceServer.learning, { taskTypes: [TASK, "security_audit"], count: 1_500, seed: 7_101 });
+    first = byKind((await evidenceServer.admin.retrain({})).models);
+    await recordWorldHistory(evidenceServer.learning, { taskTypes: [TASK, "security_audit"], count: 600, seed: 7_102 });
+    second = byKind((await evidenceServer.admin.retrain({})).models);
+  });
+  afterAll(async () => {
+    await evidenceServer?.stop();
+  });
+
+  it("activates the first versions on the holdout gate alone: there is no champion to beat", () => {
+    expect(first.success.status, first.success.rejectionReason).toBe(ModelStatus.ACTIVE);
+    expect(first.duration.status).toBe(ModelStatus.ACTIVE);
+  });
+
+  it("keeps the champions serving and starts the new success version in shadow; the new duration version waits, inactive", async () => {
+    expect(second.success.status, second.success.rejectionReason).toBe(ModelStatus.INACTIVE);
+    expect(second.duration.status).toBe(ModelStatus.INACTIVE);
+    const { rollout } = await evidenceServer.admin.getRollout({});
+    expect(rollout).toMatchObject({ version: second.success.version, mode: ChallengerMode.SHADOW, championVersion: first.success.version });
+    const status = await evidenceServer.admin.getStatus({});
+    expect(status.activeModelVersion).toBe(`${first.success.version},${first.duration.version}`);
+  });
+});
