@@ -12,6 +12,11 @@ export interface Challenger {
   model: ServingModel;
 }
 
+/** The models of a challenger's arm: the champion's with the challenger's kind replaced. */
+export function challengerSnapshot(challenger: Challenger, champion: ModelSnapshot): ModelSnapshot {
+  return { ...champion, [challenger.model.kind]: challenger.model };
+}
+
 /** How long a replaced challenger's session is kept for calls that started on it. */
 const RETIRE_AFTER_MS = 30_000;
 
@@ -71,9 +76,9 @@ export class RolloutState {
     }
   }
 
-  /** The models of the challenger's arm: the champion's with the challenger's kind replaced. */
+  /** The models of the challenger's arm (see challengerSnapshot). */
   snapshotOf(challenger: Challenger, champion: ModelSnapshot): ModelSnapshot {
-    return { ...champion, [challenger.model.kind]: challenger.model };
+    return challengerSnapshot(challenger, champion);
   }
 
   #replace(next: Challenger | undefined): void {

@@ -3,7 +3,7 @@ import type { TaskEvidence } from "../learning/evidence.js";
 import { type RecommendRequest, recommend } from "../learning/recommend.js";
 import type { ShadowLog } from "../store/rollouts.js";
 import type { ServiceDependencies } from "./dependencies.js";
-import type { Challenger } from "./rollout-state.js";
+import { type Challenger, challengerSnapshot } from "./rollout-state.js";
 
 /**
  * Scores a shadow challenger on one PredictAgents call: the same evidence, request and candidate
@@ -13,13 +13,13 @@ import type { Challenger } from "./rollout-state.js";
  * when no team may go first. Never returned to the caller.
  */
 export async function scoreShadow(
-  deps: ServiceDependencies,
+  deps: Pick<ServiceDependencies, "estimates" | "recommendMemo" | "random" | "runtime">,
   challenger: Challenger,
   evidence: TaskEvidence,
   request: RecommendRequest,
   candidates: string[][],
 ): Promise<ShadowLog | undefined> {
-  const snapshot = deps.rollout.snapshotOf(challenger, deps.runtime.snapshot);
+  const snapshot = challengerSnapshot(challenger, deps.runtime.snapshot);
   const override = await deps.estimates.override(snapshot, evidence, request.complexity, candidates);
   // One recommendation is enough: the ranking (memoised per snapshot, shape and model key) and π
   // are what is logged, and the first slot is the pick.
