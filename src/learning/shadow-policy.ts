@@ -46,3 +46,27 @@ export function shadowPolicy(shadowOf: (d: LoggedDecision) => ShadowChoice | und
     },
   };
 }
+
+/** Sums over n decisions of the weights w and the successes r ∈ {0, 1}: Σw, Σw·r, Σw², Σw²·r. */
+export interface WeightSums {
+  n: number;
+  weightSum: number;
+  weightedSuccesses: number;
+  weightSqSum: number;
+  weightSqSuccesses: number;
+}
+
+/**
+ * Self-normalised IPS of a success rate from sums alone, with off-policy.ts's delta-method normal
+ * interval at `z` (terms w_i (r_i − V) / mean(w), whose sum of squares the sums give since r² = r);
+ * undefined without weight.
+ */
+export function selfNormalizedFromSums(s: WeightSums, z: number): { value: number; lower: number; upper: number } | undefined {
+  if (s.n === 0 || s.weightSum <= 0) return undefined;
+  const value = s.weightedSuccesses / s.weightSum;
+  const meanWeight = s.weightSum / s.n;
+  const squares = s.weightSqSuccesses * (1 - 2 * value) + value * value * s.weightSqSum;
+  const variance = s.n > 1 ? Math.max(0, squares) / (meanWeight * meanWeight) / (s.n - 1) : 0;
+  const half = z * Math.sqrt(variance / s.n);
+  return { value, lower: Math.max(0, value - half), upper: Math.min(1, value + half) };
+}

@@ -4,11 +4,11 @@ import { evaluatePolicies, LOGGING_POLICY } from "../learning/policy-evaluation.
 import { canaryEvidence, type PromotionEvidence, shadowEvidence } from "../learning/promotion.js";
 import { twoSidedZ, wilsonInterval } from "../learning/proportion-interval.js";
 import { statisticalRewardModels } from "../learning/reward-models.js";
-import { type ShadowChoice, shadowPolicy } from "../learning/shadow-policy.js";
+import { type ShadowChoice, selfNormalizedFromSums, shadowPolicy } from "../learning/shadow-policy.js";
 import type { LoggedDecision } from "../learning/target-policies.js";
 import type { PolicyValue } from "../learning/off-policy.js";
 import { readEvaluationLog } from "../store/evaluation-log.js";
-import { type ArmCounts, type RolloutRecord, readArmCounts, ShadowLogSchema } from "../store/rollouts.js";
+import { type ArmCounts, type RolloutRecord, readArmCounts, readShadowSums, ShadowLogSchema } from "../store/rollouts.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { loggedDecisionOf } from "./evaluate-policies.js";
 
@@ -29,7 +29,7 @@ const ARM_LEVEL = 0.95;
 
 const WILSON_METHOD = "successes / credited executions (whatever team the caller ran), 95% Wilson score interval";
 const SHADOW_METHOD =
-  "doubly robust off-policy estimate on the followed credited decisions (the champion's outcomes weighted by the challenger's first-pick probability / the logged propensity, statistical reward model), 95% normal interval";
+  "self-normalised IPS on the followed credited decisions (the champion's outcomes weighted by the challenger's first-pick probability / the logged propensity; 0 without weight), 95% delta-method normal interval; PromoteChallenger judges the doubly robust estimate";
 
 const none: ArmCounts = { arm: "champion", decisions: 0, credited: 0, successes: 0 };
 
@@ -61,19 +61,27 @@ export async function armFigures(deps: ServiceDependencies, rollout: RolloutReco
     const challenger = counts.find((c) => c.arm === "challenger") ?? { ...none, arm: "challenger" };
     return [championArm, counted(challenger, rollout.version, "challenger")];
   }
-  const { challenger } = await shadowValues(deps, rollout);
-  const estimate = challenger.doublyRobust ?? challenger.ips;
-  const credited = challenger.decisions;
+  const sums = await readShadowSums(deps.pool, rollout.id);
+  const estimate = selfNormalizedFromSums(
+    {
+      n: sums.credited,
+      weightSum: sums.weight_sum,
+      weightedSuccesses: sums.weighted_successes,
+      weightSqSum: sums.weight_sq_sum,
+      weightSqSuccesses: sums.weight_sq_successes,
+    },
+    twoSidedZ(ARM_LEVEL),
+  );
   return [
     championArm,
     {
       arm: "challenger",
       version: rollout.version,
-      decisions: champion.decisions,
-      credited,
-      rate: credited > 0 ? estimate.value : 0,
-      lower: credited > 0 ? estimate.lower : 0,
-      upper: credited > 0 ? estimate.upper : 0,
+      decisions: sums.decisions,
+      credited: sums.credited,
+      rate: estimate?.value ?? 0,
+      lower: estimate?.lower ?? 0,
+      upper: estimate?.upper ?? 0,
       method: SHADOW_METHOD,
     },
   ];

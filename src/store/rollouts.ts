@@ -180,3 +180,44 @@ export const ShadowLogSchema = z.object({
 });
 /** A shadow challenger's record of one decision. */
 export type ShadowLog = z.infer<typeof ShadowLogSchema>;
+
+const ShadowSumsRow = z.object({
+  decisions: z.number().int(),
+  credited: z.number().int(),
+  weight_sum: z.number(),
+  weighted_successes: z.number(),
+  weight_sq_sum: z.number(),
+  weight_sq_successes: z.number(),
+});
+/** Sums of the shadow challenger's importance weights over the rollout's followed credited decisions. */
+export type ShadowSums = z.infer<typeof ShadowSumsRow>;
+
+/**
+ * What the shadow arm's self-normalised IPS needs, summed in PostgreSQL over the rollout's
+ * decisions (its index), so GetStatus never pulls the decision log into the process: per followed
+ * credited decision, w = the challenger's logged probability of the team returned first (its floor
+ * when it did not list it) / the logged propensity, and r = success. `decisions` counts every
+ * decision the shadow was scored on.
+ */
+export async function readShadowSums(db: CommonQueryMethods, rolloutId: bigint): Promise<ShadowSums> {
+  return db.one(sql.type(ShadowSumsRow)`
+    WITH scored AS (
+      SELECT recommendation_id, first_agent_set, first_propensity, shadow FROM decisions
+      WHERE rollout_id = ${rolloutId.toString()}::bigint AND shadow IS NOT NULL
+    ), credit AS (
+      SELECT DISTINCT ON (x.recommendation_id) x.recommendation_id, x.agent_set, x.success
+      FROM executions x JOIN scored s ON s.recommendation_id = x.recommendation_id
+      ORDER BY x.recommendation_id, x.seq
+    ), weighted AS (
+      SELECT c.success::int::float8 AS r,
+        coalesce(
+          (SELECT (t->>'probability')::float8 FROM jsonb_array_elements(s.shadow->'top_teams') t
+           WHERE t->>'agent_set' = s.first_agent_set LIMIT 1),
+          (s.shadow->>'floor')::float8) / s.first_propensity AS w
+      FROM scored s JOIN credit c ON c.recommendation_id = s.recommendation_id AND c.agent_set = s.first_agent_set
+    )
+    SELECT (SELECT count(*) FROM scored)::int AS decisions, count(*)::int AS credited,
+      coalesce(sum(w), 0)::float8 AS weight_sum, coalesce(sum(w * r), 0)::float8 AS weighted_successes,
+      coalesce(sum(w * w), 0)::float8 AS weight_sq_sum, coalesce(sum(w * w * r), 0)::float8 AS weight_sq_successes
+    FROM weighted`);
+}

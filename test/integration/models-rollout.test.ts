@@ -47,6 +47,8 @@ function servedBy(response: PredictAgentsResponse): "champion" | "challenger" {
 
 const DecisionArmRow = z.object({
   recommendation_id: z.string(),
+  first_agent_set: z.string(),
+  first_propensity: z.number(),
   rollout_id: z.bigint().nullable(),
   arm: z.string().nullable(),
   shadow: z.unknown(),
@@ -55,11 +57,11 @@ const DecisionArmRow = z.object({
 async function decisionsOf(responses: readonly PredictAgentsResponse[]) {
   const ids = responses.map((r) => r.recommendations[0]!.recommendationId);
   return server.db.any(sql.type(DecisionArmRow)`
-    SELECT recommendation_id, rollout_id, arm, shadow FROM decisions WHERE recommendation_id = ANY(${sql.array(ids, "text")})`);
+    SELECT recommendation_id, first_agent_set, first_propensity, rollout_id, arm, shadow FROM decisions WHERE recommendation_id = ANY(${sql.array(ids, "text")})`);
 }
 
 /** Runs each answer's first team in the simulated world and records the outcome with its recommendation id. */
-async function creditInWorld(responses: readonly PredictAgentsResponse[], seed: number): Promise<void> {
+async function creditInWorld(responses: readonly PredictAgentsResponse[], seed: number): Promise<Map<string, boolean>> {
   const rng = createRng(seed);
   const executions = responses.map((response, n) => {
     const first = response.recommendations[0]!;
@@ -69,6 +71,7 @@ async function creditInWorld(responses: readonly PredictAgentsResponse[], seed: 
     return execution;
   });
   await recordInBulk(server.learning, executions);
+  return new Map(executions.map((e) => [e.recommendationId, e.success]));
 }
 
 const arm = (arms: readonly ArmStatus[], name: string) => {
@@ -180,7 +183,7 @@ describe("a shadow challenger", () => {
   });
 
   it("shows both arms in GetStatus once decisions are credited: the champion counted, the challenger off-policy", async () => {
-    await creditInWorld(responses, 7_201);
+    const outcomes = await creditInWorld(responses, 7_201);
     const status = await server.admin.getStatus({});
     expect(status.rollout?.mode).toBe(ChallengerMode.SHADOW);
     const champion = arm(status.arms, "champion");
@@ -190,7 +193,20 @@ describe("a shadow challenger", () => {
     const challenger = arm(status.arms, "challenger");
     expect(challenger.version).toBe(v2.success.version);
     expect(challenger.creditedCount).toBe(60n);
-    expect(challenger.method).toMatch(/doubly robust/);
+    expect(challenger.method).toMatch(/self-normalised IPS/);
+    // The same estimate from the logged rows: Σ w·r / Σ w, w = the shadow's probability of the
+    // team returned first over its logged propensity.
+    let weights = 0;
+    let weighted = 0;
+    for (const row of await decisionsOf(responses)) {
+      const shadow = ShadowLogSchema.parse(row.shadow);
+      const p = shadow.top_teams.find((t) => t.agent_set === row.first_agent_set)?.probability ?? shadow.floor;
+      const w = p / row.first_propensity;
+      weights += w;
+      weighted += w * (outcomes.get(row.recommendation_id) ? 1 : 0);
+    }
+    expect(challenger.successRate).toBeCloseTo(weighted / weights, 10);
+    expect(champion.successRate).toBeCloseTo([...outcomes.values()].filter(Boolean).length / outcomes.size, 12);
     for (const a of [champion, challenger]) {
       expect(a.lower).toBeLessThanOrEqual(a.successRate);
       expect(a.upper).toBeGreaterThanOrEqual(a.successRate);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { shadowPolicy } from "../../../src/learning/shadow-policy.js";
+import { normalQuantile } from "../../../src/learning/normal.js";
+import { evaluatePolicy } from "../../../src/learning/off-policy.js";
+import { selfNormalizedFromSums, shadowPolicy } from "../../../src/learning/shadow-policy.js";
 import type { LoggedDecision } from "../../../src/learning/target-policies.js";
 
 const decision = (team: string, extra: Partial<LoggedDecision> = {}): LoggedDecision => ({
@@ -50,5 +52,35 @@ describe("shadowPolicy", () => {
     const terms = shadowPolicy(() => choice).terms(decision("A"), "success", model);
     expect(terms?.modelLogged).toBe(0.5);
     expect(terms?.modelTarget).toBeCloseTo((0.7 * 0.9 + 0.2 * 0.1) / 0.9, 12);
+  });
+});
+
+describe("selfNormalizedFromSums", () => {
+  it("equals off-policy.ts's self-normalised IPS and its interval on the same decisions", () => {
+    const rows = Array.from({ length: 200 }, (_, i) => ({
+      reward: i % 3 === 0 ? 0 : 1,
+      propensity: [0.9, 0.05, 0.5][i % 3]!,
+      targetProbability: [0.7, 0.2, 0.5][(i % 5) % 3]!,
+      supportedMass: 1,
+    }));
+    const expected = evaluatePolicy(rows, "probability").selfNormalized;
+    const w = rows.map((r) => r.targetProbability / r.propensity);
+    const sums = {
+      n: rows.length,
+      weightSum: w.reduce((a, b) => a + b, 0),
+      weightedSuccesses: rows.reduce((a, r, i) => a + w[i]! * r.reward, 0),
+      weightSqSum: w.reduce((a, b) => a + b * b, 0),
+      weightSqSuccesses: rows.reduce((a, r, i) => a + w[i]! * w[i]! * r.reward, 0),
+    };
+    const got = selfNormalizedFromSums(sums, normalQuantile(0.975));
+    expect(got?.value).toBeCloseTo(expected.value, 12);
+    expect(got?.lower).toBeCloseTo(expected.lower, 10);
+    expect(got?.upper).toBeCloseTo(expected.upper, 10);
+  });
+
+  it("says nothing without weight", () => {
+    expect(
+      selfNormalizedFromSums({ n: 0, weightSum: 0, weightedSuccesses: 0, weightSqSum: 0, weightSqSuccesses: 0 }, 1.96),
+    ).toBeUndefined();
   });
 });
