@@ -206,8 +206,12 @@ export async function predictAgents(
         })
       : undefined;
   // A shadow challenger is scored on the same request and logged with the decision, never returned.
+  // Its failure must never fail the answer: the decision is then logged without it.
   if (decision && arm?.challenger.rollout.mode === "shadow") {
-    const shadow = await scoreShadow(deps, arm.challenger, evidence, recommendRequest, candidates);
+    const shadow = await scoreShadow(deps, arm.challenger, evidence, recommendRequest, candidates).catch((error: unknown) => {
+      deps.log.warn({ err: error, version: arm.challenger.model.version }, "shadow scoring failed; decision logged without it");
+      return undefined;
+    });
     if (shadow) decision.shadow = shadow;
   }
   await logAnswer(deps.logPool, logs, decision);
