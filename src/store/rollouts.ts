@@ -8,7 +8,9 @@ export const ROLLOUT_CHANNEL = "agent_learning_rollouts";
 /** Key of the advisory lock serialising rollout changes and promotions, fleet-wide. */
 const ROLLOUT_LOCK_KEY = 7_461_239_007;
 
+/** How a challenger serves (migration 007's `model_rollouts.mode`). */
 export const ChallengerModeSchema = z.enum(["shadow", "canary"]);
+/** A challenger mode's stored name. */
 export type ChallengerModeName = z.infer<typeof ChallengerModeSchema>;
 
 /** A row of `model_rollouts` (migration 007). */

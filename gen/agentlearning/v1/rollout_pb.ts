@@ -115,9 +115,11 @@ export type ArmStatus = Message<"agentlearning.v1.ArmStatus"> & {
 
   /**
    * Estimated success rate of the arm, in [0, 1]. Champion and canary arms: successes / credited
-   * executions (the executions whatever team the caller ran). Shadow challenger: its doubly robust
-   * off-policy estimate on the followed credited decisions (the champion's outcomes reweighted by
-   * the challenger's first-pick probabilities); 0 when there is no credited decision.
+   * executions (the executions whatever team the caller ran). Shadow challenger: its
+   * self-normalised IPS off-policy estimate on the followed credited decisions (the champion's
+   * outcomes weighted by the challenger's first-pick probability of the team returned first over
+   * that team's logged propensity); 0 when no credited decision carries weight. PromoteChallenger
+   * judges a shadow by the doubly robust estimate instead (see PromotionDecision).
    *
    * @generated from field: double success_rate = 5;
    */
@@ -125,7 +127,7 @@ export type ArmStatus = Message<"agentlearning.v1.ArmStatus"> & {
 
   /**
    * Lower end of the 95% interval of success_rate: Wilson score interval for counted arms, the
-   * normal approximation of the doubly robust estimate for a shadow challenger.
+   * delta-method normal approximation for a shadow challenger.
    *
    * @generated from field: double lower = 6;
    */
@@ -188,14 +190,16 @@ export type PromotionDecision = Message<"agentlearning.v1.PromotionDecision"> & 
   outcome: PromotionOutcome;
 
   /**
-   * Estimated success rate of the challenger (see ArmStatus.success_rate).
+   * Estimated success rate of the challenger: its arm's credited success for a canary, its doubly
+   * robust off-policy estimate for a shadow (statistical estimates as reward model). 0 for FORCED.
    *
    * @generated from field: double challenger_success = 5;
    */
   challengerSuccess: number;
 
   /**
-   * Estimated success rate of the champion on the same decisions.
+   * Estimated success rate of the champion: its arm's credited success for a canary, its mean
+   * observed success on the same decisions for a shadow. 0 for FORCED.
    *
    * @generated from field: double champion_success = 6;
    */
@@ -232,7 +236,8 @@ export type PromotionDecision = Message<"agentlearning.v1.PromotionDecision"> & 
   margin: number;
 
   /**
-   * Credited decisions the evidence rests on (both arms for a canary).
+   * Credited decisions the evidence rests on: both arms' for a canary, the followed ones for a
+   * shadow.
    *
    * @generated from field: uint64 evidence_count = 11;
    */
