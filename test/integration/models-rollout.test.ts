@@ -61,7 +61,7 @@ async function decisionsOf(responses: readonly PredictAgentsResponse[]) {
 }
 
 /** Runs each answer's first team in the simulated world and records the outcome with its recommendation id. */
-async function creditInWorld(responses: readonly PredictAgentsResponse[], seed: number): Promise<Map<string, boolean>> {
+async function creditInWorld(responses: readonly PredictAgentsResponse[], seed: number, target = server): Promise<Map<string, boolean>> {
   const rng = createRng(seed);
   const executions = responses.map((response, n) => {
     const first = response.recommendations[0]!;
@@ -70,7 +70,7 @@ async function creditInWorld(responses: readonly PredictAgentsResponse[], seed: 
     execution.recommendationId = first.recommendationId;
     return execution;
   });
-  await recordInBulk(server.learning, executions);
+  await recordInBulk(target.learning, executions);
   return new Map(executions.map((e) => [e.recommendationId, e.success]));
 }
 
@@ -418,5 +418,29 @@ describe("retraining with PROMOTION=evidence", () => {
     expect(rollout).toMatchObject({ version: second.success.version, mode: ChallengerMode.SHADOW, championVersion: first.success.version });
     const status = await evidenceServer.admin.getStatus({});
     expect(status.activeModelVersion).toBe(`${first.success.version},${first.duration.version}`);
+  });
+
+  it("promotes the shadow on its off-policy evidence once enough decisions are credited, then serves it", async () => {
+    const responses: PredictAgentsResponse[] = [];
+    for (let n = 0; n < 150; n++) {
+      responses.push(
+        await evidenceServer.learning.predictAgents({
+          taskType: TASK,
+          complexity: 2,
+          explorationRate: 0.3,
+          successWeight: 1,
+          maxRecommendations: 1,
+        }),
+      );
+    }
+    await creditInWorld(responses, 7_403, evidenceServer);
+    const { decision } = await evidenceServer.admin.promoteChallenger({ confidence: 0.8, margin: 0.1 });
+    reportFigures("shadow promotion", { reason: decision?.reason });
+    expect(decision?.outcome, decision?.reason).toBe(PromotionOutcome.PROMOTED);
+    expect(decision?.evidenceCount).toBe(150n);
+    expect(decision?.lowerBound).toBeGreaterThanOrEqual(-0.1);
+    expect(decision?.championVersion).toBe(first.success.version);
+    const after = await evidenceServer.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate: 0 });
+    expect(after.recommendations[0]?.modelVersion).toBe(`${second.success.version},${first.duration.version}`);
   });
 });
