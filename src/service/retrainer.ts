@@ -17,7 +17,7 @@ import {
   readRetrainDue,
   RETRAIN_LOCK_KEY,
 } from "../store/models.js";
-import { startRollout } from "../store/rollouts.js";
+import { readCurrentRollout, startRollout } from "../store/rollouts.js";
 import type { DueJob } from "./due-scheduler.js";
 import { loadServingModel } from "./model-loader.js";
 import type { RetrainJob, RetrainReply } from "./retrain-worker.js";
@@ -241,14 +241,14 @@ export class Retrainer {
 
   /**
    * Promotion on evidence: the champion keeps serving. A success version becomes the shadow
-   * challenger (replacing any rollout under way; every replica follows the notice); a duration
-   * version stays inactive, for an operator to try with SetChallenger (one rollout at a time).
+   * challenger (replacing a shadow under way, never a canary, which serves callers; every replica
+   * follows the notice); a duration version stays inactive, for an operator to try with
+   * SetChallenger (one rollout at a time).
    */
   async #challenge(model: TrainedModel): Promise<RetrainOutcome["models"][number]> {
-    if (model.kind === "success") {
-      await startRollout(this.pool, { version: model.version, kind: model.kind, mode: "shadow", canaryShare: null });
-    }
-    const held = model.kind === "success" ? "started in shadow" : "left inactive";
+    const shadow = model.kind === "success" && (await readCurrentRollout(this.pool))?.mode !== "canary";
+    if (shadow) await startRollout(this.pool, { version: model.version, kind: model.kind, mode: "shadow", canaryShare: null });
+    const held = shadow ? "started in shadow" : "left inactive";
     return {
       version: model.version,
       kind: model.kind,
