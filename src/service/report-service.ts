@@ -166,6 +166,7 @@ export function reportService(deps: ServiceDependencies): ServiceImpl<typeof Rep
           version: a.version,
           kind: a.kind === "success" ? ModelKind.SUCCESS : ModelKind.DURATION,
           reason: a.reason,
+          forced: a.forced,
           activatedAt: timestampFromMicros(a.activated_at_us),
           deactivatedAt: a.deactivated_at_us === null ? undefined : timestampFromMicros(a.deactivated_at_us),
         })),

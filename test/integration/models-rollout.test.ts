@@ -1,10 +1,12 @@
-import { Code } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { ModelVersion } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { LearningMode } from "../../gen/agentlearning/v1/learning_pb.js";
 import type { PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_service_pb.js";
+import { ReportService } from "../../gen/agentlearning/v1/report_service_pb.js";
 import { type ArmStatus, ChallengerMode, PromotionOutcome } from "../../gen/agentlearning/v1/rollout_pb.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { twoSidedZ, wilsonInterval } from "../../src/learning/proportion-interval.js";
@@ -318,6 +320,10 @@ describe("ActivateModel", () => {
     // Retrain's two activations each (holdout gate) and the promotion are not forced; both ActivateModel calls are.
     expect(history.map((h) => h.forced)).toEqual([false, false, false, false, true, false, true]);
     expect(history.at(-1)?.version).toBe(v1.success.version);
+    // The model report's activation history says the same.
+    const reports = createClient(ReportService, createGrpcTransport({ baseUrl: server.url }));
+    const { activations } = await reports.getModelReport({});
+    expect(activations.map((a) => a.forced)).toEqual([false, false, false, false, true, false, true]);
   });
 });
 
@@ -420,9 +426,9 @@ describe("retraining with PROMOTION=evidence", () => {
     expect(status.activeModelVersion).toBe(`${first.success.version},${first.duration.version}`);
   });
 
-  it("promotes the shadow on its off-policy evidence once enough decisions are credited, then serves it", async () => {
+  it("promotes the shadow on its off-policy evidence once 400 decisions are credited, then serves it", async () => {
     const responses: PredictAgentsResponse[] = [];
-    for (let n = 0; n < 150; n++) {
+    for (let n = 0; n < 400; n++) {
       responses.push(
         await evidenceServer.learning.predictAgents({
           taskType: TASK,
@@ -434,11 +440,13 @@ describe("retraining with PROMOTION=evidence", () => {
       );
     }
     await creditInWorld(responses, 7_403, evidenceServer);
-    const { decision } = await evidenceServer.admin.promoteChallenger({ confidence: 0.8, margin: 0.1 });
+    // The two versions pick nearly the same teams, so the difference is near 0 and varies with the
+    // exploration draws (±0.03 from run to run): a margin of 0.15 leaves the bound ~4 standard errors clear.
+    const { decision } = await evidenceServer.admin.promoteChallenger({ confidence: 0.8, margin: 0.15 });
     reportFigures("shadow promotion", { reason: decision?.reason });
     expect(decision?.outcome, decision?.reason).toBe(PromotionOutcome.PROMOTED);
-    expect(decision?.evidenceCount).toBe(150n);
-    expect(decision?.lowerBound).toBeGreaterThanOrEqual(-0.1);
+    expect(decision?.evidenceCount).toBe(400n);
+    expect(decision?.lowerBound).toBeGreaterThanOrEqual(-0.15);
     expect(decision?.championVersion).toBe(first.success.version);
     const after = await evidenceServer.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate: 0 });
     expect(after.recommendations[0]?.modelVersion).toBe(`${second.success.version},${first.duration.version}`);
