@@ -7,77 +7,104 @@ import { estimateTeam } from "../learning/estimate.js";
 import { NO_EXECUTIONS } from "../domain/evidence.js";
 import { asTeam } from "../domain/team.js";
 import { type EvidenceIndex, indexEvidence, teamPrior } from "../learning/team-prior.js";
-import { type TeamKeyOf, type TrainingExample, taskTeamKey } from "./training-set.js";
+import type { TrainingExample } from "./training-set.js";
 
 /** The metric under which a success model stores counting's holdout log loss. */
 export const COUNTING_LOG_LOSS_METRIC = "counting_log_loss";
 
 const zero = (): OutcomeSums => ({ ...NO_EXECUTIONS });
 
-function add(sums: OutcomeSums, e: TrainingExample): void {
-  const log = Math.log1p(e.durationSeconds);
-  sums.executions++;
-  sums.successes += e.success ? 1 : 0;
-  sums.durationSum += e.durationSeconds;
-  sums.logDurationSum += log;
-  sums.logDurationSqSum += log * log;
-  sums.complexitySum += e.complexity;
+/**
+ * Running sums as six doubles (the fields of OutcomeSums, in order): added to once per example
+ * and agent, millions of times at 10^6 rows, where updating object fields holding doubles boxed
+ * every sum and cost seconds of allocation and collection.
+ */
+const SUMS_WIDTH = 6;
+
+function add(sums: Float64Array, e: TrainingExample, log: number): void {
+  sums[0]! += 1;
+  sums[1]! += e.success ? 1 : 0;
+  sums[2]! += e.durationSeconds;
+  sums[3]! += log;
+  sums[4]! += log * log;
+  sums[5]! += e.complexity;
 }
 
-/** The evidence of every task type in `train`, as the store's aggregates would hold it. */
-function evidenceOf(train: readonly TrainingExample[], keyOf: TeamKeyOf): Map<string, TaskEvidence> {
-  const byType = new Map<
-    string,
-    { task: OutcomeSums; combinations: Map<string, CombinationEvidence>; agents: Map<string, AgentEvidence> }
-  >();
-  for (const e of train) {
-    let t = byType.get(e.taskType);
-    if (!t) {
-      t = { task: zero(), combinations: new Map(), agents: new Map() };
-      byType.set(e.taskType, t);
-    }
-    add(t.task, e);
-    const key = keyOf(e);
-    let combination = t.combinations.get(key);
-    if (!combination) {
-      combination = { ...zero(), agents: asTeam(e.agents) };
-      t.combinations.set(key, combination);
-    }
-    add(combination, e);
-    for (const agent of combination.agents) {
-      let a = t.agents.get(agent);
-      if (!a) {
-        a = { ...zero(), agent };
-        t.agents.set(agent, a);
+function outcomeSums(sums: Float64Array): OutcomeSums {
+  return {
+    executions: sums[0]!,
+    successes: sums[1]!,
+    durationSum: sums[2]!,
+    logDurationSum: sums[3]!,
+    logDurationSqSum: sums[4]!,
+    complexitySum: sums[5]!,
+  };
+}
+
+/**
+ * The evidence of every task type in `train`, as the store's aggregates would hold it; `ids` are
+ * train's team ids (training-set.ts's teamIds), `teamCount` the size of their id space.
+ */
+function evidenceOf(train: readonly TrainingExample[], ids: Int32Array, teamCount: number): Map<string, TaskEvidence> {
+  const teamSums = new Float64Array(teamCount * SUMS_WIDTH);
+  // Per team, resolved when first seen: the sums each of its rows adds to, and its agents.
+  const teamTargets: (Float64Array[] | undefined)[] = new Array(teamCount);
+  const teamAgents: (string[] | undefined)[] = new Array(teamCount);
+  const byType = new Map<string, { task: Float64Array; teams: number[]; agents: Map<string, Float64Array> }>();
+  for (let i = 0; i < train.length; i++) {
+    const e = train[i]!;
+    const id = ids[i]!;
+    let targets = teamTargets[id];
+    if (!targets) {
+      let t = byType.get(e.taskType);
+      if (!t) {
+        t = { task: new Float64Array(SUMS_WIDTH), teams: [], agents: new Map() };
+        byType.set(e.taskType, t);
       }
-      add(a, e);
+      t.teams.push(id);
+      const agents = asTeam(e.agents);
+      teamAgents[id] = agents;
+      targets = [t.task, teamSums.subarray(id * SUMS_WIDTH, (id + 1) * SUMS_WIDTH)];
+      for (const agent of agents) {
+        let a = t.agents.get(agent);
+        if (!a) {
+          a = new Float64Array(SUMS_WIDTH);
+          t.agents.set(agent, a);
+        }
+        targets.push(a);
+      }
+      teamTargets[id] = targets;
     }
+    const log = Math.log1p(e.durationSeconds);
+    for (const sums of targets) add(sums, e, log);
   }
   const out = new Map<string, TaskEvidence>();
   for (const [taskType, t] of byType) {
-    out.set(taskType, {
-      taskType,
-      task: t.task,
-      combinations: [...t.combinations.values()],
-      agents: [...t.agents.values()],
-      catalog: [],
-      asOfMs: 0,
-    });
+    const combinations: CombinationEvidence[] = t.teams.map((id) => ({
+      ...outcomeSums(teamSums.subarray(id * SUMS_WIDTH, (id + 1) * SUMS_WIDTH)),
+      agents: teamAgents[id]!,
+    }));
+    const agents: AgentEvidence[] = [];
+    for (const [agent, sums] of t.agents) agents.push({ ...outcomeSums(sums), agent });
+    out.set(taskType, { taskType, task: outcomeSums(t.task), combinations, agents, catalog: [], asOfMs: 0 });
   }
   return out;
 }
 
 /** What counting says of a team, learned from the training rows. */
 export interface CountingModel {
-  /** The statistical estimate's success probability (record included). */
-  probability(e: TrainingExample): number;
+  /** The statistical estimate's success probability (record included); `teamId` is e's team id. */
+  probability(e: TrainingExample, teamId: number): number;
   /** The team's statistical prior, before its own record (team-prior.ts): what serving combines with the model. */
-  prior(e: TrainingExample): { mean: number; strength: number };
+  prior(e: TrainingExample, teamId: number): { mean: number; strength: number };
 }
 
-/** Counting's estimates from the evidence of `train`, each team's computed once. */
-export function countingModel(train: readonly TrainingExample[], keyOf: TeamKeyOf = taskTeamKey): CountingModel {
-  const evidence = evidenceOf(train, keyOf);
+/**
+ * Counting's estimates from the evidence of `train`, each team's computed once. `teams`: train's
+ * team ids and the size of their id space, which the ids later asked about share.
+ */
+export function countingModel(train: readonly TrainingExample[], teams: { ids: Int32Array; count: number }): CountingModel {
+  const evidence = evidenceOf(train, teams.ids, teams.count);
   const indexes = new Map<string, EvidenceIndex>();
   const indexOf = (taskType: string): EvidenceIndex => {
     let index = indexes.get(taskType);
@@ -87,25 +114,23 @@ export function countingModel(train: readonly TrainingExample[], keyOf: TeamKeyO
     }
     return index;
   };
-  const probabilities = new Map<string, number>();
-  const priors = new Map<string, { mean: number; strength: number }>();
+  const probabilities = new Map<number, number>();
+  const priors = new Map<number, { mean: number; strength: number }>();
   return {
-    probability(e) {
-      const key = keyOf(e);
-      let p = probabilities.get(key);
+    probability(e, teamId) {
+      let p = probabilities.get(teamId);
       if (p === undefined) {
         p = estimateTeam(indexOf(e.taskType), e.agents).successProbability;
-        probabilities.set(key, p);
+        probabilities.set(teamId, p);
       }
       return p;
     },
-    prior(e) {
-      const key = keyOf(e);
-      let prior = priors.get(key);
+    prior(e, teamId) {
+      let prior = priors.get(teamId);
       if (prior === undefined) {
         const { mean, strength } = teamPrior(indexOf(e.taskType), e.agents);
         prior = { mean, strength };
-        priors.set(key, prior);
+        priors.set(teamId, prior);
       }
       return prior;
     },

@@ -17,7 +17,7 @@
 // of it. Erring wide trusts the record (unbiased) over the model (possibly biased), and the error
 // vanishes as validation rows accumulate.
 import { modelTeamPosterior } from "../learning/model-posterior.js";
-import { type TeamKeyOf, type TrainingExample, taskTeamKey } from "./training-set.js";
+import { type TeamIds, type TrainingExample, teamIds } from "./training-set.js";
 
 /** Lower bounds of the buckets of a team's training rows in a task type: 0, 1–4, 5–19, 20–99, ≥ 100. */
 export const TEAM_ROW_BUCKETS = [0, 1, 5, 20, 100] as const;
@@ -60,27 +60,28 @@ export function teamLogitVariances(
   train: readonly TrainingExample[],
   validation: readonly TrainingExample[],
   p: ArrayLike<number>,
-  keyOf: TeamKeyOf = taskTeamKey,
+  teams: TeamIds = teamIds(train, validation),
 ): number[] {
-  const trainRows = new Map<string, number>();
-  for (const e of train) {
-    const key = keyOf(e);
-    trainRows.set(key, (trainRows.get(key) ?? 0) + 1);
-  }
-  const teams = new Map<string, { bucket: number; r: number; v: number }>();
-  validation.forEach((e, i) => {
-    const key = keyOf(e);
-    let team = teams.get(key);
-    if (!team) {
-      team = { bucket: teamRowBucket(trainRows.get(key) ?? 0), r: 0, v: 0 };
-      teams.set(key, team);
-    }
+  const [trainIds, validationIds] = teams.sets as [Int32Array, Int32Array];
+  const trainRows = new Float64Array(teams.count);
+  for (let i = 0; i < trainIds.length; i++) trainRows[trainIds[i]!]!++;
+  // Per validation team, r = Σ (y − p) and V = Σ p (1 − p).
+  const r = new Float64Array(teams.count);
+  const v = new Float64Array(teams.count);
+  const seen = new Uint8Array(teams.count);
+  for (let i = 0; i < validation.length; i++) {
+    const id = validationIds[i]!;
     const q = p[i]!;
-    team.r += (e.success ? 1 : 0) - q;
-    team.v += q * (1 - q);
-  });
+    r[id]! += (validation[i]!.success ? 1 : 0) - q;
+    v[id]! += q * (1 - q);
+    seen[id] = 1;
+  }
+  const teamsSeen: { bucket: number; r: number; v: number }[] = [];
+  for (let id = 0; id < teams.count; id++) {
+    if (seen[id]) teamsSeen.push({ bucket: teamRowBucket(trainRows[id]!), r: r[id]!, v: v[id]! });
+  }
   const sums = TEAM_ROW_BUCKETS.map(() => ({ teams: 0, excess: 0, weight: 0 }));
-  for (const team of teams.values()) {
+  for (const team of teamsSeen) {
     const s = sums[team.bucket]!;
     s.teams++;
     s.excess += team.r * team.r - team.v;
@@ -129,6 +130,14 @@ export function usesStatisticalPrior(choice: ServingChoice, executions: number):
   return choice.statisticalPrior && (executions === 0 || choice.recordWeight > 0);
 }
 
+/** What the trainer already has at hand, so chooseServing need not compute it again. */
+export interface ServingShortcuts {
+  /** The team ids of train and holdout (teamIds(train, holdout)). */
+  teams?: TeamIds;
+  /** The model's probability of each holdout row, as `score` would give it. */
+  holdoutProbabilities?: ArrayLike<number>;
+}
+
 /**
  * The record weight w (model-posterior.ts), and whether to add the statistical prior, with the
  * lowest log loss on the holdout rows, serving them as the service would: each row's team
@@ -143,37 +152,38 @@ export function chooseServing(
   holdout: readonly TrainingExample[],
   score: TeamScorer,
   variances: readonly number[],
-  prior: (e: TrainingExample) => { mean: number; strength: number },
-  keyOf: TeamKeyOf = taskTeamKey,
+  prior: (e: TrainingExample, teamId: number) => { mean: number; strength: number },
+  shortcuts: ServingShortcuts = {},
 ): ServingChoice {
-  const records = new Map<string, { executions: number; successes: number; complexitySum: number }>();
-  for (const e of train) {
-    const key = keyOf(e);
-    let r = records.get(key);
-    if (!r) {
-      r = { executions: 0, successes: 0, complexitySum: 0 };
-      records.set(key, r);
-    }
-    r.executions++;
-    r.successes += e.success ? 1 : 0;
-    r.complexitySum += e.complexity;
+  const { teams = teamIds(train, holdout), holdoutProbabilities } = shortcuts;
+  const [trainIds, holdoutIds] = teams.sets as [Int32Array, Int32Array];
+  const executions = new Float64Array(teams.count);
+  const successes = new Float64Array(teams.count);
+  const complexitySums = new Float64Array(teams.count);
+  for (let i = 0; i < train.length; i++) {
+    const e = train[i]!;
+    const id = trainIds[i]!;
+    executions[id]!++;
+    successes[id]! += e.success ? 1 : 0;
+    complexitySums[id]! += e.complexity;
   }
-  const atRecord = new Map<string, number>();
-  const rows = holdout.map((e) => {
-    const key = keyOf(e);
-    const record = records.get(key) ?? { executions: 0, successes: 0, complexitySum: 0 };
-    let pbar = atRecord.get(key);
-    if (pbar === undefined) {
-      pbar = record.executions > 0 ? score(e.taskType, e.agents, record.complexitySum / record.executions) : 0.5;
-      atRecord.set(key, pbar);
+  // The model at each team's mean complexity in train: its record's own prediction.
+  const atRecord = new Float64Array(teams.count).fill(Number.NaN);
+  const rows = holdout.map((e, i) => {
+    const id = holdoutIds[i]!;
+    const record = { executions: executions[id]!, successes: successes[id]! };
+    let pbar = atRecord[id]!;
+    if (Number.isNaN(pbar)) {
+      pbar = record.executions > 0 ? score(e.taskType, e.agents, complexitySums[id]! / record.executions) : 0.5;
+      atRecord[id] = pbar;
     }
     return {
       e,
       record,
       pbar,
-      p: score(e.taskType, e.agents, e.complexity),
+      p: holdoutProbabilities?.[i] ?? score(e.taskType, e.agents, e.complexity),
       variance: variances[teamRowBucket(record.executions)]!,
-      prior: prior(e),
+      prior: prior(e, id),
     };
   });
   const choices: ServingChoice[] = [false, true].flatMap((statisticalPrior) =>

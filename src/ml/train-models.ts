@@ -35,8 +35,9 @@ import { residualQuantileMetrics } from "./residual-quantiles.js";
 import {
   buildFeatureMap,
   encodeExamples,
-  memoTeamKeys,
+  encodedRows,
   splitChronologically,
+  teamIds,
   type EncodedSet,
   type TrainingExample,
 } from "./training-set.js";
@@ -94,14 +95,15 @@ export function trainModels(
   versionStamp: string,
 ): TrainedModel[] {
   if (examples.length < MIN_TRAINING_EXAMPLES) return [];
-  const split = splitChronologically(examples);
-  const holdoutExamples = split.holdoutExamples;
-  const trainExamples = examples.slice(0, split.train.rows);
-  const validationExamples = examples.slice(split.train.rows, split.train.rows + split.validation.rows);
   // The served fit's columns: agents and task types first seen in the newest rows count too.
   const featureMap = buildFeatureMap(examples);
   const all = encodeExamples(featureMap, examples);
-  const holdoutServed = encodeExamples(featureMap, holdoutExamples);
+  const split = splitChronologically(examples, { map: featureMap, set: all });
+  const holdoutExamples = split.holdoutExamples;
+  const trainExamples = examples.slice(0, split.train.rows);
+  const validationExamples = examples.slice(split.train.rows, split.train.rows + split.validation.rows);
+  const holdoutStart = all.rows - split.holdout.rows;
+  const holdoutServed = encodedRows(all, holdoutStart, all.rows);
   const parityRows = Math.min(256, holdoutServed.rows);
   const parityFeatures = holdoutServed.features.slice(0, parityRows * holdoutServed.featureCount);
   const common = {
@@ -156,11 +158,16 @@ export function trainModels(
     for (const v of split.train.success) trainRate += v;
     trainRate = Math.min(1 - 1e-6, Math.max(1e-6, trainRate / Math.max(1, split.train.rows)));
     const base = new Float64Array(y.length).fill(trainRate);
-    const keyOf = memoTeamKeys(examples);
-    const variances = teamLogitVariances(trainExamples, validationExamples, predictAll(judged, split.validation), keyOf);
-    const counting = countingModel(trainExamples, keyOf);
+    // One id space for every row, so the ids asked of the counting model are the ones it counted.
+    const teams = teamIds(trainExamples, validationExamples, holdoutExamples);
+    const [trainIds, validationIds, holdoutIds] = teams.sets as [Int32Array, Int32Array, Int32Array];
+    const variances = teamLogitVariances(trainExamples, validationExamples, predictAll(judged, split.validation), {
+      sets: [trainIds, validationIds],
+      count: teams.count,
+    });
+    const counting = countingModel(trainExamples, { ids: trainIds, count: teams.count });
     const countingLoss = logLoss(
-      Float64Array.from(holdoutExamples, (e) => counting.probability(e)),
+      Float64Array.from(holdoutExamples, (e, i) => counting.probability(e, holdoutIds[i]!)),
       y,
     );
     const serving = chooseServing(
@@ -168,8 +175,8 @@ export function trainModels(
       holdoutExamples,
       scorer(judged, split.featureMap),
       variances,
-      (e) => counting.prior(e),
-      keyOf,
+      (e, id) => counting.prior(e, id),
+      { teams: { sets: [trainIds, holdoutIds], count: teams.count }, holdoutProbabilities: p },
     );
     const metrics: Record<string, number> = {
       log_loss: logLoss(p, y),

@@ -92,41 +92,10 @@ export const CreditedDecisionRow = DecisionRow.extend({
   followed: z.boolean(),
 });
 
-/** One credited decision. */
-export type CreditedDecision = z.infer<typeof CreditedDecisionRow>;
-
 /** Which decisions to read: made at or after `since` (ms since the epoch), of one task type. */
 export interface CreditedDecisionFilter {
   sinceMs?: number;
   taskType?: string;
-}
-
-/**
- * The decisions whose first team has an outcome: each joined to the earliest execution recorded
- * with the recommendation id of its first team, oldest decision first. `followed` says whether
- * that execution ran the team the policy chose; a not-followed decision's outcome belongs to a
- * team the policy did not pick, so evaluators exclude it (and report how many they excluded).
- */
-export async function readCreditedDecisions(
-  db: CommonQueryMethods,
-  filter: CreditedDecisionFilter = {},
-): Promise<readonly CreditedDecision[]> {
-  const since = filter.sinceMs === undefined ? sql.fragment`true` : sql.fragment`d.created_at >= to_timestamp(${filter.sinceMs / 1000})`;
-  const task = filter.taskType === undefined ? sql.fragment`true` : sql.fragment`d.task_type = ${filter.taskType}`;
-  return db.any(sql.type(CreditedDecisionRow)`
-    SELECT d.decision_id, d.request_id, (extract(epoch FROM d.created_at) * 1000)::float8 AS created_at_ms,
-      d.task_type, d.complexity, d.mode, d.policy, d.model_versions, d.success_weight, d.exploration,
-      d.candidate_count, d.floor_propensity, d.first_agent_set, d.first_propensity, d.greedy_agent_set,
-      d.top_teams, d.shadow, d.recommendation_id,
-      e.execution_id, e.agent_set AS executed_agent_set, e.success, e.duration_seconds,
-      e.agent_set = d.first_agent_set AS followed
-    FROM decisions d
-    JOIN LATERAL (
-      SELECT execution_id, agent_set, success, duration_seconds FROM executions x
-      WHERE x.recommendation_id = d.recommendation_id ORDER BY x.seq LIMIT 1
-    ) e ON true
-    WHERE ${since} AND ${task}
-    ORDER BY d.created_at, d.decision_id`);
 }
 
 /** The decision whose first team has this recommendation id, if one was logged (tests and diagnostics). */

@@ -12,9 +12,11 @@ export const EvaluatedDecisionRow = CreditedDecisionRow.extend({
 export type EvaluatedDecision = z.infer<typeof EvaluatedDecisionRow>;
 
 /**
- * The credited decisions under the filter, oldest first, each with the earliest execution
- * recorded with its first team's recommendation id (as `readCreditedDecisions` credits them) and
- * the caller's own team. The first executions are found for all decisions at once (DISTINCT ON
+ * The decisions whose first team has an outcome, under the filter, oldest first: each joined to
+ * the earliest execution recorded with its first team's recommendation id, and to the caller's
+ * own team. `followed` says whether that execution ran the team the policy chose; a not-followed
+ * decision's outcome belongs to a team the policy did not pick, so evaluators exclude it (and
+ * report how many they excluded). The first executions are found for all decisions at once (DISTINCT ON
  * over a join, which PostgreSQL can hash) rather than by a LIMIT 1 subquery per decision: the
  * planner ran that one as a walk of the executions in `seq` order for every decision, quadratic
  * in the log (30 s at 10^4 decisions).

@@ -9,7 +9,7 @@ import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { teamKey } from "../../src/domain/team.js";
 import { createRng } from "../../src/sim/random.js";
 import { worldExecution } from "../../src/sim/world-execution.js";
-import { readCreditedDecisions } from "../../src/store/decisions.js";
+import { readEvaluationLog } from "../../src/store/evaluation-log.js";
 import { createStorePool } from "../../src/store/pool.js";
 import { runSourceCli } from "../support/run-source-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -107,7 +107,7 @@ describe("EvaluatePolicies", () => {
   });
 
   it("estimates the greedy policy within 4 standard errors of its true value in the world", async () => {
-    const decisions = (await readCreditedDecisions(db, { taskType: TASK })).filter((d) => d.followed);
+    const decisions = (await readEvaluationLog(db, { taskType: TASK })).filter((d) => d.followed);
     const truth =
       decisions.reduce((s, d) => s + world.successProbability(TASK, d.greedy_agent_set.split(","), d.complexity), 0) / decisions.length;
     const greedy = policy("greedy");

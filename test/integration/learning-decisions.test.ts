@@ -9,10 +9,10 @@ import {
   type DecisionLog,
   insertDecision,
   logAnswer,
-  readCreditedDecisions,
   readDecisionOfRecommendation,
   readDecisionsOfRecommendations,
 } from "../../src/store/decisions.js";
+import { readEvaluationLog } from "../../src/store/evaluation-log.js";
 import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
 import { insertRecommendations, type RecommendationLog } from "../../src/store/recommendations.js";
@@ -145,7 +145,7 @@ describe("the decision log in the store", () => {
     await server.learning.recordExecution({
       execution: makeExecution({ taskType: task, agents: ["WEB"], recommendationId: other.recommendation_id }),
     });
-    const credited = await readCreditedDecisions(db, { taskType: task });
+    const credited = await readEvaluationLog(db, { taskType: task });
     expect(credited.map((d) => [d.decision_id, d.followed, d.success])).toEqual([
       [followed.decision_id, true, false],
       [other.decision_id, false, true],
@@ -170,9 +170,9 @@ describe("the decision log in the store", () => {
     await server.learning.recordExecution({
       execution: makeExecution({ taskType: task, agents: ["DOCGEN"], recommendationId: recent.recommendation_id }),
     });
-    expect((await readCreditedDecisions(db, { taskType: task })).map((d) => d.decision_id)).toEqual([old.decision_id, recent.decision_id]);
-    expect((await readCreditedDecisions(db, { taskType: task, sinceMs: since })).map((d) => d.decision_id)).toEqual([recent.decision_id]);
-    expect((await readCreditedDecisions(db, { taskType: "store_credit", sinceMs: since })).length).toBe(0);
+    expect((await readEvaluationLog(db, { taskType: task })).map((d) => d.decision_id)).toEqual([old.decision_id, recent.decision_id]);
+    expect((await readEvaluationLog(db, { taskType: task, sinceMs: since })).map((d) => d.decision_id)).toEqual([recent.decision_id]);
+    expect((await readEvaluationLog(db, { taskType: "store_credit", sinceMs: since })).length).toBe(0);
   });
 });
 
@@ -292,7 +292,7 @@ describe("PredictAgents' decisions", () => {
     await server.learning.recordExecution({
       execution: makeExecution({ taskType: TASK, agents: elsewhere, success: false, recommendationId: other.first.recommendationId }),
     });
-    const credited = await readCreditedDecisions(db, { taskType: TASK, sinceMs: since });
+    const credited = await readEvaluationLog(db, { taskType: TASK, sinceMs: since });
     const byId = new Map(credited.map((d) => [d.decision_id, d]));
     expect(byId.get(followed.decision.decision_id)).toMatchObject({
       followed: true,
