@@ -18,10 +18,14 @@ export interface ShadowChoice {
  * renormalised to their mass: the candidates at the floor are not logged, so their share (at most
  * a tenth of the exploration rate) is valued like the listed teams, a bias of at most that share.
  */
-export function shadowPolicy(shadowOf: (d: LoggedDecision) => ShadowChoice | undefined): TargetPolicy {
+export function shadowPolicy(
+  shadowOf: (d: LoggedDecision) => ShadowChoice | undefined,
+  name = "challenger",
+  description = "the shadow challenger's own first-pick probabilities in each decision it was scored on",
+): TargetPolicy {
   return {
-    name: "challenger",
-    description: "the shadow challenger's own first-pick probabilities in each decision it was scored on",
+    name,
+    description,
     terms(d, outcome, model) {
       const shadow = shadowOf(d);
       if (!shadow) return undefined;

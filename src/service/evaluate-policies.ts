@@ -23,9 +23,11 @@ import {
   UNIFORM_POLICY,
 } from "../learning/policy-evaluation.js";
 import { recommend } from "../learning/recommend.js";
+import { type ShadowChoice, shadowPolicy } from "../learning/shadow-policy.js";
 import { statisticalRewardModels } from "../learning/reward-models.js";
 import type { LoggedDecision } from "../learning/target-policies.js";
 import { type EvaluatedDecision, readEvaluationLog } from "../store/evaluation-log.js";
+import { ShadowLogSchema } from "../store/rollouts.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { EVALUATION_METHOD, policyEvaluationToProto } from "./evaluation-mapping.js";
 import { parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
@@ -95,6 +97,31 @@ function greedyStatisticalPolicy(evidence: ReadonlyMap<string, TaskEvidence>): T
   );
 }
 
+/**
+ * One policy per model version scored in shadow on any of the decisions ("shadow:<version>"),
+ * defined on the decisions it was scored on, with the first-pick probabilities it logged there.
+ */
+function shadowPolicies(rows: readonly EvaluatedDecision[], decisions: readonly LoggedDecision[]): TargetPolicy[] {
+  const byVersion = new Map<string, Map<LoggedDecision, ShadowChoice>>();
+  rows.forEach((row, i) => {
+    const shadow = ShadowLogSchema.safeParse(row.shadow);
+    if (!shadow.success) return;
+    const choices = byVersion.get(shadow.data.version) ?? new Map<LoggedDecision, ShadowChoice>();
+    byVersion.set(shadow.data.version, choices);
+    choices.set(decisions[i]!, {
+      probabilities: new Map(shadow.data.top_teams.map((t) => [t.agent_set, t.probability])),
+      floor: shadow.data.floor,
+    });
+  });
+  return [...byVersion].map(([version, choices]) =>
+    shadowPolicy(
+      (d) => choices.get(d),
+      `shadow:${version}`,
+      `model ${version} in shadow: its own first-pick probabilities in each decision it was scored on`,
+    ),
+  );
+}
+
 /** EvaluatePolicies: reads the credited decisions under the filter and evaluates every policy on the followed ones. */
 export async function evaluatePolicies(
   deps: ServiceDependencies,
@@ -111,7 +138,14 @@ export async function evaluatePolicies(
 
   const decisions = followed.map(loggedDecisionOf);
   const models = statisticalRewardModels((t) => evidence.get(t)!);
-  const policies = [LOGGING_POLICY, LOGGED_GREEDY_POLICY, greedyStatisticalPolicy(evidence), UNIFORM_POLICY, CALLER_POLICY];
+  const policies = [
+    LOGGING_POLICY,
+    LOGGED_GREEDY_POLICY,
+    greedyStatisticalPolicy(evidence),
+    UNIFORM_POLICY,
+    CALLER_POLICY,
+    ...shadowPolicies(followed, decisions),
+  ];
   const evaluations: PolicyEvaluation[] = [];
   for (const policy of policies) {
     evaluations.push(...evaluateOn(decisions, [policy], models));

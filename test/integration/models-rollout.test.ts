@@ -215,6 +215,15 @@ describe("a shadow challenger", () => {
       expect(a.upper).toBeGreaterThan(a.lower);
     }
   });
+
+  it("is judged by EvaluatePolicies as a policy of its own, on the decisions it was scored on", async () => {
+    const { policies } = await server.admin.evaluatePolicies({});
+    const shadow = policies.find((p) => p.name === `shadow:${v2.success.version}`);
+    expect(shadow?.decisionCount).toBe(60n);
+    const status = arm((await server.admin.getStatus({})).arms, "challenger");
+    expect(shadow?.success?.selfNormalizedIps?.value).toBeCloseTo(status.successRate, 10);
+    expect(shadow?.success?.doublyRobust).toBeDefined();
+  });
 });
 
 describe("a canary challenger at a share of 0.3", () => {

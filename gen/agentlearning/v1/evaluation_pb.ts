@@ -115,7 +115,9 @@ export type PolicyEvaluation = Message<"agentlearning.v1.PolicyEvaluation"> & {
   /**
    * Short name: "logging" (the policy as it ran), "greedy" (the running policy's greedy team,
    * never exploring), "greedy-statistical" (today's statistical greedy pick), "uniform"
-   * (a candidate drawn uniformly), "caller" (the caller's own default team).
+   * (a candidate drawn uniformly), "caller" (the caller's own default team), and
+   * "shadow:<version>" for each model version scored in shadow on some of the decisions (its own
+   * logged first-pick probabilities, on those decisions only; see AdminService.SetChallenger).
    *
    * @generated from field: string name = 1;
    */
