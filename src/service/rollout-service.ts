@@ -24,7 +24,7 @@ import {
   SetChallengerResponseSchema,
 } from "../../gen/agentlearning/v1/rollout_pb.js";
 import { judgePromotion } from "../learning/promotion.js";
-import { activateModelVersion, isActiveVersion, readModelVersion } from "../store/models.js";
+import { activateModelVersion, activeVersionOf, isActiveVersion, readModelVersion } from "../store/models.js";
 import {
   endRollout,
   listPromotionDecisions,
@@ -202,7 +202,8 @@ export async function promoteChallenger(deps: ServiceDependencies, request: Prom
       const stored = await recordPromotionDecision(tx, {
         rollout_id: rollout.id,
         challenger_version: rollout.version,
-        champion_version: rollout.champion_version,
+        // The champion now: an ActivateModel since the rollout started may have replaced it.
+        champion_version: await activeVersionOf(tx, rollout.kind),
         outcome: verdict.promote ? "promoted" : "refused",
         challenger_success: evidence.challenger,
         champion_success: evidence.champion,
