@@ -28,6 +28,8 @@ import type { LoggedDecision } from "../learning/target-policies.js";
 import { type EvaluatedDecision, readEvaluationLog } from "../store/evaluation-log.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { EVALUATION_METHOD, policyEvaluationToProto } from "./evaluation-mapping.js";
+import { modelVersionPolicies } from "./model-version-policies.js";
+import { DEFAULT_SUCCESS_WEIGHT } from "./predict-request.js";
 import { parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
 
 const requestSchema = z
@@ -39,9 +41,6 @@ const requestSchema = z
     ...(r.since === null ? {} : { sinceMs: Number(r.since / 1000n) }),
     ...(r.taskType === "" ? {} : { taskType: r.taskType }),
   }));
-
-/** PredictAgents' success weight when the request sets none (predict-request.ts). */
-const DEFAULT_SUCCESS_WEIGHT = 0.8;
 
 /** The logged decision as the estimators see it. */
 export function loggedDecisionOf(row: EvaluatedDecision): LoggedDecision {
@@ -111,7 +110,14 @@ export async function evaluatePolicies(
 
   const decisions = followed.map(loggedDecisionOf);
   const models = statisticalRewardModels((t) => evidence.get(t)!);
-  const policies = [LOGGING_POLICY, LOGGED_GREEDY_POLICY, greedyStatisticalPolicy(evidence), UNIFORM_POLICY, CALLER_POLICY];
+  const policies = [
+    LOGGING_POLICY,
+    LOGGED_GREEDY_POLICY,
+    greedyStatisticalPolicy(evidence),
+    ...(await modelVersionPolicies(deps, decisions, (t) => evidence.get(t), signal)),
+    UNIFORM_POLICY,
+    CALLER_POLICY,
+  ];
   const evaluations: PolicyEvaluation[] = [];
   for (const policy of policies) {
     evaluations.push(...evaluateOn(decisions, [policy], models));
