@@ -30,6 +30,8 @@ import { type EvaluatedDecision, readEvaluationLog } from "../store/evaluation-l
 import { ShadowLogSchema } from "../store/rollouts.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { EVALUATION_METHOD, policyEvaluationToProto } from "./evaluation-mapping.js";
+import { modelVersionPolicies } from "./model-version-policies.js";
+import { DEFAULT_SUCCESS_WEIGHT } from "./predict-request.js";
 import { parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
 
 const requestSchema = z
@@ -41,9 +43,6 @@ const requestSchema = z
     ...(r.since === null ? {} : { sinceMs: Number(r.since / 1000n) }),
     ...(r.taskType === "" ? {} : { taskType: r.taskType }),
   }));
-
-/** PredictAgents' success weight when the request sets none (predict-request.ts). */
-const DEFAULT_SUCCESS_WEIGHT = 0.8;
 
 /** The logged decision as the estimators see it. */
 export function loggedDecisionOf(row: EvaluatedDecision): LoggedDecision {
@@ -142,6 +141,7 @@ export async function evaluatePolicies(
     LOGGING_POLICY,
     LOGGED_GREEDY_POLICY,
     greedyStatisticalPolicy(evidence),
+    ...(await modelVersionPolicies(deps, decisions, (t) => evidence.get(t), signal)),
     UNIFORM_POLICY,
     CALLER_POLICY,
     ...shadowPolicies(followed, decisions),

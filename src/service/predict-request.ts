@@ -2,6 +2,9 @@ import { z } from "zod";
 import { DEFAULT_DEADLINE_LEVEL } from "../learning/deadline.js";
 import { agentListSchema, agentNameSchema, finite, taskTypeSchema, text } from "./validation.js";
 
+/** The success weight of a request that sets none. */
+export const DEFAULT_SUCCESS_WEIGHT = 0.8;
+
 const agentSet = z
   .array(agentNameSchema)
   .max(64, { message: "must name at most 64 agents" })
@@ -54,7 +57,7 @@ export const predictAgentsSchema = z
   .transform((r) => ({
     ...r,
     maxRecommendations: r.maxRecommendations === 0 ? 3 : r.maxRecommendations,
-    successWeight: r.successWeight ?? 0.8,
+    successWeight: r.successWeight ?? DEFAULT_SUCCESS_WEIGHT,
     deadline:
       r.deadlineSeconds === undefined ? undefined : { seconds: r.deadlineSeconds, level: r.deadlineLevel ?? DEFAULT_DEADLINE_LEVEL },
   }));
