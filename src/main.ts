@@ -15,6 +15,7 @@ import { ModelFilesSync } from "./service/model-files-sync.js";
 import { ModelSync } from "./service/model-loader.js";
 import { retentionPolicyOf } from "./service/retention-job.js";
 import { type RetentionOutcome, runRetention } from "./service/retention-run.js";
+import { DEFAULT_LOG_WRITER_OPTIONS, RecommendationLogWriter } from "./service/recommendation-log-writer.js";
 import { Retrainer } from "./service/retrainer.js";
 import { SettingsCache } from "./service/settings-cache.js";
 import { startAnalysis, startRetention, startRetraining } from "./startup/background-jobs.js";
@@ -46,6 +47,8 @@ export interface RunningService {
    * UNAVAILABLE, in-flight calls finish, then connections and the pool close.
    */
   stop(): Promise<void>;
+  /** PredictAgents' batched log: `flush` writes what is queued now (tests that read the log directly). */
+  recommendationLog: Pick<RecommendationLogWriter, "flush" | "stats">;
 }
 
 /** Creates the process logger: JSON lines on stdout. */
@@ -148,8 +151,16 @@ export async function startService(config: Config, log: Logger = createLogger(co
     );
     const logPool = await lifecycle.start(
       "recommendation log pool",
-      () => openPool(serviceUrl, { maximumPoolSize: 2, applicationName: "agent-learning-log", synchronousCommit: false }, log),
+      // One connection: the writer has one batch in flight at a time.
+      () => openPool(serviceUrl, { maximumPoolSize: 1, applicationName: "agent-learning-log", synchronousCommit: false }, log),
       (p) => p.end(),
+    );
+    // Stopped after the RPC server (started later), so every answer given is in its queue, and
+    // before the log pool, which it needs to write the queue out.
+    const recommendationLog = await lifecycle.start(
+      "recommendation log writer",
+      () => new RecommendationLogWriter(logPool, log, { ...DEFAULT_LOG_WRITER_OPTIONS, flushIntervalMs: config.recommendationLogFlushMs }),
+      (writer) => writer.close(),
     );
 
     const health = new HealthRegistry(API_SERVICES.map((s) => s.typeName));
@@ -209,7 +220,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
           inFlight,
           dependencies: {
             pool,
-            logPool,
+            recommendationLog,
             log,
             knownAgents: new Set(),
             bulkBatchSize: config.bulkBatchSize,
@@ -240,7 +251,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
       })();
       return stopping;
     };
-    return { port: server.port, url: server.url, databaseUrl: database.url, stop };
+    return { port: server.port, url: server.url, databaseUrl: database.url, stop, recommendationLog };
   } catch (error) {
     await lifecycle.stopAll();
     throw error;

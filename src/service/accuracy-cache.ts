@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import { type Accuracy, readAccuracy } from "../store/accuracy.js";
+import type { RecommendationLogWriter } from "./recommendation-log-writer.js";
 import { RefreshingCache } from "./refreshing-cache.js";
 
 /** Recommendations that must have recorded outcomes before calibration moves thresholds. */
@@ -18,9 +19,13 @@ const STALE_FACTOR = 6;
 export class AccuracyCache {
   readonly #accuracy: RefreshingCache<"accuracy", Accuracy>;
 
-  constructor(pool: DatabasePool, maxAgeMs: number, log: Logger) {
+  constructor(pool: DatabasePool, maxAgeMs: number, log: Logger, recommendationLog: Pick<RecommendationLogWriter, "flush">) {
     this.#accuracy = new RefreshingCache({
-      load: () => readAccuracy(pool),
+      // Refreshed in the background: writing the queued answers first costs the callers nothing.
+      load: async () => {
+        await recommendationLog.flush();
+        return readAccuracy(pool);
+      },
       refreshAfterMs: maxAgeMs,
       maxStaleMs: STALE_FACTOR * maxAgeMs,
       onRefreshError: (error) =>

@@ -6,14 +6,15 @@ import type { EvidenceCache } from "./evidence-cache.js";
 import type { RecommendMemo } from "../learning/recommend.js";
 import type { ModelEstimates } from "./model-estimates.js";
 import type { ModelFilesSync } from "./model-files-sync.js";
+import type { RecommendationLogWriter } from "./recommendation-log-writer.js";
 import type { Retrainer } from "./retrainer.js";
 import type { SettingsCache } from "./settings-cache.js";
 
 /** What the RPC handlers need from the process: wired once in main.ts. */
 export interface ServiceDependencies {
   pool: DatabasePool;
-  /** A small pool whose commits do not wait for the WAL flush: recommendation logs only. */
-  logPool: DatabasePool;
+  /** PredictAgents' recommendation log, written in batches off the request path; `flush` before reading it. */
+  recommendationLog: RecommendationLogWriter;
   log: Logger;
   /** Agent names known to be in the catalog table (it only grows): saves a round trip per record. */
   knownAgents: Set<string>;

@@ -14,7 +14,6 @@ import { candidatesFor, recommend } from "../learning/recommend.js";
 import { deadlineExplanation } from "./deadline-explanation.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
-import { logAnswer } from "../store/decisions.js";
 import type { RecommendationLog } from "../store/recommendations.js";
 import { callerDecision, type DecisionContext, policyDecision } from "./decision-log.js";
 import type { AccuracyCache } from "./accuracy-cache.js";
@@ -57,8 +56,9 @@ function toProto(
 /**
  * PredictAgents: ranks teams for a task from the cached evidence, applies the learning mode, logs
  * every returned recommendation with its propensity and the answer's decision (how its first team
- * was chosen), in one statement committed before the answer, so any id a client holds can be
- * credited, and answers.
+ * was chosen), and answers. The log is queued, not awaited: the batched writer commits it within
+ * ~100 ms (recommendation-log-writer.ts); crediting joins executions to it when read, so an id a
+ * client holds can be recorded at once.
  */
 export async function predictAgents(
   deps: ServiceDependencies,
@@ -107,8 +107,9 @@ export async function predictAgents(
 
   if (settings.learning_mode === "observation") {
     const pick = ranked.recommendations[0];
-    // Read fresh on every call: the report is the evidence for promoting the service, and each
-    // observation-mode call logs a decision anyway (a write per call, so one read adds little).
+    // Read fresh on every call: the report is the evidence for promoting the service. It counts
+    // every answer given so far, so the queued logs are written first (one shared batch).
+    await deps.recommendationLog.flush();
     const stats = await readObservationStats(deps.pool);
     const observation = create(ObservationReportSchema, {
       servicePick: pick?.agents ?? [],
@@ -147,7 +148,7 @@ export async function predictAgents(
       serviceSuccessProbability: pick?.successProbability ?? null,
     };
     const decision = callerDecision(context, { agents: r.callerDefaultAgents, estimate: caller, recommendationId: id }, ranked.firstPick);
-    await logAnswer(deps.logPool, [log], decision);
+    await deps.recommendationLog.append({ recommendations: [log], decision });
     return create(PredictAgentsResponseSchema, {
       recommendations: [toProto(id, r.callerDefaultAgents, caller, { propensity: 1, exploratory: false })],
       applied: false,
@@ -186,7 +187,7 @@ export async function predictAgents(
           recommendationId: logs[0]!.recommendationId,
         })
       : undefined;
-  await logAnswer(deps.logPool, logs, decision);
+  await deps.recommendationLog.append({ recommendations: logs, decision });
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",

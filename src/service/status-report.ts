@@ -16,6 +16,8 @@ import { LEARNING_MODES } from "./learning-mode.js";
  * logged recommendations, so its cost grows with those.
  */
 export async function statusReport(deps: ServiceDependencies): Promise<GetStatusResponse> {
+  // The accuracy joins the logged recommendations: write the queued answers first.
+  await deps.recommendationLog.flush();
   const [counts, settings, insights, accuracy, activeModels] = await Promise.all([
     readCounts(deps.pool),
     deps.settings.get(),
