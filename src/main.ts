@@ -16,6 +16,7 @@ import { ModelSync } from "./service/model-loader.js";
 import { retentionPolicyOf } from "./service/retention-job.js";
 import { type RetentionOutcome, runRetention } from "./service/retention-run.js";
 import { DEFAULT_LOG_WRITER_OPTIONS, RecommendationLogWriter } from "./service/recommendation-log-writer.js";
+import { RankingCache } from "./service/ranking-cache.js";
 import { Retrainer } from "./service/retrainer.js";
 import { SettingsCache } from "./service/settings-cache.js";
 import { startAnalysis, startRetention, startRetraining } from "./startup/background-jobs.js";
@@ -207,6 +208,9 @@ export async function startService(config: Config, log: Logger = createLogger(co
     await startRetraining(lifecycle, retrainer, jobs);
     await startRetention(lifecycle, jobs);
 
+    const evidence = new EvidenceCache(pool, config.evidenceCacheMs, log);
+    const estimates = new ModelEstimates();
+    const recommendMemo = new RecommendMemo();
     const server = await lifecycle.start(
       "rpc server",
       () =>
@@ -229,10 +233,11 @@ export async function startService(config: Config, log: Logger = createLogger(co
             schemaVersion: () => readiness.schemaVersion,
             listener: notifications,
             settings,
-            evidence: new EvidenceCache(pool, config.evidenceCacheMs, log),
+            evidence,
             heartbeatMs: config.heartbeatMs,
-            estimates: new ModelEstimates(),
-            recommendMemo: new RecommendMemo(),
+            estimates,
+            recommendMemo,
+            rankings: new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs, log),
             runtime,
             retrainer,
             modelFiles,

@@ -6,6 +6,7 @@ import type { EvidenceCache } from "./evidence-cache.js";
 import type { RecommendMemo } from "../learning/recommend.js";
 import type { ModelEstimates } from "./model-estimates.js";
 import type { ModelFilesSync } from "./model-files-sync.js";
+import type { RankingCache } from "./ranking-cache.js";
 import type { RecommendationLogWriter } from "./recommendation-log-writer.js";
 import type { Retrainer } from "./retrainer.js";
 import type { SettingsCache } from "./settings-cache.js";
@@ -38,6 +39,8 @@ export interface ServiceDependencies {
   estimates: ModelEstimates;
   /** PredictAgents' rankings and candidate lists per evidence snapshot and request shape. */
   recommendMemo: RecommendMemo;
+  /** PredictAgents' rankings per request shape, rebuilt in the background when the evidence moves on. */
+  rankings: RankingCache;
   /** The models serving now (swapped atomically). */
   runtime: ModelRuntime;
   /** Trains new versions (one replica at a time). */

@@ -10,7 +10,7 @@ import { EstimateSource, type Recommendation, RecommendationSchema } from "../..
 import type { Estimate } from "../learning/estimate.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { defaultExploration, MODE_POLICIES } from "../learning/mode-policy.js";
-import { candidatesFor, recommend } from "../learning/recommend.js";
+import { recommend } from "../learning/recommend.js";
 import { deadlineExplanation } from "./deadline-explanation.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
@@ -72,8 +72,8 @@ export async function predictAgents(
     return create(PredictAgentsResponseSchema, { applied: false, mode, explanation: "learning is disabled: no recommendation is made" });
   }
   const policy = MODE_POLICIES[settings.learning_mode];
-  const [evidence, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
-  const exploration = policy.explorationAllowed ? (r.explorationRate ?? defaultExploration(policy, evidence.task.executions)) : 0;
+  const [fresh, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
+  const exploration = policy.explorationAllowed ? (r.explorationRate ?? defaultExploration(policy, fresh.task.executions)) : 0;
   // Only teams confident enough to be returned may go first, so the propensity logged for the
   // first team is the probability that it is returned first.
   const threshold = policy.threshold(gap);
@@ -88,9 +88,9 @@ export async function predictAgents(
     ...(r.deadline ? { deadline: r.deadline } : {}),
     minConfidence: threshold,
   };
-  // One snapshot for the whole request: a model swap mid-request cannot mix versions.
-  const candidates = candidatesFor(evidence, recommendRequest, deps.recommendMemo);
-  const override = await deps.estimates.override(deps.runtime.snapshot, evidence, r.complexity, candidates);
+  // One evidence snapshot and one model snapshot for the whole answer, the ones whose ranking is
+  // built (a newer snapshot's is built in the background: ranking-cache.ts).
+  const { evidence, override } = await deps.rankings.get({ ...recommendRequest, taskType: r.taskType });
   const ranked = recommend(evidence, recommendRequest, deps.random, override, deps.recommendMemo);
   const requestId = randomUUID();
   const modelVersion = ranked.recommendations[0]?.modelVersion ?? null;
