@@ -203,7 +203,12 @@ export async function startService(config: Config, log: Logger = createLogger(co
       (files) => files.close(),
     );
     const inFlight = new InFlightCalls();
-    const metrics = new ServiceMetrics({ pool, runtime, inFlightCalls: () => inFlight.size });
+    const metrics = new ServiceMetrics({
+      pool,
+      runtime,
+      inFlightCalls: () => inFlight.size,
+      recommendationLog: () => recommendationLog.stats(),
+    });
     const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics);
     await startRetraining(lifecycle, retrainer, jobs);
     await startRetention(lifecycle, jobs);

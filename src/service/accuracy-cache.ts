@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import { type Accuracy, readAccuracy } from "../store/accuracy.js";
-import type { RecommendationLogWriter } from "./recommendation-log-writer.js";
 import { RefreshingCache } from "./refreshing-cache.js";
 
 /** Recommendations that must have recorded outcomes before calibration moves thresholds. */
@@ -19,13 +18,11 @@ const STALE_FACTOR = 6;
 export class AccuracyCache {
   readonly #accuracy: RefreshingCache<"accuracy", Accuracy>;
 
-  constructor(pool: DatabasePool, maxAgeMs: number, log: Logger, recommendationLog: Pick<RecommendationLogWriter, "flush">) {
+  constructor(pool: DatabasePool, maxAgeMs: number, log: Logger) {
     this.#accuracy = new RefreshingCache({
-      // Refreshed in the background: writing the queued answers first costs the callers nothing.
-      load: async () => {
-        await recommendationLog.flush();
-        return readAccuracy(pool);
-      },
+      // No flush of the recommendation log first: this figure is up to `maxAgeMs` old by design,
+      // and the log's queue is about 100 ms behind.
+      load: () => readAccuracy(pool),
       refreshAfterMs: maxAgeMs,
       maxStaleMs: STALE_FACTOR * maxAgeMs,
       onRefreshError: (error) =>

@@ -29,7 +29,7 @@ import { streamInsights } from "./insight-stream.js";
 export function learningService(deps: ServiceDependencies): ServiceImpl<typeof LearningService> {
   // Calibration moves thresholds slowly; recompute it at most every 10 s (served for at most 60 s
   // while recomputing fails).
-  const accuracy = new AccuracyCache(deps.pool, 10_000, deps.log, deps.recommendationLog);
+  const accuracy = new AccuracyCache(deps.pool, 10_000, deps.log);
   const executions = new GroupCommit(deps.pool, deps.knownAgents);
   return {
     async recordExecution(request) {
