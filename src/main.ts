@@ -45,7 +45,8 @@ export interface RunningService {
   databaseUrl: string;
   /**
    * Graceful shutdown: health NOT_SERVING (Watch streams get it, then end), other streams end with
-   * UNAVAILABLE, in-flight calls finish, then connections and the pool close.
+   * UNAVAILABLE, in-flight calls finish, the queued recommendation logs are written, then
+   * connections and the pools close.
    */
   stop(): Promise<void>;
   /** PredictAgents' batched log: `flush` writes what is queued now (tests that read the log directly). */
