@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { candidatesFor, type EstimateOverride, prepareRanking, type RecommendMemo, type RecommendRequest } from "../learning/recommend.js";
-import type { ModelRuntime } from "../ml/model-runtime.js";
+import type { ModelRuntime, ModelSnapshot } from "../ml/model-runtime.js";
 import { EVIDENCE_STALE_FACTOR, type EvidenceCache } from "./evidence-cache.js";
 import type { ModelEstimates } from "./model-estimates.js";
 import { RefreshingCache } from "./refreshing-cache.js";
@@ -9,6 +9,8 @@ import { RefreshingCache } from "./refreshing-cache.js";
 /** An evidence snapshot made ready for one request shape: its model estimates computed and its ranking built (in the memo). */
 export interface PreparedRanking {
   evidence: TaskEvidence;
+  /** The candidate teams, in the order the override's estimates follow. */
+  candidates: string[][];
   override: EstimateOverride | undefined;
 }
 
@@ -17,6 +19,8 @@ export type RankingRequest = RecommendRequest & { taskType: string };
 
 /** Shapes (task type × request constraints × complexity bucket × model) held at once. */
 const MAX_SHAPES = 256;
+/** Model snapshots (by versions) remembered for building: the serving one, and a few others (e.g. a canary's). */
+const MAX_MODEL_SNAPSHOTS = 8;
 
 /**
  * PredictAgents' rankings, rebuilt off the request path. A ranking costs 10–70 ms to build for a
@@ -31,6 +35,8 @@ const MAX_SHAPES = 256;
  */
 export class RankingCache {
   readonly #cache: RefreshingCache<string, PreparedRanking>;
+  /** The model snapshot of each versions key, for the builds of the shapes that name it. */
+  readonly #models = new Map<string, ModelSnapshot>();
 
   constructor(
     private readonly evidence: EvidenceCache,
@@ -41,7 +47,7 @@ export class RankingCache {
     log: Logger,
   ) {
     this.#cache = new RefreshingCache({
-      load: (key) => this.#prepare(JSON.parse(key) as RankingRequest),
+      load: (key) => this.#prepare(JSON.parse(key) as RankingRequest & { models: string }),
       refreshAfterMs: evidenceCacheMs,
       maxStaleMs: EVIDENCE_STALE_FACTOR * evidenceCacheMs,
       maxEntries: MAX_SHAPES,
@@ -50,20 +56,31 @@ export class RankingCache {
     });
   }
 
-  /** The prepared snapshot for this request: the held one, with a rebuild started when the evidence moved on. */
-  async get(request: RankingRequest): Promise<PreparedRanking> {
-    const key = shapeKey(request, this.runtime);
+  /**
+   * The prepared snapshot for this request, scored by `model` (the serving models unless given):
+   * the held one, with a rebuild started when the evidence moved on.
+   */
+  async get(request: RankingRequest, model: ModelSnapshot = this.runtime.snapshot): Promise<PreparedRanking> {
+    const models = versionsOf(model);
+    this.#models.delete(models);
+    this.#models.set(models, model);
+    for (const oldest of this.#models.keys()) {
+      if (this.#models.size <= MAX_MODEL_SNAPSHOTS) break;
+      this.#models.delete(oldest);
+    }
+    const key = shapeKey(request, models);
     const [current, held] = await Promise.all([this.evidence.get(request.taskType), this.#cache.get(key)]);
     if (held.evidence !== current) this.#cache.invalidate(key);
     return held;
   }
 
-  async #prepare(request: RankingRequest): Promise<PreparedRanking> {
+  async #prepare(request: RankingRequest & { models: string }): Promise<PreparedRanking> {
     const evidence = await this.evidence.get(request.taskType);
     const candidates = candidatesFor(evidence, request, this.memo);
-    const override = await this.estimates.override(this.runtime.snapshot, evidence, request.complexity, candidates);
+    const model = this.#models.get(request.models) ?? this.runtime.snapshot;
+    const override = await this.estimates.override(model, evidence, request.complexity, candidates);
     prepareRanking(evidence, request, override, this.memo);
-    return { evidence, override };
+    return { evidence, candidates, override };
   }
 }
 
@@ -72,9 +89,8 @@ export class RankingCache {
  * complexity rounded as the model estimates round it (0.25), whether the request explores (not
  * how much: the draw happens per call), and the serving model versions.
  */
-function shapeKey(r: RankingRequest, runtime: ModelRuntime): string {
-  const models = [runtime.snapshot.success?.version, runtime.snapshot.duration?.version];
-  const shape: RankingRequest & { models: unknown } = {
+function shapeKey(r: RankingRequest, models: string): string {
+  const shape: RankingRequest & { models: string } = {
     taskType: r.taskType,
     complexity: Math.round(r.complexity * 4) / 4,
     maxRecommendations: 0,
@@ -88,4 +104,9 @@ function shapeKey(r: RankingRequest, runtime: ModelRuntime): string {
     ...(r.deadline ? { deadline: r.deadline } : {}),
   };
   return JSON.stringify(shape);
+}
+
+/** The versions a model snapshot serves, as a key. */
+function versionsOf(model: ModelSnapshot): string {
+  return `${model.success?.version ?? ""}|${model.duration?.version ?? ""}`;
 }
