@@ -91,6 +91,12 @@ export const ConfigSchema = z.object({
    */
   evidenceCacheMs: z.coerce.number().int().min(0).default(1_000),
   /**
+   * How long a PredictAgents answer's log waits in memory at most before its batch is written, ms
+   * (service/recommendation-log-writer.ts): about what a crash can lose. Tests set it long to see
+   * the queue; a full batch (500 answers) is written at once whatever it is.
+   */
+  recommendationLogFlushMs: z.coerce.number().int().min(1).max(60_000).default(100),
+  /**
    * Bearer tokens, as hashes: a JSON array or `;`-separated `name:sha256hex:scope,scope` entries.
    * None configured: calls need no token, which only a loopback bind allows.
    */
@@ -141,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     retentionBatchSize: env.RETENTION_BATCH_SIZE,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
     evidenceCacheMs: env.EVIDENCE_CACHE_MS,
+    recommendationLogFlushMs: env.RECOMMENDATION_LOG_FLUSH_MS,
     authTokens: env.AUTH_TOKENS,
     authTokensFile: env.AUTH_TOKENS_FILE,
     tlsCertFile: env.TLS_CERT_FILE,

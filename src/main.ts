@@ -16,6 +16,8 @@ import { ModelSync } from "./service/model-loader.js";
 import { RolloutState } from "./service/rollout-state.js";
 import { retentionPolicyOf } from "./service/retention-job.js";
 import { type RetentionOutcome, runRetention } from "./service/retention-run.js";
+import { DEFAULT_LOG_WRITER_OPTIONS, RecommendationLogWriter } from "./service/recommendation-log-writer.js";
+import { RankingCache } from "./service/ranking-cache.js";
 import { Retrainer } from "./service/retrainer.js";
 import { SettingsCache } from "./service/settings-cache.js";
 import { startAnalysis, startRetention, startRetraining } from "./startup/background-jobs.js";
@@ -45,9 +47,12 @@ export interface RunningService {
   databaseUrl: string;
   /**
    * Graceful shutdown: health NOT_SERVING (Watch streams get it, then end), other streams end with
-   * UNAVAILABLE, in-flight calls finish, then connections and the pool close.
+   * UNAVAILABLE, in-flight calls finish, the queued recommendation logs are written, then
+   * connections and the pools close.
    */
   stop(): Promise<void>;
+  /** PredictAgents' batched log: `flush` writes what is queued now (tests that read the log directly). */
+  recommendationLog: Pick<RecommendationLogWriter, "flush" | "stats">;
 }
 
 /** Creates the process logger: JSON lines on stdout. */
@@ -150,8 +155,16 @@ export async function startService(config: Config, log: Logger = createLogger(co
     );
     const logPool = await lifecycle.start(
       "recommendation log pool",
-      () => openPool(serviceUrl, { maximumPoolSize: 2, applicationName: "agent-learning-log", synchronousCommit: false }, log),
+      // One connection: the writer has one batch in flight at a time.
+      () => openPool(serviceUrl, { maximumPoolSize: 1, applicationName: "agent-learning-log", synchronousCommit: false }, log),
       (p) => p.end(),
+    );
+    // Stopped after the RPC server (started later), so every answer given is in its queue, and
+    // before the log pool, which it needs to write the queue out.
+    const recommendationLog = await lifecycle.start(
+      "recommendation log writer",
+      () => new RecommendationLogWriter(logPool, log, { ...DEFAULT_LOG_WRITER_OPTIONS, flushIntervalMs: config.recommendationLogFlushMs }),
+      (writer) => writer.close(),
     );
 
     const health = new HealthRegistry(API_SERVICES.map((s) => s.typeName));
@@ -202,11 +215,19 @@ export async function startService(config: Config, log: Logger = createLogger(co
       (files) => files.close(),
     );
     const inFlight = new InFlightCalls();
-    const metrics = new ServiceMetrics({ pool, runtime, inFlightCalls: () => inFlight.size });
+    const metrics = new ServiceMetrics({
+      pool,
+      runtime,
+      inFlightCalls: () => inFlight.size,
+      recommendationLog: () => recommendationLog.stats(),
+    });
     const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics, config.promotion);
     await startRetraining(lifecycle, retrainer, jobs);
     await startRetention(lifecycle, jobs);
 
+    const evidence = new EvidenceCache(pool, config.evidenceCacheMs, log);
+    const estimates = new ModelEstimates();
+    const recommendMemo = new RecommendMemo();
     const server = await lifecycle.start(
       "rpc server",
       () =>
@@ -220,7 +241,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
           inFlight,
           dependencies: {
             pool,
-            logPool,
+            recommendationLog,
             log,
             knownAgents: new Set(),
             bulkBatchSize: config.bulkBatchSize,
@@ -229,10 +250,11 @@ export async function startService(config: Config, log: Logger = createLogger(co
             schemaVersion: () => readiness.schemaVersion,
             listener: notifications,
             settings,
-            evidence: new EvidenceCache(pool, config.evidenceCacheMs, log),
+            evidence,
             heartbeatMs: config.heartbeatMs,
-            estimates: new ModelEstimates(),
-            recommendMemo: new RecommendMemo(),
+            estimates,
+            recommendMemo,
+            rankings: new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs, log),
             runtime,
             rollout,
             retrainer,
@@ -252,7 +274,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
       })();
       return stopping;
     };
-    return { port: server.port, url: server.url, databaseUrl: database.url, stop };
+    return { port: server.port, url: server.url, databaseUrl: database.url, stop, recommendationLog };
   } catch (error) {
     await lifecycle.stopAll();
     throw error;

@@ -92,6 +92,22 @@ export function candidatesFor(evidence: TaskEvidence, request: RecommendRequest,
   return memo.candidateLists.get(evidence, shapeOf(request, clamp01(request.successWeight)), () => candidateTeams(evidence, request));
 }
 
+/**
+ * Builds (once per snapshot and shape, in the memo) the ranking `recommend` would use for this
+ * request, with its Thompson win probabilities when it explores, without drawing: so a service
+ * can build the ranking of a new snapshot off the request path and swap it in when it is ready.
+ */
+export function prepareRanking(
+  evidence: TaskEvidence,
+  request: RecommendRequest,
+  override: EstimateOverride | undefined,
+  memo: RecommendMemo,
+): void {
+  const w = clamp01(request.successWeight);
+  const ranking = rankingFor(evidence, request, w, override, memo);
+  if (clamp01(request.explorationRate) > 0) ranking.thompson ??= thompsonOver(ranking, w);
+}
+
 /** Ranks teams for a task type, explores at rate ε, and logs each answer's exact propensity. */
 export function recommend(
   evidence: TaskEvidence,

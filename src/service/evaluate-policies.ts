@@ -129,6 +129,8 @@ export async function evaluatePolicies(
 ): Promise<EvaluatePoliciesResponse> {
   const started = performance.now();
   const filter = parseRequest(requestSchema, request);
+  // Every decision made so far counts, also those whose log is still queued.
+  await deps.recommendationLog.flush();
   const rows = await readEvaluationLog(deps.pool, filter);
   const followed = rows.filter((r) => r.followed);
   const taskTypes = [...new Set(followed.map((r) => r.task_type))];

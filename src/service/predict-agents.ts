@@ -11,11 +11,10 @@ import type { Estimate } from "../learning/estimate.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { defaultExploration, MODE_POLICIES } from "../learning/mode-policy.js";
 import { servesChallenger } from "../learning/canary-routing.js";
-import { candidatesFor, recommend } from "../learning/recommend.js";
+import { recommend } from "../learning/recommend.js";
 import { deadlineExplanation } from "./deadline-explanation.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
-import { logAnswer } from "../store/decisions.js";
 import type { RecommendationLog } from "../store/recommendations.js";
 import { callerDecision, type DecisionContext, policyDecision } from "./decision-log.js";
 import type { AccuracyCache } from "./accuracy-cache.js";
@@ -72,8 +71,9 @@ function routeArm(
 /**
  * PredictAgents: ranks teams for a task from the cached evidence, applies the learning mode, logs
  * every returned recommendation with its propensity and the answer's decision (how its first team
- * was chosen), in one statement committed before the answer, so any id a client holds can be
- * credited, and answers.
+ * was chosen), and answers. The log is queued, not awaited: the batched writer commits it within
+ * ~100 ms (recommendation-log-writer.ts); crediting joins executions to it when read, so an id a
+ * client holds can be recorded at once.
  */
 export async function predictAgents(
   deps: ServiceDependencies,
@@ -87,8 +87,8 @@ export async function predictAgents(
     return create(PredictAgentsResponseSchema, { applied: false, mode, explanation: "learning is disabled: no recommendation is made" });
   }
   const policy = MODE_POLICIES[settings.learning_mode];
-  const [evidence, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
-  const exploration = policy.explorationAllowed ? (r.explorationRate ?? defaultExploration(policy, evidence.task.executions)) : 0;
+  const [fresh, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
+  const exploration = policy.explorationAllowed ? (r.explorationRate ?? defaultExploration(policy, fresh.task.executions)) : 0;
   // Only teams confident enough to be returned may go first, so the propensity logged for the
   // first team is the probability that it is returned first.
   const threshold = policy.threshold(gap);
@@ -103,12 +103,12 @@ export async function predictAgents(
     ...(r.deadline ? { deadline: r.deadline } : {}),
     minConfidence: threshold,
   };
-  // One snapshot for the whole request: a model swap mid-request cannot mix versions. During a
-  // rollout the policy modes route the request to an arm (in memory: no SQL).
+  // One evidence snapshot and one model snapshot for the whole answer, the ones whose ranking is
+  // built (a newer snapshot's is built in the background: ranking-cache.ts). During a rollout the
+  // policy modes route the request to an arm (in memory: no SQL); each arm's ranking is its own.
   const arm = settings.learning_mode === "observation" ? undefined : routeArm(deps, r.routingKey);
   const snapshot = arm?.serves === "challenger" ? deps.rollout.snapshotOf(arm.challenger, deps.runtime.snapshot) : deps.runtime.snapshot;
-  const candidates = candidatesFor(evidence, recommendRequest, deps.recommendMemo);
-  const override = await deps.estimates.override(snapshot, evidence, r.complexity, candidates);
+  const { evidence, candidates, override } = await deps.rankings.get({ ...recommendRequest, taskType: r.taskType }, snapshot);
   const ranked = recommend(evidence, recommendRequest, deps.random, override, deps.recommendMemo);
   const requestId = randomUUID();
   const modelVersion = ranked.recommendations[0]?.modelVersion ?? null;
@@ -126,8 +126,9 @@ export async function predictAgents(
 
   if (settings.learning_mode === "observation") {
     const pick = ranked.recommendations[0];
-    // Read fresh on every call: the report is the evidence for promoting the service, and each
-    // observation-mode call logs a decision anyway (a write per call, so one read adds little).
+    // Read fresh on every call: the report is the evidence for promoting the service. It counts
+    // every answer given so far, so the queued logs are written first (one shared batch).
+    await deps.recommendationLog.flush();
     const stats = await readObservationStats(deps.pool);
     const observation = create(ObservationReportSchema, {
       servicePick: pick?.agents ?? [],
@@ -166,7 +167,7 @@ export async function predictAgents(
       serviceSuccessProbability: pick?.successProbability ?? null,
     };
     const decision = callerDecision(context, { agents: r.callerDefaultAgents, estimate: caller, recommendationId: id }, ranked.firstPick);
-    await logAnswer(deps.logPool, [log], decision);
+    await deps.recommendationLog.append({ recommendations: [log], decision });
     return create(PredictAgentsResponseSchema, {
       recommendations: [toProto(id, r.callerDefaultAgents, caller, { propensity: 1, exploratory: false })],
       applied: false,
@@ -214,7 +215,7 @@ export async function predictAgents(
     });
     if (shadow) decision.shadow = shadow;
   }
-  await logAnswer(deps.logPool, logs, decision);
+  await deps.recommendationLog.append({ recommendations: logs, decision });
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",

@@ -18,6 +18,8 @@ import { LEARNING_MODES } from "./learning-mode.js";
  * (a shadow's is an off-policy pass over the rollout's credited decisions).
  */
 export async function statusReport(deps: ServiceDependencies): Promise<GetStatusResponse> {
+  // The accuracy and a rollout's arms join the logged answers: write the queued ones first.
+  await deps.recommendationLog.flush();
   const [counts, settings, insights, accuracy, activeModels, rollout] = await Promise.all([
     readCounts(deps.pool),
     deps.settings.get(),

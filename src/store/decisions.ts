@@ -1,6 +1,7 @@
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
-import { insertRecommendations, type RecommendationLog, recommendationsInsert } from "./recommendations.js";
+import { logAnswers } from "./answer-log.js";
+import type { RecommendationLog } from "./recommendations.js";
 
 /** One team's first-pick probability in a decision, with the estimates the policy ranked it by. */
 export const DecisionTeamSchema = z.object({
@@ -56,17 +57,16 @@ export async function insertDecision(db: CommonQueryMethods, d: DecisionLog): Pr
 }
 
 /**
- * Logs an answer's recommendations and its decision in ONE statement (a data-modifying WITH), so
- * both are written or neither, in one round trip on the PredictAgents path.
+ * Logs one answer's recommendations and its decision in ONE statement, both or neither (the batch
+ * statement of `logAnswers` with a batch of one). PredictAgents does not call it on its path: its
+ * answers go through the service's batched writer (recommendation-log-writer.ts).
  */
 export async function logAnswer(
   db: CommonQueryMethods,
   recommendations: readonly RecommendationLog[],
   decision: DecisionLog | undefined,
 ): Promise<void> {
-  if (recommendations.length === 0) return;
-  if (!decision) return insertRecommendations(db, recommendations);
-  await db.query(sql.type(z.object({}))`WITH logged AS (${recommendationsInsert(recommendations)}) ${decisionInsert(decision)}`);
+  await logAnswers(db, [{ recommendations, decision }]);
 }
 
 function decisionInsert(d: DecisionLog): FragmentSqlToken {

@@ -24,7 +24,7 @@ export interface RecommendationLog {
   serviceSuccessProbability: number | null;
 }
 
-/** Logs the recommendations of one answer before it is returned, so every id a client sees exists. */
+/** Logs the recommendations of one answer alone (tests and tools; the service batches them: answer-log.ts). */
 export async function insertRecommendations(db: CommonQueryMethods, rows: readonly RecommendationLog[]): Promise<void> {
   if (rows.length === 0) return;
   await db.query(sql.type(z.object({}))`${recommendationsInsert(rows)}`);

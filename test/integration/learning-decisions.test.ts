@@ -37,6 +37,7 @@ function predict(explorationRate: number, maxRecommendations = 5): Promise<Predi
 async function decisionOf(response: PredictAgentsResponse): Promise<{ first: Recommendation; decision: Decision }> {
   const first = response.recommendations[0];
   if (!first) throw new Error(`no recommendation (${response.explanation})`);
+  await server.flushLogs();
   const decision = await readDecisionOfRecommendation(db, first.recommendationId);
   if (!decision) throw new Error(`no decision logged for ${first.recommendationId}`);
   return { first, decision };
@@ -232,6 +233,7 @@ describe("PredictAgents' decisions", () => {
         }
       }),
     );
+    await server.flushLogs();
     const decisions = await readDecisionsOfRecommendations(db, firsts);
     expect(decisions).toHaveLength(calls);
     // Per team: first picks, Σ π and Σ π(1 − π) over the calls, π read from each decision (listed,
@@ -271,6 +273,7 @@ describe("PredictAgents' decisions", () => {
 
   it("logs a decision for the first team only: the other recommendation ids have none", async () => {
     const response = await predict(0.3);
+    await server.flushLogs();
     for (const r of response.recommendations.slice(1)) expect(await readDecisionOfRecommendation(db, r.recommendationId)).toBeNull();
   });
 

@@ -671,7 +671,11 @@ export const LearningService: GenService<{
    * outcomes were recorded (0 until 30 exist), so thresholds rise when predictions prove off.
    * With learning disabled, nothing is recommended. Every returned recommendation is logged with
    * its propensity, and the answer with its decision (how its first team was chosen, see the
-   * README), before the answer is sent.
+   * README). The log is written in batches off the request path: the answer does not wait for it,
+   * it is in the database within about 100 ms (RECOMMENDATION_LOG_FLUSH_MS) and completely after a
+   * graceful shutdown, and a crash of the service may lose about the last second of it. A
+   * recommendation id may be recorded with an execution at once. UNAVAILABLE when the log has not
+   * been writable for about a second.
    *
    * @generated from rpc agentlearning.v1.LearningService.PredictAgents
    */
