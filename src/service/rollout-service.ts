@@ -92,6 +92,8 @@ function decisionToProto(d: StoredPromotionDecision): PromotionDecision {
 
 /** The rollout under way and its arms' figures (GetStatus, GetDashboard, GetRollout). */
 export async function rolloutStatus(deps: ServiceDependencies): Promise<{ rollout?: Rollout; arms: ArmStatus[] }> {
+  // The arms count logged decisions: write the queued ones first.
+  await deps.recommendationLog.flush();
   const rollout = await readCurrentRollout(deps.pool);
   if (!rollout) return { arms: [] };
   return { rollout: rolloutToProto(rollout), arms: (await armFigures(deps, rollout)).map(armToProto) };
@@ -186,6 +188,8 @@ export async function promoteChallenger(deps: ServiceDependencies, request: Prom
   const { confidence, margin } = parseRequest(promoteSchema, request);
   const rollout = await readCurrentRollout(deps.pool);
   if (!rollout) throw errorWithInfo(Code.FailedPrecondition, "no challenger rollout is under way (SetChallenger)", "NO_ROLLOUT");
+  // The evidence is the logged decisions: write the queued ones first.
+  await deps.recommendationLog.flush();
   const evidence = await promotionEvidence(deps, rollout, confidence);
   const verdict = judgePromotion(evidence, confidence, margin);
   const record = verdict.promote ? await readModelVersion(deps.pool, rollout.version) : null;

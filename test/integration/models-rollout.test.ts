@@ -58,6 +58,7 @@ const DecisionArmRow = z.object({
 
 async function decisionsOf(responses: readonly PredictAgentsResponse[]) {
   const ids = responses.map((r) => r.recommendations[0]!.recommendationId);
+  await server.flushLogs();
   return server.db.any(sql.type(DecisionArmRow)`
     SELECT recommendation_id, first_agent_set, first_propensity, rollout_id, arm, shadow FROM decisions WHERE recommendation_id = ANY(${sql.array(ids, "text")})`);
 }
@@ -272,6 +273,7 @@ describe("a canary challenger at a share of 0.3", () => {
 
   it("reports each arm's credited successes in GetStatus with a 95% Wilson interval", async () => {
     await creditInWorld(keyed, 7_301);
+    await server.flushLogs();
     const rows = await server.db.any(sql.type(z.object({ arm: z.string(), credited: z.number(), successes: z.number() }))`
       SELECT d.arm, count(*)::int AS credited, count(*) FILTER (WHERE x.success)::int AS successes
       FROM decisions d JOIN executions x ON x.recommendation_id = d.recommendation_id
