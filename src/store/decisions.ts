@@ -1,7 +1,5 @@
-import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
+import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import { logAnswers } from "./answer-log.js";
-import type { RecommendationLog } from "./recommendations.js";
 
 /** One team's first-pick probability in a decision, with the estimates the policy ranked it by. */
 export const DecisionTeamSchema = z.object({
@@ -50,36 +48,6 @@ export type DecisionLog = Omit<Decision, "created_at_ms" | "shadow"> & {
   rollout_id?: string;
   arm?: "champion" | "challenger";
 };
-
-/** Logs one PredictAgents decision alone (the service logs it with its recommendations: `logAnswer`). */
-export async function insertDecision(db: CommonQueryMethods, d: DecisionLog): Promise<void> {
-  await db.query(sql.type(z.object({}))`${decisionInsert(d)}`);
-}
-
-/**
- * Logs one answer's recommendations and its decision in ONE statement, both or neither (the batch
- * statement of `logAnswers` with a batch of one). PredictAgents does not call it on its path: its
- * answers go through the service's batched writer (recommendation-log-writer.ts).
- */
-export async function logAnswer(
-  db: CommonQueryMethods,
-  recommendations: readonly RecommendationLog[],
-  decision: DecisionLog | undefined,
-): Promise<void> {
-  await logAnswers(db, [{ recommendations, decision }]);
-}
-
-function decisionInsert(d: DecisionLog): FragmentSqlToken {
-  return sql.fragment`
-    INSERT INTO decisions (decision_id, request_id, task_type, complexity, mode, policy, model_versions,
-      success_weight, exploration, candidate_count, floor_propensity, first_agent_set, first_propensity,
-      greedy_agent_set, top_teams, shadow, recommendation_id, rollout_id, arm)
-    VALUES (${d.decision_id}, ${d.request_id}, ${d.task_type}, ${d.complexity}, ${d.mode}, ${d.policy},
-      ${sql.array(d.model_versions, "text")}, ${d.success_weight}, ${d.exploration}, ${d.candidate_count},
-      ${d.floor_propensity}, ${d.first_agent_set}, ${d.first_propensity}, ${d.greedy_agent_set},
-      ${sql.jsonb(d.top_teams)}, ${d.shadow === undefined ? null : sql.jsonb(d.shadow as never)}, ${d.recommendation_id},
-      ${d.rollout_id ?? null}::bigint, ${d.arm ?? null})`;
-}
 
 /** A decision with the execution credited to it. */
 export const CreditedDecisionRow = DecisionRow.extend({

@@ -7,15 +7,14 @@ import type { PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_
 import {
   type Decision,
   type DecisionLog,
-  insertDecision,
-  logAnswer,
   readDecisionOfRecommendation,
   readDecisionsOfRecommendations,
 } from "../../src/store/decisions.js";
+import { logAnswers } from "../../src/store/answer-log.js";
 import { readEvaluationLog } from "../../src/store/evaluation-log.js";
 import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
-import { insertRecommendations, type RecommendationLog } from "../../src/store/recommendations.js";
+import type { RecommendationLog } from "../../src/store/recommendations.js";
 import { makeExecution } from "../support/executions.js";
 import { byKind, QUIET_MODELS } from "../support/model-fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -107,21 +106,20 @@ function answerOf(taskType: string, agents: string[], propensity: number): { rec
 /** Logs a recommendation and its decision for `agents` directly in the store, one statement each. */
 async function logDecision(taskType: string, agents: string[], propensity: number): Promise<DecisionLog> {
   const { recommendation, decision } = answerOf(taskType, agents, propensity);
-  await insertRecommendations(db, [recommendation]);
-  await insertDecision(db, decision);
+  await logAnswers(db, [{ recommendations: [recommendation], decision }]);
   return decision;
 }
 
 describe("the decision log in the store", () => {
   it("logs an answer's recommendations and its decision together or not at all", async () => {
     const good = answerOf("store_atomic", ["WEB"], 0.5);
-    await logAnswer(db, [good.recommendation], good.decision);
+    await logAnswers(db, [{ recommendations: [good.recommendation], decision: good.decision }]);
     expect(await readDecisionOfRecommendation(db, good.recommendation.recommendationId)).toMatchObject({
       decision_id: good.decision.decision_id,
     });
     // A propensity of 0 breaks the decision's CHECK: the recommendation must not stay behind.
     const bad = answerOf("store_atomic", ["WEB"], 0);
-    await expect(logAnswer(db, [bad.recommendation], bad.decision)).rejects.toThrow();
+    await expect(logAnswers(db, [{ recommendations: [bad.recommendation], decision: bad.decision }])).rejects.toThrow();
     const left = await db.anyFirst(
       sql.type(
         z.object({ n: z.bigint() }),
