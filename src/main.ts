@@ -254,7 +254,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
             heartbeatMs: config.heartbeatMs,
             estimates,
             recommendMemo,
-            rankings: new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs, log),
+            rankings: new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs > 0, log),
             runtime,
             rollout,
             retrainer,

@@ -2,9 +2,8 @@ import type { Logger } from "pino";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { candidatesFor, type EstimateOverride, prepareRanking, type RecommendMemo, type RecommendRequest } from "../learning/recommend.js";
 import type { ModelRuntime, ModelSnapshot } from "../ml/model-runtime.js";
-import { EVIDENCE_STALE_FACTOR, type EvidenceCache } from "./evidence-cache.js";
+import type { EvidenceCache } from "./evidence-cache.js";
 import type { ModelEstimates } from "./model-estimates.js";
-import { RefreshingCache } from "./refreshing-cache.js";
 
 /** An evidence snapshot made ready for one request shape: its model estimates computed and its ranking built (in the memo). */
 export interface PreparedRanking {
@@ -17,96 +16,130 @@ export interface PreparedRanking {
 /** The request of a ranking: what `recommend` needs, and the task type. */
 export type RankingRequest = RecommendRequest & { taskType: string };
 
-/** Shapes (task type × request constraints × complexity bucket × model) held at once. */
-const MAX_SHAPES = 256;
-/** Model snapshots (by versions) remembered for building: the serving one, and a few others (e.g. a canary's). */
-const MAX_MODEL_SNAPSHOTS = 8;
+/** The two snapshots of a task type a call may be answered from: the newest seen, and the one before. */
+interface Generations {
+  newest: TaskEvidence;
+  previous: TaskEvidence | undefined;
+}
+
+/** Task types whose generations are kept (as many as the evidence cache holds). */
+const MAX_TASK_TYPES = 1000;
 
 /**
  * PredictAgents' rankings, rebuilt off the request path. A ranking costs 10–70 ms to build for a
  * new evidence snapshot (candidates, model scores, greedy order, Thompson win probabilities), and
- * the snapshot changes about once a second while its task type records executions. So a call gets
- * the snapshot whose ranking for its shape is built; when the evidence cache has a newer snapshot,
- * that one's ranking is built in the background (one build per shape at a time) and serves from
- * the next call on. A call never waits for a build except for a shape seen for the first time (or
- * after a model swap or a mode change: the model versions and the confidence threshold are part
- * of the shape), or when the ranking held is older than the evidence bound (5 × EVIDENCE_CACHE_MS).
- * Every answer is computed from one snapshot, so the propensities logged are the ones used.
+ * a task type's snapshot changes about once a second while it records executions. When a call
+ * finds a newer snapshot whose ranking for its shape is not built, but the previous snapshot's
+ * is, it is answered from the previous one while the new one is built in the background (one
+ * build per snapshot and shape at a time); the calls after the build use the new one. A shape
+ * seen for the first time, or after a model swap or a mode change (the model versions and the
+ * confidence threshold are part of the shape), builds on the call, as does every call when the
+ * evidence is read on every prediction (EVIDENCE_CACHE_MS=0). Only the newest two snapshots of a
+ * task type are kept from here, so the memos of older ones are freed. Every answer is computed
+ * from one snapshot, so the propensities logged are the ones used.
  */
 export class RankingCache {
-  readonly #cache: RefreshingCache<string, PreparedRanking>;
-  /** The model snapshot of each versions key, for the builds of the shapes that name it. */
-  readonly #models = new Map<string, ModelSnapshot>();
+  readonly #generations = new Map<string, Generations>();
+  /** Shapes whose ranking was built, per snapshot (weakly: they go with it). */
+  readonly #built = new WeakMap<TaskEvidence, Set<string>>();
+  /** Builds in flight, per snapshot and shape. */
+  readonly #building = new WeakMap<TaskEvidence, Map<string, Promise<void>>>();
 
   constructor(
     private readonly evidence: EvidenceCache,
     private readonly estimates: ModelEstimates,
     private readonly runtime: ModelRuntime,
     private readonly memo: RecommendMemo,
-    evidenceCacheMs: number,
-    log: Logger,
-  ) {
-    this.#cache = new RefreshingCache({
-      load: (key) => this.#prepare(JSON.parse(key) as RankingRequest & { models: string }),
-      refreshAfterMs: evidenceCacheMs,
-      maxStaleMs: EVIDENCE_STALE_FACTOR * evidenceCacheMs,
-      maxEntries: MAX_SHAPES,
-      unchanged: (held, read) => held.evidence === read.evidence && held.override?.key === read.override?.key,
-      onRefreshError: (error, key) => log.warn({ err: error, shape: key }, "rebuilding a ranking failed; serving the previous one"),
-    });
-  }
+    /** Whether a call may be answered from the previous snapshot (false: the evidence is read on every call). */
+    private readonly servePrevious: boolean,
+    private readonly log: Logger,
+  ) {}
 
-  /**
-   * The prepared snapshot for this request, scored by `model` (the serving models unless given):
-   * the held one, with a rebuild started when the evidence moved on.
-   */
+  /** The prepared snapshot for this request, scored by `model` (the serving models unless given). */
   async get(request: RankingRequest, model: ModelSnapshot = this.runtime.snapshot): Promise<PreparedRanking> {
-    const models = versionsOf(model);
-    this.#models.delete(models);
-    this.#models.set(models, model);
-    for (const oldest of this.#models.keys()) {
-      if (this.#models.size <= MAX_MODEL_SNAPSHOTS) break;
-      this.#models.delete(oldest);
+    const current = await this.evidence.get(request.taskType);
+    const { previous } = this.#advance(request.taskType, current);
+    const key = shapeKey(request, model);
+    if (!this.#isBuilt(current, key) && this.servePrevious && previous && this.#isBuilt(previous, key)) {
+      this.#build(current, key, request, model, true).catch((error: unknown) =>
+        this.log.warn({ err: error, taskType: request.taskType }, "building a ranking failed; serving the previous one"),
+      );
+      return this.#prepared(previous, request, model);
     }
-    const key = shapeKey(request, models);
-    const [current, held] = await Promise.all([this.evidence.get(request.taskType), this.#cache.get(key)]);
-    if (held.evidence !== current) this.#cache.invalidate(key);
-    return held;
+    await this.#build(current, key, request, model, false);
+    return this.#prepared(current, request, model);
   }
 
-  async #prepare(request: RankingRequest & { models: string }): Promise<PreparedRanking> {
-    const evidence = await this.evidence.get(request.taskType);
+  /** Notes the snapshot a call found: a new one moves the newest to previous (and frees the one before). */
+  #advance(taskType: string, current: TaskEvidence): Generations {
+    const held = this.#generations.get(taskType);
+    this.#generations.delete(taskType);
+    const generations =
+      !held || held.newest === current ? (held ?? { newest: current, previous: undefined }) : { newest: current, previous: held.newest };
+    this.#generations.set(taskType, generations);
+    for (const oldest of this.#generations.keys()) {
+      if (this.#generations.size <= MAX_TASK_TYPES) break;
+      this.#generations.delete(oldest);
+    }
+    return generations;
+  }
+
+  #isBuilt(evidence: TaskEvidence, key: string): boolean {
+    return this.#built.get(evidence)?.has(key) === true;
+  }
+
+  /** Builds the ranking of `key` on `evidence` once (concurrent calls share the build). */
+  #build(evidence: TaskEvidence, key: string, request: RankingRequest, model: ModelSnapshot, background: boolean): Promise<void> {
+    if (this.#isBuilt(evidence, key)) return Promise.resolve();
+    let builds = this.#building.get(evidence);
+    if (!builds) {
+      builds = new Map();
+      this.#building.set(evidence, builds);
+    }
+    const running = builds.get(key);
+    if (running) return running;
+    const build = (async () => {
+      // In the background, the call that started the build answers first.
+      if (background) await new Promise((resolve) => setImmediate(resolve));
+      const { override } = await this.#prepared(evidence, request, model);
+      prepareRanking(evidence, request, override, this.memo);
+      let built = this.#built.get(evidence);
+      if (!built) {
+        built = new Set();
+        this.#built.set(evidence, built);
+      }
+      built.add(key);
+    })();
+    builds.set(key, build);
+    const done = () => builds.delete(key);
+    build.then(done, done);
+    return build;
+  }
+
+  /** The candidates and model estimates of `request` on `evidence` (memoized per snapshot: cheap once built). */
+  async #prepared(evidence: TaskEvidence, request: RankingRequest, model: ModelSnapshot): Promise<PreparedRanking> {
     const candidates = candidatesFor(evidence, request, this.memo);
-    const model = this.#models.get(request.models) ?? this.runtime.snapshot;
     const override = await this.estimates.override(model, evidence, request.complexity, candidates);
-    prepareRanking(evidence, request, override, this.memo);
     return { evidence, candidates, override };
   }
 }
 
 /**
- * Everything a ranking depends on, as a key that is also the request to build it from: the
- * complexity rounded as the model estimates round it (0.25), whether the request explores (not
- * how much: the draw happens per call), and the serving model versions.
+ * Everything a ranking depends on besides the snapshot: the request's constraints, weight,
+ * deadline and threshold, the complexity rounded as the model estimates round it (0.25), whether
+ * it explores (not how much: the draw happens per call), and the model versions scoring it.
  */
-function shapeKey(r: RankingRequest, models: string): string {
-  const shape: RankingRequest & { models: string } = {
-    taskType: r.taskType,
-    complexity: Math.round(r.complexity * 4) / 4,
-    maxRecommendations: 0,
-    requiredAgents: [...r.requiredAgents].sort(),
-    excludedAgents: [...r.excludedAgents].sort(),
-    maxAgents: r.maxAgents,
-    successWeight: r.successWeight,
-    explorationRate: r.explorationRate > 0 ? 1 : 0,
-    minConfidence: r.minConfidence ?? 0,
-    models,
-    ...(r.deadline ? { deadline: r.deadline } : {}),
-  };
-  return JSON.stringify(shape);
-}
-
-/** The versions a model snapshot serves, as a key. */
-function versionsOf(model: ModelSnapshot): string {
-  return `${model.success?.version ?? ""}|${model.duration?.version ?? ""}`;
+function shapeKey(r: RankingRequest, model: ModelSnapshot): string {
+  return JSON.stringify([
+    Math.round(r.complexity * 4) / 4,
+    [...r.requiredAgents].sort(),
+    [...r.excludedAgents].sort(),
+    r.maxAgents,
+    r.successWeight,
+    r.explorationRate > 0,
+    r.minConfidence ?? 0,
+    r.deadline ?? null,
+    model.success?.version ?? "",
+    model.duration?.version ?? "",
+  ]);
 }
