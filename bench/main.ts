@@ -10,6 +10,7 @@ import { measurePredict, type PredictPlan } from "./predict.js";
 import { measurePropensity, type PropensityPlan } from "./propensity.js";
 import { type AnalyzePlan, measureAnalyzeScaling } from "./analyze-scaling.js";
 import { type BenchResults, ratiosOf, renderReport } from "./report.js";
+import { measureShadow, type ShadowPlan } from "./shadow.js";
 import { measureSoak, type SoakPlan } from "./soak.js";
 import { measureTrain, type TrainPlan } from "./train.js";
 import { measureUnary, type UnaryPlan } from "./unary-ingest.js";
@@ -30,6 +31,7 @@ interface Plan {
   quality: QualityPlan;
   propensity: PropensityPlan;
   evaluate: EvaluatePlan;
+  shadow: ShadowPlan;
 }
 
 const SEED = 20_250_106;
@@ -92,6 +94,7 @@ const FULL: Plan = {
     seed: SEED,
   },
   evaluate: { sizes: [10_000, 100_000], rounds: 3, seed: SEED },
+  shadow: { executions: 5_000, rounds: 6, predictMs: 1_200, warmupMs: 1_000, seed: SEED },
 };
 
 const QUICK: Plan = {
@@ -135,6 +138,7 @@ const QUICK: Plan = {
     seed: SEED,
   },
   evaluate: { sizes: [10_000], rounds: 3, seed: SEED },
+  shadow: { executions: 5_000, rounds: 2, predictMs: 600, warmupMs: 400, seed: SEED },
 };
 
 const SECTIONS = [
@@ -145,6 +149,7 @@ const SECTIONS = [
   "inference",
   "predict",
   "propensity",
+  "shadow",
   "analyze",
   "soak",
   "quality",
@@ -152,7 +157,7 @@ const SECTIONS = [
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
-const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,propensity,analyze,soak,quality,evaluate]
+const USAGE = `usage: node dist/bench/main.js [--quick] [--json] [--only unary,bulk,copy,train,inference,predict,propensity,shadow,analyze,soak,quality,evaluate]
   --quick   shorter rounds, 10,000 bulk rows, training at 10^4 and 10^5 only, a 10 s soak instead of 60 s, learning quality up to 2·10^4 executions (a smoke run; figures are noisier)
   --json    the table goes to stderr, a JSON summary to stdout
   --only    run only the named sections
@@ -280,6 +285,9 @@ async function runSections(
   }
   if (sections.has("propensity")) {
     results.propensity = await measurePropensity(postgres, plan.propensity, progress);
+  }
+  if (sections.has("shadow")) {
+    results.shadow = await measureShadow(postgres, plan.shadow, progress);
   }
   if (sections.has("analyze")) {
     progress(`analyze: Analyze time at ${plan.analyze.sizes.join(", ")} recorded executions`);

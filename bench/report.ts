@@ -3,6 +3,7 @@ import type { CopyFigures, CsvEncoding } from "./copy-baseline.js";
 import type { InferenceFigures } from "./inference.js";
 import type { PredictFigures } from "./predict.js";
 import { type PropensityFigures, renderPropensity } from "./propensity.js";
+import { renderShadow, type ShadowFigures } from "./shadow.js";
 import { renderInference, renderPredict, renderTrain } from "./report-models.js";
 import { renderQuality } from "./report-quality.js";
 import type { QualityFigures } from "./learning-quality.js";
@@ -26,6 +27,7 @@ export interface BenchResults {
   inference?: InferenceFigures;
   predict?: PredictFigures;
   propensity?: PropensityFigures;
+  shadow?: ShadowFigures;
   analyze?: AnalyzeFigure[];
   evaluate?: EvaluateFigure[];
   soak?: SoakFigures;
@@ -186,6 +188,7 @@ function renderSections(results: BenchResults): string {
   if (results.inference) out.push("", renderInference(results.inference, m));
   if (results.predict) out.push("", renderPredict(results.predict, m));
   if (results.propensity) out.push("", renderPropensity(results.propensity));
+  if (results.shadow) out.push("", renderShadow(results.shadow));
   if (results.quality) out.push("", renderQuality(results.quality));
   if (results.soak) out.push("", renderSoak(results.soak));
 
@@ -217,6 +220,12 @@ function renderSections(results: BenchResults): string {
     const q = (n: number) => results.propensity?.quadrature.find((f) => f.contenders === n)?.medianMs;
     out.push(
       `propensities: quadrature ${ratio(q(8), 2)} ms at 8 contenders, ${ratio(q(32), 2)} ms at 32; PredictAgents/no-op p50 at c=1: ${ratio(level(0), 2)} at ε=0, ${ratio(level(0.3), 2)} at ε=0.3`,
+    );
+  }
+  if (results.shadow) {
+    out.push(
+      `shadow scoring: ${formatMicros(results.shadow.inProcess.shadowUs)} per call in process (the champion's ranking ${formatMicros(results.shadow.inProcess.championUs)}); ` +
+        `PredictAgents p50 +${formatMicros(results.shadow.addedP50Us)} at c=1 through the server (with/without ${ratio(results.shadow.p50Ratio, 2)})`,
     );
   }
   if (results.soak) {

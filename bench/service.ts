@@ -48,7 +48,7 @@ export function connectBenchClients(url: string, defaultTimeoutMs?: number): Ben
 export async function startBenchService(databaseUrl: string, overrides: ConfigInput = {}): Promise<BenchService> {
   // Models the bench trains are written to a directory of its own, never the repository's models/.
   const modelsDir = overrides.modelsDir ?? (await mkdtemp(path.join(tmpdir(), "agent-learning-bench-models-")));
-  const config = loadConfig({}, { ...overrides, databaseUrl, port: 0, logLevel: "silent", modelsDir });
+  const config = loadConfig({}, { logLevel: "silent", ...overrides, databaseUrl, port: 0, modelsDir });
   const service = await startService(config);
   const { close, ...clients } = connectBenchClients(service.url);
   return {

@@ -64,6 +64,13 @@ export const ConfigSchema = z.object({
   modelsDir: z.string().min(1).default("./models"),
   /** Most recent executions a retraining learns from. */
   retrainMaxRows: z.coerce.number().int().min(100).default(200_000),
+  /**
+   * What a retraining does with a version that passed the holdout gate while its kind has an
+   * active version: "holdout" activates it at once; "evidence" keeps the champion serving and
+   * starts the new success version in shadow, to be promoted only on evidence (PromoteChallenger).
+   * A kind with no active version activates on the holdout gate either way.
+   */
+  promotion: z.enum(["holdout", "evidence"]).default("holdout"),
   /** Retention: delete executions recorded more than this many days ago (aggregates are kept). */
   retentionDays: z.coerce.number().positive().finite().optional(),
   /** Retention: keep at most this many of the newest executions (aggregates are kept). */
@@ -83,6 +90,12 @@ export const ConfigSchema = z.object({
    * it is served for at most 5× this (service/evidence-cache.ts), 0: read on every prediction.
    */
   evidenceCacheMs: z.coerce.number().int().min(0).default(1_000),
+  /**
+   * How long a PredictAgents answer's log waits in memory at most before its batch is written, ms
+   * (service/recommendation-log-writer.ts): about what a crash can lose. Tests set it long to see
+   * the queue; a full batch (500 answers) is written at once whatever it is.
+   */
+  recommendationLogFlushMs: z.coerce.number().int().min(1).max(60_000).default(100),
   /**
    * Bearer tokens, as hashes: a JSON array or `;`-separated `name:sha256hex:scope,scope` entries.
    * None configured: calls need no token, which only a loopback bind allows.
@@ -126,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     retrainEveryExecutions: env.RETRAIN_EVERY_EXECUTIONS,
     retrainIntervalMs: env.RETRAIN_INTERVAL_MS,
     retrainMaxRows: env.RETRAIN_MAX_ROWS,
+    promotion: env.PROMOTION || undefined,
     modelsDir: env.MODELS_DIR,
     retentionDays: env.RETENTION_DAYS,
     retentionMaxRows: env.RETENTION_MAX_ROWS,
@@ -133,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     retentionBatchSize: env.RETENTION_BATCH_SIZE,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
     evidenceCacheMs: env.EVIDENCE_CACHE_MS,
+    recommendationLogFlushMs: env.RECOMMENDATION_LOG_FLUSH_MS,
     authTokens: env.AUTH_TOKENS,
     authTokensFile: env.AUTH_TOKENS_FILE,
     tlsCertFile: env.TLS_CERT_FILE,

@@ -13,8 +13,11 @@ import { RecommendMemo } from "./learning/recommend.js";
 import { ModelEstimates } from "./service/model-estimates.js";
 import { ModelFilesSync } from "./service/model-files-sync.js";
 import { ModelSync } from "./service/model-loader.js";
+import { RolloutState } from "./service/rollout-state.js";
 import { retentionPolicyOf } from "./service/retention-job.js";
 import { type RetentionOutcome, runRetention } from "./service/retention-run.js";
+import { DEFAULT_LOG_WRITER_OPTIONS, RecommendationLogWriter } from "./service/recommendation-log-writer.js";
+import { RankingCache } from "./service/ranking-cache.js";
 import { Retrainer } from "./service/retrainer.js";
 import { SettingsCache } from "./service/settings-cache.js";
 import { startAnalysis, startRetention, startRetraining } from "./startup/background-jobs.js";
@@ -25,6 +28,7 @@ import { INSIGHTS_CHANNEL } from "./store/insights.js";
 import { NotificationListener } from "./store/listener.js";
 import { migrate } from "./store/migrate.js";
 import { MODELS_CHANNEL } from "./store/models.js";
+import { ROLLOUT_CHANNEL } from "./store/rollouts.js";
 import { createStorePool } from "./store/pool.js";
 import type { RetentionPolicy } from "./store/retention.js";
 import { SETTINGS_CHANNEL } from "./store/settings.js";
@@ -43,9 +47,12 @@ export interface RunningService {
   databaseUrl: string;
   /**
    * Graceful shutdown: health NOT_SERVING (Watch streams get it, then end), other streams end with
-   * UNAVAILABLE, in-flight calls finish, then connections and the pool close.
+   * UNAVAILABLE, in-flight calls finish, the queued recommendation logs are written, then
+   * connections and the pools close.
    */
   stop(): Promise<void>;
+  /** PredictAgents' batched log: `flush` writes what is queued now (tests that read the log directly). */
+  recommendationLog: Pick<RecommendationLogWriter, "flush" | "stats">;
 }
 
 /** Creates the process logger: JSON lines on stdout. */
@@ -148,8 +155,16 @@ export async function startService(config: Config, log: Logger = createLogger(co
     );
     const logPool = await lifecycle.start(
       "recommendation log pool",
-      () => openPool(serviceUrl, { maximumPoolSize: 2, applicationName: "agent-learning-log", synchronousCommit: false }, log),
+      // One connection: the writer has one batch in flight at a time.
+      () => openPool(serviceUrl, { maximumPoolSize: 1, applicationName: "agent-learning-log", synchronousCommit: false }, log),
       (p) => p.end(),
+    );
+    // Stopped after the RPC server (started later), so every answer given is in its queue, and
+    // before the log pool, which it needs to write the queue out.
+    const recommendationLog = await lifecycle.start(
+      "recommendation log writer",
+      () => new RecommendationLogWriter(logPool, log, { ...DEFAULT_LOG_WRITER_OPTIONS, flushIntervalMs: config.recommendationLogFlushMs }),
+      (writer) => writer.close(),
     );
 
     const health = new HealthRegistry(API_SERVICES.map((s) => s.typeName));
@@ -165,7 +180,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
     const notifications = await lifecycle.start(
       "notifications",
       async () => {
-        const listener = new NotificationListener(serviceUrl, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL, MODELS_CHANNEL], log);
+        const listener = new NotificationListener(serviceUrl, [INSIGHTS_CHANNEL, SETTINGS_CHANNEL, MODELS_CHANNEL, ROLLOUT_CHANNEL], log);
         await listener.start();
         return listener;
       },
@@ -181,6 +196,15 @@ export async function startService(config: Config, log: Logger = createLogger(co
       (r) => r.close(),
     );
     await new ModelSync(pool, runtime, notifications, log).start();
+    const rollout = await lifecycle.start(
+      "challenger rollout",
+      async () => {
+        const state = new RolloutState(pool, notifications, log);
+        await state.start();
+        return state;
+      },
+      (state) => state.close(),
+    );
     const modelFiles = await lifecycle.start(
       "model files",
       async () => {
@@ -191,11 +215,19 @@ export async function startService(config: Config, log: Logger = createLogger(co
       (files) => files.close(),
     );
     const inFlight = new InFlightCalls();
-    const metrics = new ServiceMetrics({ pool, runtime, inFlightCalls: () => inFlight.size });
-    const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics);
+    const metrics = new ServiceMetrics({
+      pool,
+      runtime,
+      inFlightCalls: () => inFlight.size,
+      recommendationLog: () => recommendationLog.stats(),
+    });
+    const retrainer = new Retrainer(pool, serviceUrl, runtime, log, config.retrainMaxRows, metrics, config.promotion);
     await startRetraining(lifecycle, retrainer, jobs);
     await startRetention(lifecycle, jobs);
 
+    const evidence = new EvidenceCache(pool, config.evidenceCacheMs, log);
+    const estimates = new ModelEstimates();
+    const recommendMemo = new RecommendMemo();
     const server = await lifecycle.start(
       "rpc server",
       () =>
@@ -209,7 +241,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
           inFlight,
           dependencies: {
             pool,
-            logPool,
+            recommendationLog,
             log,
             knownAgents: new Set(),
             bulkBatchSize: config.bulkBatchSize,
@@ -218,11 +250,13 @@ export async function startService(config: Config, log: Logger = createLogger(co
             schemaVersion: () => readiness.schemaVersion,
             listener: notifications,
             settings,
-            evidence: new EvidenceCache(pool, config.evidenceCacheMs, log),
+            evidence,
             heartbeatMs: config.heartbeatMs,
-            estimates: new ModelEstimates(),
-            recommendMemo: new RecommendMemo(),
+            estimates,
+            recommendMemo,
+            rankings: new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs > 0, log),
             runtime,
+            rollout,
             retrainer,
             modelFiles,
             random: Math.random,
@@ -240,7 +274,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
       })();
       return stopping;
     };
-    return { port: server.port, url: server.url, databaseUrl: database.url, stop };
+    return { port: server.port, url: server.url, databaseUrl: database.url, stop, recommendationLog };
   } catch (error) {
     await lifecycle.stopAll();
     throw error;

@@ -45,6 +45,11 @@ const METHOD_SCOPES: ReadonlyMap<string, Scope> = new Map(
       [A.getModel, "admin"],
       [A.setLearningMode, "admin"],
       [A.importData, "admin"],
+      // Challengers change what PredictAgents serves; GetRollout only reads.
+      [A.setChallenger, "admin"],
+      [A.clearChallenger, "admin"],
+      [A.promoteChallenger, "admin"],
+      [A.getRollout, "read"],
       [R.getSuccessOverTime, "read"],
       [R.getTeamReport, "read"],
       [R.getModelReport, "read"],

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { DatabasePool } from "slonik";
 import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import type { ModelRuntime } from "../ml/model-runtime.js";
+import type { LogWriterStats } from "../service/recommendation-log-writer.js";
 import type { RetrainObserver, RetrainOutcomeLabel } from "../service/retrainer.js";
 import type { CallObserver, FinishedCall } from "./call-interceptor.js";
 
@@ -13,6 +14,8 @@ export interface MetricSources {
   runtime: ModelRuntime;
   /** Calls in flight now, for rpc_in_flight (the figure MAX_IN_FLIGHT_CALLS caps). */
   inFlightCalls(): number;
+  /** What the batched recommendation log writer has done, and its queue now. */
+  recommendationLog(): LogWriterStats;
 }
 
 /** The method name the call interceptor reports for StreamInsights (its subscribers are a gauge). */
@@ -113,6 +116,26 @@ export class ServiceMetrics implements CallObserver, RetrainObserver {
         this.set({ state: "acquired" }, state.acquiredConnections);
         this.set({ state: "idle" }, state.idleConnections);
         this.set({ state: "pending" }, state.pendingConnections);
+      },
+    });
+    new Gauge({
+      name: "agent_learning_recommendation_log_queued",
+      help: "PredictAgents answers whose log waits in memory to be written (a crash loses them; see RECOMMENDATION_LOG_FLUSH_MS).",
+      registers,
+      collect() {
+        this.set(sources.recommendationLog().queued);
+      },
+    });
+    new Counter({
+      name: "agent_learning_recommendation_log_total",
+      help: "The recommendation log writer's work: statements (batches committed), answers (written), failures (writes failed and retried), dropped (answers PostgreSQL refused, logged).",
+      labelNames: ["event"],
+      registers,
+      collect() {
+        // The writer keeps the totals; a scrape copies them.
+        const stats = sources.recommendationLog();
+        this.reset();
+        for (const event of ["statements", "answers", "failures", "dropped"] as const) this.inc({ event }, stats[event]);
       },
     });
     new Gauge({

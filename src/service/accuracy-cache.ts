@@ -20,6 +20,8 @@ export class AccuracyCache {
 
   constructor(pool: DatabasePool, maxAgeMs: number, log: Logger) {
     this.#accuracy = new RefreshingCache({
+      // No flush of the recommendation log first: this figure is up to `maxAgeMs` old by design,
+      // and the log's queue is about 100 ms behind.
       load: () => readAccuracy(pool),
       refreshAfterMs: maxAgeMs,
       maxStaleMs: STALE_FACTOR * maxAgeMs,

@@ -25,6 +25,7 @@ import { executionToProto } from "./execution-mapping.js";
 import { insightToProto } from "./insight-mapping.js";
 import { LEARNING_MODES, modeNameOf } from "./learning-mode.js";
 import { activateModel, getModel, listModels, retrain } from "./model-service.js";
+import { clearChallenger, getRollout, promoteChallenger, setChallenger } from "./rollout-service.js";
 import { statusReport } from "./status-report.js";
 import { knownEnum, parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
 
@@ -157,6 +158,18 @@ export function adminService(deps: ServiceDependencies): ServiceImpl<typeof Admi
     },
     evaluatePolicies(request, context) {
       return evaluatePolicies(deps, request, context.signal);
+    },
+    setChallenger(request) {
+      return setChallenger(deps, request);
+    },
+    clearChallenger() {
+      return clearChallenger(deps);
+    },
+    getRollout() {
+      return getRollout(deps);
+    },
+    promoteChallenger(request) {
+      return promoteChallenger(deps, request);
     },
   };
 }

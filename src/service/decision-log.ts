@@ -13,6 +13,8 @@ export interface DecisionContext {
   successWeight: number;
   /** The model versions whose estimates ranked the teams; empty: the statistical policy. */
   modelVersions: string[];
+  /** During a challenger rollout: its id and the arm that served the request. */
+  rollout?: { id: string; arm: "champion" | "challenger" };
 }
 
 const teamOf = (agents: readonly string[], probability: number, e: Estimate): DecisionTeam => ({
@@ -24,7 +26,10 @@ const teamOf = (agents: readonly string[], probability: number, e: Estimate): De
 
 function common(
   context: DecisionContext,
-): Pick<DecisionLog, "decision_id" | "request_id" | "task_type" | "complexity" | "mode" | "policy" | "model_versions" | "success_weight"> {
+): Pick<
+  DecisionLog,
+  "decision_id" | "request_id" | "task_type" | "complexity" | "mode" | "policy" | "model_versions" | "success_weight" | "rollout_id" | "arm"
+> {
   return {
     decision_id: randomUUID(),
     request_id: context.requestId,
@@ -34,6 +39,7 @@ function common(
     policy: context.modelVersions.length > 0 ? "model" : "statistical",
     model_versions: context.modelVersions,
     success_weight: context.successWeight,
+    ...(context.rollout ? { rollout_id: context.rollout.id, arm: context.rollout.arm } : {}),
   };
 }
 

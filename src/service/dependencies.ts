@@ -6,14 +6,17 @@ import type { EvidenceCache } from "./evidence-cache.js";
 import type { RecommendMemo } from "../learning/recommend.js";
 import type { ModelEstimates } from "./model-estimates.js";
 import type { ModelFilesSync } from "./model-files-sync.js";
+import type { RankingCache } from "./ranking-cache.js";
+import type { RecommendationLogWriter } from "./recommendation-log-writer.js";
 import type { Retrainer } from "./retrainer.js";
+import type { RolloutState } from "./rollout-state.js";
 import type { SettingsCache } from "./settings-cache.js";
 
 /** What the RPC handlers need from the process: wired once in main.ts. */
 export interface ServiceDependencies {
   pool: DatabasePool;
-  /** A small pool whose commits do not wait for the WAL flush: recommendation logs only. */
-  logPool: DatabasePool;
+  /** PredictAgents' recommendation log, written in batches off the request path; `flush` before reading it. */
+  recommendationLog: RecommendationLogWriter;
   log: Logger;
   /** Agent names known to be in the catalog table (it only grows): saves a round trip per record. */
   knownAgents: Set<string>;
@@ -37,8 +40,12 @@ export interface ServiceDependencies {
   estimates: ModelEstimates;
   /** PredictAgents' rankings and candidate lists per evidence snapshot and request shape. */
   recommendMemo: RecommendMemo;
+  /** PredictAgents' rankings per request shape, rebuilt in the background when the evidence moves on. */
+  rankings: RankingCache;
   /** The models serving now (swapped atomically). */
   runtime: ModelRuntime;
+  /** The challenger rollout under way (shadow or canary) and its loaded model, kept in step with PostgreSQL. */
+  rollout: RolloutState;
   /** Trains new versions (one replica at a time). */
   retrainer: Retrainer;
   /** Writes activated versions to the models directory. */

@@ -23,11 +23,15 @@ import {
   UNIFORM_POLICY,
 } from "../learning/policy-evaluation.js";
 import { recommend } from "../learning/recommend.js";
+import { type ShadowChoice, shadowPolicy } from "../learning/shadow-policy.js";
 import { statisticalRewardModels } from "../learning/reward-models.js";
 import type { LoggedDecision } from "../learning/target-policies.js";
 import { type EvaluatedDecision, readEvaluationLog } from "../store/evaluation-log.js";
+import { ShadowLogSchema } from "../store/rollouts.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { EVALUATION_METHOD, policyEvaluationToProto } from "./evaluation-mapping.js";
+import { modelVersionPolicies } from "./model-version-policies.js";
+import { DEFAULT_SUCCESS_WEIGHT } from "./predict-request.js";
 import { parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
 
 const requestSchema = z
@@ -39,9 +43,6 @@ const requestSchema = z
     ...(r.since === null ? {} : { sinceMs: Number(r.since / 1000n) }),
     ...(r.taskType === "" ? {} : { taskType: r.taskType }),
   }));
-
-/** PredictAgents' success weight when the request sets none (predict-request.ts). */
-const DEFAULT_SUCCESS_WEIGHT = 0.8;
 
 /** The logged decision as the estimators see it. */
 export function loggedDecisionOf(row: EvaluatedDecision): LoggedDecision {
@@ -95,6 +96,31 @@ function greedyStatisticalPolicy(evidence: ReadonlyMap<string, TaskEvidence>): T
   );
 }
 
+/**
+ * One policy per model version scored in shadow on any of the decisions ("shadow:<version>"),
+ * defined on the decisions it was scored on, with the first-pick probabilities it logged there.
+ */
+function shadowPolicies(rows: readonly EvaluatedDecision[], decisions: readonly LoggedDecision[]): TargetPolicy[] {
+  const byVersion = new Map<string, Map<LoggedDecision, ShadowChoice>>();
+  rows.forEach((row, i) => {
+    const shadow = ShadowLogSchema.safeParse(row.shadow);
+    if (!shadow.success) return;
+    const choices = byVersion.get(shadow.data.version) ?? new Map<LoggedDecision, ShadowChoice>();
+    byVersion.set(shadow.data.version, choices);
+    choices.set(decisions[i]!, {
+      probabilities: new Map(shadow.data.top_teams.map((t) => [t.agent_set, t.probability])),
+      floor: shadow.data.floor,
+    });
+  });
+  return [...byVersion].map(([version, choices]) =>
+    shadowPolicy(
+      (d) => choices.get(d),
+      `shadow:${version}`,
+      `model ${version} in shadow: its own first-pick probabilities in each decision it was scored on`,
+    ),
+  );
+}
+
 /** EvaluatePolicies: reads the credited decisions under the filter and evaluates every policy on the followed ones. */
 export async function evaluatePolicies(
   deps: ServiceDependencies,
@@ -103,6 +129,8 @@ export async function evaluatePolicies(
 ): Promise<EvaluatePoliciesResponse> {
   const started = performance.now();
   const filter = parseRequest(requestSchema, request);
+  // Every decision made so far counts, also those whose log is still queued.
+  await deps.recommendationLog.flush();
   const rows = await readEvaluationLog(deps.pool, filter);
   const followed = rows.filter((r) => r.followed);
   const taskTypes = [...new Set(followed.map((r) => r.task_type))];
@@ -111,7 +139,15 @@ export async function evaluatePolicies(
 
   const decisions = followed.map(loggedDecisionOf);
   const models = statisticalRewardModels((t) => evidence.get(t)!);
-  const policies = [LOGGING_POLICY, LOGGED_GREEDY_POLICY, greedyStatisticalPolicy(evidence), UNIFORM_POLICY, CALLER_POLICY];
+  const policies = [
+    LOGGING_POLICY,
+    LOGGED_GREEDY_POLICY,
+    greedyStatisticalPolicy(evidence),
+    ...(await modelVersionPolicies(deps, decisions, (t) => evidence.get(t), signal)),
+    UNIFORM_POLICY,
+    CALLER_POLICY,
+    ...shadowPolicies(followed, decisions),
+  ];
   const evaluations: PolicyEvaluation[] = [];
   for (const policy of policies) {
     evaluations.push(...evaluateOn(decisions, [policy], models));

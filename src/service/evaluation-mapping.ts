@@ -31,7 +31,9 @@ export const EVALUATION_METHOD = [
   "on teams the logging policy could choose (a team not among the logged top teams counts at the logged floor).",
   `Verdict: NO_DATA when no decision carries weight, LOW_SUPPORT below ${MIN_SUPPORT} support, TOO_FEW below an effective`,
   `sample size of ${MIN_EFFECTIVE_SAMPLE}, else OK. Decisions whose caller ran another team are left out and counted.`,
-  "Model versions are not evaluated as policies yet: only the served policy's logged greedy team.",
+  "Stored success model versions (the active one and the newest accepted others, at most five) are evaluated as their greedy",
+  "first team on today's evidence and candidates, exploration off; versions scored in shadow also as shadow:<version>,",
+  "their logged first-pick probabilities on the decisions they were scored on.",
 ].join(" ");
 
 const VERDICTS: Record<VerdictCode, PolicyVerdict> = {

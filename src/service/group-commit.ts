@@ -85,7 +85,7 @@ export class GroupCommit {
  * Whether PostgreSQL refused the data of a row (SQLSTATE class 22, data exception, or 23,
  * integrity constraint violation), as opposed to failing for reasons every row shares.
  */
-function isRowRefused(error: unknown): boolean {
+export function isRowRefused(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;

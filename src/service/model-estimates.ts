@@ -37,9 +37,9 @@ const LEGACY_VARIANCES = TEAM_ROW_BUCKETS.map((rows) => (UNSEEN_VARIANCE_FLOOR *
 export class ModelEstimates {
   /**
    * Overrides by candidate list and key: room for the 41 complexities (0 to 10 by 0.25) of the
-   * active versions, and more for a swap.
+   * active versions, as many for a challenger's, and more for a swap.
    */
-  readonly #overrides = new SnapshotMemo<string[][], Promise<EstimateOverride>>(96);
+  readonly #overrides = new SnapshotMemo<string[][], Promise<EstimateOverride>>(128);
   /** The success model's scores of each team at its own record's complexity, by candidate list and version. */
   readonly #recordScores = new SnapshotMemo<string[][], Promise<Float32Array>>(4);
 

@@ -33,6 +33,7 @@ import { errorWithInfo } from "./errors.js";
 import { timestampFromMicros } from "./execution-mapping.js";
 import { modelCard } from "./model-card.js";
 import { loadServingModel } from "./model-loader.js";
+import { recordForcedActivation } from "./rollout-service.js";
 import { knownEnum, parseRequest, text } from "./validation.js";
 
 const kinds = { success: ModelKind.SUCCESS, duration: ModelKind.DURATION } as const;
@@ -88,7 +89,10 @@ export async function listModels(deps: ServiceDependencies, request: ListModelsR
   return create(ListModelsResponseSchema, { models: rows.map(modelToProto) });
 }
 
-/** ActivateModel: roll back or forward to a version that passed the gate; every replica follows. */
+/**
+ * ActivateModel: roll back or forward to a version that passed the holdout gate; every replica
+ * follows. Forced: no evidence is judged, and the activation history says so.
+ */
 export async function activateModel(deps: ServiceDependencies, request: ActivateModelRequest): Promise<ActivateModelResponse> {
   const { version } = parseRequest(z.object({ version: text(128, 1) }), request);
   const record = await readModelVersion(deps.pool, version);
@@ -105,7 +109,7 @@ export async function activateModel(deps: ServiceDependencies, request: Activate
   const model = await loadServingModel(record);
   let summary: ModelSummary | null;
   try {
-    summary = await activateModelVersion(deps.pool, version, "requested");
+    summary = await activateModelVersion(deps.pool, version, "requested", { forced: true });
   } catch (error) {
     void model.session.release();
     if (error instanceof RejectedModelError) throw errorWithInfo(Code.FailedPrecondition, error.message, "MODEL_REJECTED", { version });
@@ -116,6 +120,7 @@ export async function activateModel(deps: ServiceDependencies, request: Activate
   if (await isActiveVersion(deps.pool, version)) deps.runtime.install(model);
   else void model.session.release();
   await deps.modelFiles.write(version);
+  await recordForcedActivation(deps, version);
   return create(ActivateModelResponseSchema, { model: modelToProto(summary) });
 }
 

@@ -10,17 +10,19 @@ import { EstimateSource, type Recommendation, RecommendationSchema } from "../..
 import type { Estimate } from "../learning/estimate.js";
 import { estimateCombination } from "../learning/estimate.js";
 import { defaultExploration, MODE_POLICIES } from "../learning/mode-policy.js";
-import { candidatesFor, recommend } from "../learning/recommend.js";
+import { servesChallenger } from "../learning/canary-routing.js";
+import { recommend } from "../learning/recommend.js";
 import { deadlineExplanation } from "./deadline-explanation.js";
 import { readObservationStats } from "../store/accuracy.js";
 import { agentSetKey } from "../store/execution-record.js";
-import { logAnswer } from "../store/decisions.js";
 import type { RecommendationLog } from "../store/recommendations.js";
 import { callerDecision, type DecisionContext, policyDecision } from "./decision-log.js";
 import type { AccuracyCache } from "./accuracy-cache.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { LEARNING_MODES } from "./learning-mode.js";
 import { predictAgentsSchema } from "./predict-request.js";
+import type { Challenger } from "./rollout-state.js";
+import { scoreShadow } from "./shadow-scoring.js";
 import { parseRequest } from "./validation.js";
 
 /** Estimate sources as the API names them. */
@@ -54,11 +56,24 @@ function toProto(
   });
 }
 
+/** The arm a request goes to during a rollout: a shadow's calls are the champion's; a canary serves its share. */
+function routeArm(
+  deps: ServiceDependencies,
+  routingKey: string,
+): { challenger: Challenger; serves: "champion" | "challenger" } | undefined {
+  const challenger = deps.rollout.current;
+  if (!challenger) return undefined;
+  const { mode, canary_share } = challenger.rollout;
+  const canary = mode === "canary" && servesChallenger(canary_share ?? 0, routingKey, deps.random);
+  return { challenger, serves: canary ? "challenger" : "champion" };
+}
+
 /**
  * PredictAgents: ranks teams for a task from the cached evidence, applies the learning mode, logs
  * every returned recommendation with its propensity and the answer's decision (how its first team
- * was chosen), in one statement committed before the answer, so any id a client holds can be
- * credited, and answers.
+ * was chosen), and answers. The log is queued, not awaited: the batched writer commits it within
+ * ~100 ms (recommendation-log-writer.ts); crediting joins executions to it when read, so an id a
+ * client holds can be recorded at once.
  */
 export async function predictAgents(
   deps: ServiceDependencies,
@@ -72,8 +87,8 @@ export async function predictAgents(
     return create(PredictAgentsResponseSchema, { applied: false, mode, explanation: "learning is disabled: no recommendation is made" });
   }
   const policy = MODE_POLICIES[settings.learning_mode];
-  const [evidence, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
-  const exploration = policy.explorationAllowed ? (r.explorationRate ?? defaultExploration(policy, evidence.task.executions)) : 0;
+  const [fresh, gap] = await Promise.all([deps.evidence.get(r.taskType), accuracy.calibrationGap()]);
+  const exploration = policy.explorationAllowed ? (r.explorationRate ?? defaultExploration(policy, fresh.task.executions)) : 0;
   // Only teams confident enough to be returned may go first, so the propensity logged for the
   // first team is the probability that it is returned first.
   const threshold = policy.threshold(gap);
@@ -88,9 +103,12 @@ export async function predictAgents(
     ...(r.deadline ? { deadline: r.deadline } : {}),
     minConfidence: threshold,
   };
-  // One snapshot for the whole request: a model swap mid-request cannot mix versions.
-  const candidates = candidatesFor(evidence, recommendRequest, deps.recommendMemo);
-  const override = await deps.estimates.override(deps.runtime.snapshot, evidence, r.complexity, candidates);
+  // One evidence snapshot and one model snapshot for the whole answer, the ones whose ranking is
+  // built (a newer snapshot's is built in the background: ranking-cache.ts). During a rollout the
+  // policy modes route the request to an arm (in memory: no SQL); each arm's ranking is its own.
+  const arm = settings.learning_mode === "observation" ? undefined : routeArm(deps, r.routingKey);
+  const snapshot = arm?.serves === "challenger" ? deps.rollout.snapshotOf(arm.challenger, deps.runtime.snapshot) : deps.runtime.snapshot;
+  const { evidence, candidates, override } = await deps.rankings.get({ ...recommendRequest, taskType: r.taskType }, snapshot);
   const ranked = recommend(evidence, recommendRequest, deps.random, override, deps.recommendMemo);
   const requestId = randomUUID();
   const modelVersion = ranked.recommendations[0]?.modelVersion ?? null;
@@ -103,12 +121,14 @@ export async function predictAgents(
     mode: settings.learning_mode,
     successWeight: r.successWeight,
     modelVersions,
+    ...(arm ? { rollout: { id: String(arm.challenger.rollout.id), arm: arm.serves } } : {}),
   };
 
   if (settings.learning_mode === "observation") {
     const pick = ranked.recommendations[0];
-    // Read fresh on every call: the report is the evidence for promoting the service, and each
-    // observation-mode call logs a decision anyway (a write per call, so one read adds little).
+    // Read fresh on every call: the report is the evidence for promoting the service. It counts
+    // every answer given so far, so the queued logs are written first (one shared batch).
+    await deps.recommendationLog.flush();
     const stats = await readObservationStats(deps.pool);
     const observation = create(ObservationReportSchema, {
       servicePick: pick?.agents ?? [],
@@ -147,7 +167,7 @@ export async function predictAgents(
       serviceSuccessProbability: pick?.successProbability ?? null,
     };
     const decision = callerDecision(context, { agents: r.callerDefaultAgents, estimate: caller, recommendationId: id }, ranked.firstPick);
-    await logAnswer(deps.logPool, [log], decision);
+    await deps.recommendationLog.append({ recommendations: [log], decision });
     return create(PredictAgentsResponseSchema, {
       recommendations: [toProto(id, r.callerDefaultAgents, caller, { propensity: 1, exploratory: false })],
       applied: false,
@@ -186,7 +206,16 @@ export async function predictAgents(
           recommendationId: logs[0]!.recommendationId,
         })
       : undefined;
-  await logAnswer(deps.logPool, logs, decision);
+  // A shadow challenger is scored on the same request and logged with the decision, never returned.
+  // Its failure must never fail the answer: the decision is then logged without it.
+  if (decision && arm?.challenger.rollout.mode === "shadow") {
+    const shadow = await scoreShadow(deps, arm.challenger, evidence, recommendRequest, candidates).catch((error: unknown) => {
+      deps.log.warn({ err: error, version: arm.challenger.model.version }, "shadow scoring failed; decision logged without it");
+      return undefined;
+    });
+    if (shadow) decision.shadow = shadow;
+  }
+  await deps.recommendationLog.append({ recommendations: logs, decision });
   const dropped = ranked.recommendations.length - kept.length;
   const explanation = [
     ranked.coldStart ? "no history for this task type: teams from the agent catalog, low confidence" : "",

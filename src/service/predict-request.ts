@@ -2,6 +2,9 @@ import { z } from "zod";
 import { DEFAULT_DEADLINE_LEVEL } from "../learning/deadline.js";
 import { agentListSchema, agentNameSchema, finite, taskTypeSchema, text } from "./validation.js";
 
+/** The success weight of a request that sets none. */
+export const DEFAULT_SUCCESS_WEIGHT = 0.8;
+
 const agentSet = z
   .array(agentNameSchema)
   .max(64, { message: "must name at most 64 agents" })
@@ -28,6 +31,7 @@ export const predictAgentsSchema = z
       .number()
       .refine((level) => level > 0 && level < 1, { message: "must be strictly between 0 and 1", params: { reason: "OUT_OF_RANGE" } })
       .optional(),
+    routingKey: text(256),
   })
   .superRefine((r, ctx) => {
     const clash = r.requiredAgents.find((a) => r.excludedAgents.includes(a));
@@ -53,7 +57,7 @@ export const predictAgentsSchema = z
   .transform((r) => ({
     ...r,
     maxRecommendations: r.maxRecommendations === 0 ? 3 : r.maxRecommendations,
-    successWeight: r.successWeight ?? 0.8,
+    successWeight: r.successWeight ?? DEFAULT_SUCCESS_WEIGHT,
     deadline:
       r.deadlineSeconds === undefined ? undefined : { seconds: r.deadlineSeconds, level: r.deadlineLevel ?? DEFAULT_DEADLINE_LEVEL },
   }));

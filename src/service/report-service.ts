@@ -68,6 +68,8 @@ export function reportService(deps: ServiceDependencies): ServiceImpl<typeof Rep
   return {
     async getSuccessOverTime(request) {
       const r = parseRequest(successSchema, request);
+      // "Followed" looks the recommendation up in the log: write the queued answers first.
+      await deps.recommendationLog.flush();
       const counts = await readSuccessOverTime(deps.pool, r.taskType, r.buckets);
       if (counts.firstUs === null || counts.lastUs === null) return { series: [], executionCount: 0n };
       const first = counts.firstUs;
@@ -140,6 +142,8 @@ export function reportService(deps: ServiceDependencies): ServiceImpl<typeof Rep
 
     async getModelReport(request) {
       const r = parseRequest(modelSchema, request);
+      // The calibration joins the logged recommendations: write the queued answers first.
+      await deps.recommendationLog.flush();
       const [versions, activations, calibration, durations] = await Promise.all([
         listModelVersions(deps.pool, {}),
         readActivations(deps.pool),
@@ -166,6 +170,7 @@ export function reportService(deps: ServiceDependencies): ServiceImpl<typeof Rep
           version: a.version,
           kind: a.kind === "success" ? ModelKind.SUCCESS : ModelKind.DURATION,
           reason: a.reason,
+          forced: a.forced,
           activatedAt: timestampFromMicros(a.activated_at_us),
           deactivatedAt: a.deactivated_at_us === null ? undefined : timestampFromMicros(a.deactivated_at_us),
         })),

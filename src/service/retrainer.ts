@@ -7,6 +7,7 @@ import { checkParity } from "../ml/parity.js";
 import type { ActiveModel, TrainedModel } from "../ml/train-models.js";
 import {
   activateModelVersion,
+  activeVersionOf,
   insertModelVersion,
   isActiveVersion,
   listModelVersionsCreatedAfter,
@@ -16,6 +17,7 @@ import {
   readRetrainDue,
   RETRAIN_LOCK_KEY,
 } from "../store/models.js";
+import { readCurrentRollout, startRollout } from "../store/rollouts.js";
 import type { DueJob } from "./due-scheduler.js";
 import { loadServingModel } from "./model-loader.js";
 import type { RetrainJob, RetrainReply } from "./retrain-worker.js";
@@ -96,6 +98,8 @@ export class Retrainer {
     private readonly log: Logger,
     private readonly maxRows: number,
     private readonly observer?: RetrainObserver,
+    /** See Config.promotion. */
+    private readonly promotion: "holdout" | "evidence" = "holdout",
   ) {}
 
   /**
@@ -220,6 +224,7 @@ export class Retrainer {
       rejectionReason: rejection ?? null,
     });
     if (rejection) return { version: model.version, kind: model.kind, accepted: false, reason: rejection };
+    if (this.promotion === "evidence" && (await activeVersionOf(this.pool, model.kind)) !== null) return this.#challenge(model);
     await activateModelVersion(this.pool, model.version, reason);
     const serving = await loadServingModel({
       version: model.version,
@@ -232,6 +237,24 @@ export class Retrainer {
     if (await isActiveVersion(this.pool, model.version)) this.runtime.install(serving);
     else void serving.session.release();
     return { version: model.version, kind: model.kind, accepted: true };
+  }
+
+  /**
+   * Promotion on evidence: the champion keeps serving. A success version becomes the shadow
+   * challenger (replacing a shadow under way, never a canary, which serves callers; every replica
+   * follows the notice); a duration version stays inactive, for an operator to try with
+   * SetChallenger (one rollout at a time).
+   */
+  async #challenge(model: TrainedModel): Promise<RetrainOutcome["models"][number]> {
+    const shadow = model.kind === "success" && (await readCurrentRollout(this.pool))?.mode !== "canary";
+    if (shadow) await startRollout(this.pool, { version: model.version, kind: model.kind, mode: "shadow", canaryShare: null });
+    const held = shadow ? "started in shadow" : "left inactive";
+    return {
+      version: model.version,
+      kind: model.kind,
+      accepted: true,
+      reason: `passed the holdout gate; ${held} until promoted on evidence`,
+    };
   }
 
   // A child process rather than a worker thread: a thread cannot be given a lower scheduling

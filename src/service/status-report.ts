@@ -5,6 +5,7 @@ import { countActiveInsights } from "../store/insights.js";
 import { listModelVersions } from "../store/models.js";
 import { readCounts } from "../store/status.js";
 import { modelToProto } from "./model-service.js";
+import { rolloutStatus } from "./rollout-service.js";
 import { SERVICE_VERSION } from "../version.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { timestampFromMicros } from "./execution-mapping.js";
@@ -13,15 +14,19 @@ import { LEARNING_MODES } from "./learning-mode.js";
 /**
  * The figures of GetStatus (also the head of GetDashboard). The counts come from the running
  * aggregates; the prediction accuracy joins the executions that name a recommendation with the
- * logged recommendations, so its cost grows with those.
+ * logged recommendations, so its cost grows with those; so do the arms of a rollout under way
+ * (a shadow's is an off-policy pass over the rollout's credited decisions).
  */
 export async function statusReport(deps: ServiceDependencies): Promise<GetStatusResponse> {
-  const [counts, settings, insights, accuracy, activeModels] = await Promise.all([
+  // The accuracy and a rollout's arms join the logged answers: write the queued ones first.
+  await deps.recommendationLog.flush();
+  const [counts, settings, insights, accuracy, activeModels, rollout] = await Promise.all([
     readCounts(deps.pool),
     deps.settings.get(),
     countActiveInsights(deps.pool),
     readAccuracy(deps.pool),
     listModelVersions(deps.pool, { status: "active" }),
+    rolloutStatus(deps),
   ]);
   return create(GetStatusResponseSchema, {
     serviceVersion: SERVICE_VERSION,
@@ -39,6 +44,7 @@ export async function statusReport(deps: ServiceDependencies): Promise<GetStatus
     startedAt: timestampFromMicros(BigInt(deps.startedAtMs) * 1000n),
     lastRecordedAt: counts.last_recorded_at_us === null ? undefined : timestampFromMicros(counts.last_recorded_at_us),
     activeModels: activeModels.map(modelToProto),
+    ...rollout,
     predictionAccuracy: create(PredictionAccuracySchema, {
       evaluatedCount: accuracy.evaluated,
       brierScore: accuracy.brier ?? 0,

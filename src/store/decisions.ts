@@ -1,6 +1,5 @@
-import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
+import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import { insertRecommendations, type RecommendationLog, recommendationsInsert } from "./recommendations.js";
 
 /** One team's first-pick probability in a decision, with the estimates the policy ranked it by. */
 export const DecisionTeamSchema = z.object({
@@ -39,38 +38,16 @@ export const DecisionRow = z.object({
 /** One logged decision. */
 export type Decision = z.infer<typeof DecisionRow>;
 
-/** A decision to log; `created_at` is the database's clock. */
-export type DecisionLog = Omit<Decision, "created_at_ms" | "shadow"> & { shadow?: unknown };
-
-/** Logs one PredictAgents decision alone (the service logs it with its recommendations: `logAnswer`). */
-export async function insertDecision(db: CommonQueryMethods, d: DecisionLog): Promise<void> {
-  await db.query(sql.type(z.object({}))`${decisionInsert(d)}`);
-}
-
 /**
- * Logs an answer's recommendations and its decision in ONE statement (a data-modifying WITH), so
- * both are written or neither, in one round trip on the PredictAgents path.
+ * A decision to log; `created_at` is the database's clock. During a challenger rollout (migration
+ * 007): `rollout_id` and the `arm` that served it, and for a shadow the challenger's record
+ * (rollouts.ts's ShadowLog).
  */
-export async function logAnswer(
-  db: CommonQueryMethods,
-  recommendations: readonly RecommendationLog[],
-  decision: DecisionLog | undefined,
-): Promise<void> {
-  if (recommendations.length === 0) return;
-  if (!decision) return insertRecommendations(db, recommendations);
-  await db.query(sql.type(z.object({}))`WITH logged AS (${recommendationsInsert(recommendations)}) ${decisionInsert(decision)}`);
-}
-
-function decisionInsert(d: DecisionLog): FragmentSqlToken {
-  return sql.fragment`
-    INSERT INTO decisions (decision_id, request_id, task_type, complexity, mode, policy, model_versions,
-      success_weight, exploration, candidate_count, floor_propensity, first_agent_set, first_propensity,
-      greedy_agent_set, top_teams, shadow, recommendation_id)
-    VALUES (${d.decision_id}, ${d.request_id}, ${d.task_type}, ${d.complexity}, ${d.mode}, ${d.policy},
-      ${sql.array(d.model_versions, "text")}, ${d.success_weight}, ${d.exploration}, ${d.candidate_count},
-      ${d.floor_propensity}, ${d.first_agent_set}, ${d.first_propensity}, ${d.greedy_agent_set},
-      ${sql.jsonb(d.top_teams)}, ${d.shadow === undefined ? null : sql.jsonb(d.shadow as never)}, ${d.recommendation_id})`;
-}
+export type DecisionLog = Omit<Decision, "created_at_ms" | "shadow"> & {
+  shadow?: unknown;
+  rollout_id?: string;
+  arm?: "champion" | "challenger";
+};
 
 /** A decision with the execution credited to it. */
 export const CreditedDecisionRow = DecisionRow.extend({

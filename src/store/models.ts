@@ -1,4 +1,4 @@
-import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
+import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 
 /** The channel announcing a model activation to every replica (payload: the version). */
@@ -72,10 +72,17 @@ export async function insertModelVersion(db: CommonQueryMethods, m: NewModelVers
 
 /**
  * Makes a version the active one of its kind (the previous one becomes inactive), records the
- * activation in the history, and announces it: every replica swaps to it when the NOTIFY arrives.
+ * activation in the history (`forced`: made without judging evidence, ActivateModel's way), and
+ * announces it: every replica swaps to it when the NOTIFY arrives. Inside a caller's transaction
+ * it runs as a savepoint of it.
  */
-export async function activateModelVersion(pool: DatabasePool, version: string, reason: string): Promise<ModelSummary | null> {
-  return pool.transaction(async (tx) => {
+export async function activateModelVersion(
+  db: CommonQueryMethods,
+  version: string,
+  reason: string,
+  options: { forced?: boolean } = {},
+): Promise<ModelSummary | null> {
+  return db.transaction(async (tx) => {
     const target = await tx.maybeOne(sql.type(z.object({ kind: ModelKindSchema, status: z.string() }))`
       SELECT kind, status FROM model_versions WHERE version = ${version} FOR UPDATE`);
     if (!target) return null;
@@ -87,7 +94,8 @@ export async function activateModelVersion(pool: DatabasePool, version: string, 
       UPDATE model_versions SET status = 'inactive' WHERE kind = ${target.kind} AND status = 'active' AND version <> ${version}`);
     await tx.query(sql.type(z.object({}))`UPDATE model_versions SET status = 'active' WHERE version = ${version}`);
     await tx.query(sql.type(z.object({}))`
-      INSERT INTO model_activations (version, kind, reason) VALUES (${version}, ${target.kind}, ${reason})`);
+      INSERT INTO model_activations (version, kind, reason, forced)
+      VALUES (${version}, ${target.kind}, ${reason}, ${options.forced ?? false})`);
     await tx.query(sql.type(z.object({}))`SELECT pg_notify(${MODELS_CHANNEL}, ${version})`);
     return tx.one(sql.type(ModelSummaryRow)`SELECT ${summaryColumns} FROM model_versions WHERE version = ${version}`);
   });
@@ -204,4 +212,10 @@ export async function isActiveVersion(db: CommonQueryMethods, version: string): 
   const row = await db.maybeOne(sql.type(z.object({ active: z.boolean() }))`
     SELECT status = 'active' AS active FROM model_versions WHERE version = ${version}`);
   return row?.active ?? false;
+}
+
+/** The active version of a kind, or null. */
+export async function activeVersionOf(db: CommonQueryMethods, kind: ModelKind): Promise<string | null> {
+  return db.maybeOneFirst(sql.type(z.object({ version: z.string() }))`
+    SELECT version FROM model_versions WHERE kind = ${kind} AND status = 'active'`);
 }

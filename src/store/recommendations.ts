@@ -1,5 +1,4 @@
-import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
-import { z } from "zod";
+import { type FragmentSqlToken, sql } from "slonik";
 
 /** One recommendation as logged: enough to credit its outcome and to evaluate other policies offline. */
 export interface RecommendationLog {
@@ -22,12 +21,6 @@ export interface RecommendationLog {
   callerAgentSet: string | null;
   serviceAgentSet: string | null;
   serviceSuccessProbability: number | null;
-}
-
-/** Logs the recommendations of one answer before it is returned, so every id a client sees exists. */
-export async function insertRecommendations(db: CommonQueryMethods, rows: readonly RecommendationLog[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(sql.type(z.object({}))`${recommendationsInsert(rows)}`);
 }
 
 /** The INSERT of `rows` (at least one), to run alone or beside the answer's decision in one statement. */

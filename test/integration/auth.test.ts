@@ -74,6 +74,11 @@ const RPCS: Rpc[] = [
   // Empty: changes neither the mode nor learning_enabled.
   { method: A.setLearningMode, scope: "admin", call: (c, o) => c.admin.setLearningMode({}, o) },
   { method: A.importData, scope: "admin", call: (c, o) => c.admin.importData(nothing(), o) },
+  { method: A.getRollout, scope: "read", call: (c, o) => c.admin.getRollout({}, o) },
+  // Empty: no version, so nothing is set; no rollout under way, so nothing is cleared or promoted.
+  { method: A.setChallenger, scope: "admin", call: (c, o) => c.admin.setChallenger({}, o) },
+  { method: A.clearChallenger, scope: "admin", call: (c, o) => c.admin.clearChallenger({}, o) },
+  { method: A.promoteChallenger, scope: "admin", call: (c, o) => c.admin.promoteChallenger({}, o) },
 ];
 
 const nameOf = (method: DescMethod) => `${method.parent.name}/${method.name}`;

@@ -7,15 +7,14 @@ import type { PredictAgentsResponse } from "../../gen/agentlearning/v1/learning_
 import {
   type Decision,
   type DecisionLog,
-  insertDecision,
-  logAnswer,
   readDecisionOfRecommendation,
   readDecisionsOfRecommendations,
 } from "../../src/store/decisions.js";
+import { logAnswers } from "../../src/store/answer-log.js";
 import { readEvaluationLog } from "../../src/store/evaluation-log.js";
 import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
-import { insertRecommendations, type RecommendationLog } from "../../src/store/recommendations.js";
+import type { RecommendationLog } from "../../src/store/recommendations.js";
 import { makeExecution } from "../support/executions.js";
 import { byKind, QUIET_MODELS } from "../support/model-fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -37,6 +36,7 @@ function predict(explorationRate: number, maxRecommendations = 5): Promise<Predi
 async function decisionOf(response: PredictAgentsResponse): Promise<{ first: Recommendation; decision: Decision }> {
   const first = response.recommendations[0];
   if (!first) throw new Error(`no recommendation (${response.explanation})`);
+  await server.flushLogs();
   const decision = await readDecisionOfRecommendation(db, first.recommendationId);
   if (!decision) throw new Error(`no decision logged for ${first.recommendationId}`);
   return { first, decision };
@@ -106,21 +106,20 @@ function answerOf(taskType: string, agents: string[], propensity: number): { rec
 /** Logs a recommendation and its decision for `agents` directly in the store, one statement each. */
 async function logDecision(taskType: string, agents: string[], propensity: number): Promise<DecisionLog> {
   const { recommendation, decision } = answerOf(taskType, agents, propensity);
-  await insertRecommendations(db, [recommendation]);
-  await insertDecision(db, decision);
+  await logAnswers(db, [{ recommendations: [recommendation], decision }]);
   return decision;
 }
 
 describe("the decision log in the store", () => {
   it("logs an answer's recommendations and its decision together or not at all", async () => {
     const good = answerOf("store_atomic", ["WEB"], 0.5);
-    await logAnswer(db, [good.recommendation], good.decision);
+    await logAnswers(db, [{ recommendations: [good.recommendation], decision: good.decision }]);
     expect(await readDecisionOfRecommendation(db, good.recommendation.recommendationId)).toMatchObject({
       decision_id: good.decision.decision_id,
     });
     // A propensity of 0 breaks the decision's CHECK: the recommendation must not stay behind.
     const bad = answerOf("store_atomic", ["WEB"], 0);
-    await expect(logAnswer(db, [bad.recommendation], bad.decision)).rejects.toThrow();
+    await expect(logAnswers(db, [{ recommendations: [bad.recommendation], decision: bad.decision }])).rejects.toThrow();
     const left = await db.anyFirst(
       sql.type(
         z.object({ n: z.bigint() }),
@@ -232,6 +231,7 @@ describe("PredictAgents' decisions", () => {
         }
       }),
     );
+    await server.flushLogs();
     const decisions = await readDecisionsOfRecommendations(db, firsts);
     expect(decisions).toHaveLength(calls);
     // Per team: first picks, Σ π and Σ π(1 − π) over the calls, π read from each decision (listed,
@@ -271,6 +271,7 @@ describe("PredictAgents' decisions", () => {
 
   it("logs a decision for the first team only: the other recommendation ids have none", async () => {
     const response = await predict(0.3);
+    await server.flushLogs();
     for (const r of response.recommendations.slice(1)) expect(await readDecisionOfRecommendation(db, r.recommendationId)).toBeNull();
   });
 

@@ -89,6 +89,7 @@ describe("PredictAgents after 3,000 executions of web_development", () => {
     const response = await predict({ maxRecommendations: 5 });
     const ids = response.recommendations.map((r) => r.recommendationId);
     expect(new Set(ids).size).toBe(5);
+    await server.flushLogs();
     const rows = await server.db.any(
       sql.type(z.object({ recommendation_id: z.string(), propensity: z.number(), agents: z.array(z.string()), rank: z.number() }))`
         SELECT recommendation_id, propensity, agents, rank FROM recommendations WHERE recommendation_id = ANY(${sql.array(ids, "text")})`,

@@ -8,6 +8,7 @@ import { AdminService } from "../../gen/agentlearning/v1/admin_service_pb.js";
 import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import { type ConfigInput, loadConfig } from "../../src/config.js";
 import { startService } from "../../src/main.js";
+import type { LogWriterStats } from "../../src/service/recommendation-log-writer.js";
 import { createMigratedTestDatabase, dropTestDatabase } from "./database.js";
 
 /** What a plain HTTP/1.1 Connect JSON call answered. */
@@ -38,6 +39,13 @@ export interface TestServer {
   db: DatabasePool;
   /** POSTs `body` as Connect JSON over HTTP/1.1 to `path` (e.g. "agentlearning.v1.LearningService/RecordExecution"). */
   connectJson(path: string, body: unknown): Promise<JsonReply>;
+  /**
+   * Writes PredictAgents' queued logs now: a test that reads `recommendations` or `decisions`
+   * directly right after calls flushes first (the service's own readers do it themselves).
+   */
+  flushLogs(): Promise<void>;
+  /** What the batched recommendation log writer has done (statements, answers, queue). */
+  logStats(): LogWriterStats;
   /** Stops the service gracefully; drops the database too when this helper created it. */
   stop(): Promise<void>;
 }
@@ -88,6 +96,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         const text = await response.text();
         return { status: response.status, headers: response.headers, body: text === "" ? undefined : JSON.parse(text) };
       },
+      flushLogs: () => service.recommendationLog.flush(),
+      logStats: () => service.recommendationLog.stats(),
       stop() {
         stopping ??= (async () => {
           try {

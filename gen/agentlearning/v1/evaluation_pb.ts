@@ -115,7 +115,12 @@ export type PolicyEvaluation = Message<"agentlearning.v1.PolicyEvaluation"> & {
   /**
    * Short name: "logging" (the policy as it ran), "greedy" (the running policy's greedy team,
    * never exploring), "greedy-statistical" (today's statistical greedy pick), "uniform"
-   * (a candidate drawn uniformly), "caller" (the caller's own default team).
+   * (a candidate drawn uniformly), "caller" (the caller's own default team), and
+   * "greedy-model:<version>" per stored success model version evaluated (the active one and the
+   * newest others the quality gate accepted, at most five): its greedy first team on today's
+   * evidence, exploration off; and "shadow:<version>" for each model version scored in shadow on
+   * some of the decisions (its own logged first-pick probabilities, on those decisions only; see
+   * AdminService.SetChallenger).
    *
    * @generated from field: string name = 1;
    */

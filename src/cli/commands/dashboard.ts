@@ -1,5 +1,6 @@
 import { toJson } from "@bufbuild/protobuf";
 import type { Command } from "commander";
+import { ChallengerMode } from "../../../gen/agentlearning/v1/rollout_pb.js";
 import { type GetDashboardResponse, GetDashboardResponseSchema } from "../../../gen/agentlearning/v1/admin_service_pb.js";
 import { formatDuration } from "../durations.js";
 import { learningModeName } from "../enum-names.js";
@@ -177,6 +178,21 @@ export function formatDashboard(dashboard: GetDashboardResponse, context: FrameC
         : "  no recommendation has been followed by a recorded outcome yet",
     ].join("\n"),
   );
+
+  // A challenger under way: each arm's credited success with its 95% interval.
+  if (status?.rollout) {
+    const r = status.rollout;
+    const share = r.canaryShare > 0 ? ` at ${percent(r.canaryShare)}` : "";
+    sections.push(
+      [
+        `CHALLENGER ${r.version} (${r.mode === ChallengerMode.CANARY ? "canary" : "shadow"}${share}) vs ${r.championVersion || "none"}`,
+        ...status.arms.map(
+          (a) =>
+            `  ${a.arm.padEnd(10)} success ${percent(a.successRate)} [${percent(a.lower)}, ${percent(a.upper)}]   credited ${a.creditedCount} of ${a.decisionCount}`,
+        ),
+      ].join("\n"),
+    );
+  }
 
   return sections.join("\n\n");
 }

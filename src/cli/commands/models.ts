@@ -7,8 +7,12 @@ import { formatModels } from "../model-table.js";
 import { type ClientOptions, withClientOptions } from "../options.js";
 import { plural, printResult } from "../output.js";
 import { withClient } from "../with-client.js";
+import { registerChallenger } from "./challenger.js";
 
-/** Registers `models` (list versions), `models activate VERSION` (roll back or forward) and `models export VERSION`. */
+/**
+ * Registers `models` (list versions), `models activate VERSION` (roll back or forward, forced),
+ * `models export VERSION`, and the challenger subcommands (challenger.ts).
+ */
 export function registerModels(program: Command): void {
   const models = withClientOptions(program.command("models").description("list model versions with their held-out figures")).action(
     (options: ClientOptions) =>
@@ -24,7 +28,7 @@ export function registerModels(program: Command): void {
   withClientOptions(
     models
       .command("activate <version>")
-      .description("make VERSION the active model of its kind on every replica (rollback or roll forward)"),
+      .description("make VERSION the active model of its kind on every replica (rollback or roll forward), forced: no evidence judged"),
   ).action((version: string, _local: ClientOptions, command: Command) => {
     // `models` takes the same options as its subcommands, and commander gives them to it.
     const options = command.optsWithGlobals<ClientOptions>();
@@ -37,6 +41,7 @@ export function registerModels(program: Command): void {
       );
     });
   });
+  registerChallenger(models);
   withClientOptions(
     models
       .command("export <version>")

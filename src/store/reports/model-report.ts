@@ -6,6 +6,7 @@ const ActivationRow = z.object({
   version: z.string(),
   kind: ModelKindSchema,
   reason: z.string(),
+  forced: z.boolean(),
   activated_at_us: z.bigint(),
   deactivated_at_us: z.bigint().nullable(),
 });
@@ -13,7 +14,7 @@ const ActivationRow = z.object({
 /** Every activation, oldest first, with the time the next activation of its kind replaced it. */
 export async function readActivations(db: CommonQueryMethods): Promise<readonly z.infer<typeof ActivationRow>[]> {
   return db.any(sql.type(ActivationRow)`
-    SELECT version, kind, reason,
+    SELECT version, kind, reason, forced,
       (extract(epoch FROM activated_at) * 1000000)::bigint AS activated_at_us,
       (extract(epoch FROM lead(activated_at) OVER (PARTITION BY kind ORDER BY activated_at, id)) * 1000000)::bigint AS deactivated_at_us
     FROM model_activations ORDER BY activated_at, id`);

@@ -1,7 +1,8 @@
-import { create } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { GetDashboardResponseSchema } from "../../../gen/agentlearning/v1/admin_service_pb.js";
 import { InsightType, LearningMode } from "../../../gen/agentlearning/v1/learning_pb.js";
+import { ArmStatusSchema, ChallengerMode, RolloutSchema } from "../../../gen/agentlearning/v1/rollout_pb.js";
 import { formatDashboard } from "../../../src/cli/commands/dashboard.js";
 
 const context = { address: "http://localhost:50051", at: new Date("2025-01-01T00:00:00Z") };
@@ -74,6 +75,44 @@ describe("formatDashboard", () => {
     expect(text).toContain("SUCCESS RATE BY TASK TYPE (oldest → newest window)\n  no executions yet");
     expect(text).toContain("RECENT INSIGHTS\n  none yet");
     expect(text).toContain("no recommendation has been followed by a recorded outcome yet");
+  });
+
+  it("shows a challenger under way with each arm's success and interval, and nothing of it otherwise", () => {
+    const withRollout = clone(GetDashboardResponseSchema, dashboard);
+    const status = withRollout.status!;
+    status.rollout = create(RolloutSchema, {
+      id: 3n,
+      version: "m-4",
+      kind: "success",
+      mode: ChallengerMode.CANARY,
+      canaryShare: 0.1,
+      championVersion: "m-3",
+    });
+    status.arms = [
+      create(ArmStatusSchema, {
+        arm: "champion",
+        version: "m-3",
+        decisionCount: 900n,
+        creditedCount: 800n,
+        successRate: 0.7,
+        lower: 0.668,
+        upper: 0.73,
+      }),
+      create(ArmStatusSchema, {
+        arm: "challenger",
+        version: "m-4",
+        decisionCount: 100n,
+        creditedCount: 90n,
+        successRate: 0.8,
+        lower: 0.706,
+        upper: 0.87,
+      }),
+    ];
+    const lines = formatDashboard(withRollout, context).split("\n");
+    expect(lines).toContain("CHALLENGER m-4 (canary at 10.0%) vs m-3");
+    expect(lines).toContain("  champion   success 70.0% [66.8%, 73.0%]   credited 800 of 900");
+    expect(lines).toContain("  challenger success 80.0% [70.6%, 87.0%]   credited 90 of 100");
+    expect(formatDashboard(dashboard, context)).not.toContain("CHALLENGER");
   });
 
   it("mentions the refresh only in the live view", () => {

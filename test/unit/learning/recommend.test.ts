@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CatalogAgent, CombinationEvidence, TaskEvidence } from "../../../src/learning/evidence.js";
-import { type RecommendRequest, recommend, type Recommended } from "../../../src/learning/recommend.js";
+import { prepareRanking, RecommendMemo, type RecommendRequest, recommend, type Recommended } from "../../../src/learning/recommend.js";
 import { createRng } from "../../../src/sim/random.js";
 import { noSums, plus, team } from "../../support/evidence.js";
 
@@ -179,5 +179,26 @@ describe("recommend", () => {
     expect(
       recommendations[rankOf(recommendations, ["DOCGEN", "QADIRECTOR", "SECURITYAUDITOR", "CONSTRUCTOR", "LEADENGINEER"])]!.agents,
     ).toEqual(["LEADENGINEER", "CONSTRUCTOR", "SECURITYAUDITOR", "QADIRECTOR", "DOCGEN"]);
+  });
+});
+
+describe("prepareRanking", () => {
+  const draws = (seed: number) => {
+    const rng = createRng(seed);
+    return () => rng.next();
+  };
+  const exploring = { ...request, explorationRate: 0.3, maxRecommendations: 5 };
+
+  it("builds the ranking in the memo: a later recommend with the same estimates only draws", () => {
+    const memo = new RecommendMemo();
+    prepareRanking(pairWorld, exploring, { key: "v1", estimate: (_i, _team, statistical) => statistical }, memo);
+    // Same key: the estimates are the ones the ranking was built with, and must not be asked again.
+    const unused = {
+      key: "v1",
+      estimate: (): never => {
+        throw new Error("the ranking was rebuilt");
+      },
+    };
+    expect(recommend(pairWorld, exploring, draws(5), unused, memo)).toEqual(recommend(pairWorld, exploring, draws(5)));
   });
 });

@@ -37,6 +37,7 @@ function setup() {
     pool: poolWithState({ acquiredConnections: 2, idleConnections: 5, pendingConnections: 1, waitingClients: 3 }),
     runtime,
     inFlightCalls: () => inFlight,
+    recommendationLog: () => ({ statements: 4, answers: 900, failures: 1, dropped: 0, queued: 12 }),
   });
   const scrape = async (): Promise<Sample[]> => parsePrometheus(await metrics.registry.metrics());
   return { runtime, metrics, scrape, setInFlight: (n: number) => (inFlight = n) };
@@ -65,6 +66,15 @@ describe("ServiceMetrics", () => {
     expect(sampleValue(samples, "agent_learning_db_pool_connections", { state: "idle" })).toBe(5);
     expect(sampleValue(samples, "agent_learning_db_pool_connections", { state: "pending" })).toBe(1);
     expect(sampleValue(samples, "agent_learning_db_pool_waiting_clients")).toBe(3);
+  });
+
+  test("reads the recommendation log writer's queue and totals at scrape time", async () => {
+    const samples = await setup().scrape();
+    expect(sampleValue(samples, "agent_learning_recommendation_log_queued")).toBe(12);
+    expect(sampleValue(samples, "agent_learning_recommendation_log_total", { event: "statements" })).toBe(4);
+    expect(sampleValue(samples, "agent_learning_recommendation_log_total", { event: "answers" })).toBe(900);
+    expect(sampleValue(samples, "agent_learning_recommendation_log_total", { event: "failures" })).toBe(1);
+    expect(sampleValue(samples, "agent_learning_recommendation_log_total", { event: "dropped" })).toBe(0);
   });
 
   test("reads calls in flight at scrape time", async () => {
