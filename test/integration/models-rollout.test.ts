@@ -14,9 +14,12 @@ import { createRng } from "../../src/sim/random.js";
 import { worldExecution } from "../../src/sim/world-execution.js";
 import { ShadowLogSchema } from "../../src/store/rollouts.js";
 import { byKind, ModelStatus, pollUntil, QUIET_MODELS, rejectionOf, reportFigures } from "../support/model-fixtures.js";
-import { runSourceCli } from "../support/run-source-cli.js";
+import { requireCli, runCli } from "../support/run-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordInBulk, recordWorldHistory, world } from "../support/world-history.js";
+
+// The compiled CLI, from the run's one build (a whole build may take minutes on a loaded machine).
+beforeAll(requireCli, 300_000);
 
 // Challengers: a trained version tried in shadow (scored on every call, logged, never returned) or
 // as a canary (serving a share of calls, sticky per routing key) next to the active champion; each
@@ -341,21 +344,21 @@ describe("ActivateModel", () => {
 describe("the CLI", () => {
   it("sets a canary, shows it with its arms, and clears it: models canary, models rollout, models clear-challenger", async () => {
     const address = ["--address", server.url];
-    const set = await runSourceCli(["models", "canary", v2.success.version, "--share", "0.25", "--json", ...address]);
+    const set = await runCli(["models", "canary", v2.success.version, "--share", "0.25", "--json", ...address]);
     expect(set.code, set.stderr).toBe(0);
     expect(JSON.parse(set.stdout).rollout).toMatchObject({
       version: v2.success.version,
       mode: "CHALLENGER_MODE_CANARY",
       canaryShare: 0.25,
     });
-    const shown = await runSourceCli(["models", "rollout", ...address]);
+    const shown = await runCli(["models", "rollout", ...address]);
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toContain(`${v2.success.version} (success) as canary serving 25.0% of calls`);
     expect(shown.stdout).toMatch(/forced/);
-    const bad = await runSourceCli(["models", "canary", v2.success.version, "--share", "2", ...address]);
+    const bad = await runCli(["models", "canary", v2.success.version, "--share", "2", ...address]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--share/);
-    const cleared = await runSourceCli(["models", "clear-challenger", "--json", ...address]);
+    const cleared = await runCli(["models", "clear-challenger", "--json", ...address]);
     expect(cleared.code, cleared.stderr).toBe(0);
     expect(JSON.parse(cleared.stdout).ended.version).toBe(v2.success.version);
     expect((await server.admin.getRollout({})).rollout).toBeUndefined();
