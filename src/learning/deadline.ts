@@ -54,9 +54,19 @@ export function normalLogDuration(mean: number, sd: number): LogDurationDistribu
  * (observed − predicted); undefined with fewer than two usable quantiles.
  */
 export function residualLogDuration(prediction: number, residualQuantiles: readonly QuantilePoint[]): LogDurationDistribution | undefined {
+  return residualDistribution(residualQuantiles)(prediction);
+}
+
+/**
+ * residualLogDuration for one model's residual quantiles, sorted and checked once: every
+ * distribution it gives shares them (a ranking holds one per candidate, so a copy each cost memory).
+ */
+export function residualDistribution(
+  residualQuantiles: readonly QuantilePoint[],
+): (prediction: number) => LogDurationDistribution | undefined {
   const quantiles = [...residualQuantiles].filter((q) => q.p > 0 && q.p < 1 && Number.isFinite(q.value)).sort((a, b) => a.p - b.p);
-  if (quantiles.length < 2 || !Number.isFinite(prediction)) return undefined;
-  return { center: prediction, quantiles };
+  if (quantiles.length < 2) return () => undefined;
+  return (prediction) => (Number.isFinite(prediction) ? { center: prediction, quantiles } : undefined);
 }
 
 /** P(one execution takes at most `seconds`) under the distribution. */

@@ -1,6 +1,6 @@
 import { teamKey } from "../domain/team.js";
 import { betaSd } from "../learning/beta.js";
-import { residualLogDuration } from "../learning/deadline.js";
+import { residualDistribution } from "../learning/deadline.js";
 import type { Estimate } from "../learning/estimate.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { modelTeamPosterior, RANKING_Z } from "../learning/model-posterior.js";
@@ -123,6 +123,7 @@ async function scoredOverride(
   // Models trained before the weight was chosen counted the record in full.
   const recordWeight = success.recordWeight ?? 1;
   const choice = { recordWeight, statisticalPrior: success.statisticalPrior ?? true };
+  const durationDistribution = duration ? residualDistribution(duration.residualQuantiles ?? []) : undefined;
   return {
     key,
     estimate(i: number, team: string[], statistical: Estimate): Estimate {
@@ -159,7 +160,7 @@ async function scoredOverride(
             level: r.level,
           },
           // The predictive distribution a deadline is judged by (none when the model stored no quantiles).
-          logDuration: residualLogDuration(logDuration, duration.residualQuantiles ?? []),
+          logDuration: durationDistribution?.(logDuration),
         };
       }
       const modelled = p[i] ?? statistical.successProbability;

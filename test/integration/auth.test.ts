@@ -1,8 +1,6 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { connect, createServer } from "node:net";
-import path from "node:path";
 import { Writable } from "node:stream";
 import { create, type DescMethod } from "@bufbuild/protobuf";
 import { type CallOptions, type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -18,13 +16,11 @@ import { type ConfigInput, loadConfig } from "../../src/config.js";
 import { type RunningService, startService } from "../../src/main.js";
 import { hashToken, type Scope, SCOPES } from "../../src/server/tokens.js";
 import { requireBuild } from "../support/build-once.js";
+import { runCli } from "../support/run-cli.js";
 import { createTestDatabase, dropTestDatabase } from "../support/database.js";
 
 // Access control against the real server: every RPC, every way of failing to be allowed, the
 // open services, the log, the start-up refusal, and the CLI as users run it.
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const CLI = path.join(ROOT, "dist/src/cli/main.js");
 
 /** One random secret per scope (and one nobody configured), so a leak into the log is unmistakable. */
 const SECRETS = Object.fromEntries(SCOPES.map((scope) => [scope, `${scope}-${randomBytes(18).toString("base64url")}`])) as Record<
@@ -122,27 +118,6 @@ async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   if (address === null || typeof address === "string") throw new Error("no port");
   return address.port;
-}
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the compiled CLI without blocking this process, whose event loop serves the calls. */
-async function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, AGENT_LEARNING_ADDRESS: undefined, AGENT_LEARNING_TOKEN: undefined, ...env },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  child.stdin.end();
-  const [code] = (await once(child, "close")) as [number | null];
-  return { code, stdout, stderr };
 }
 
 describe("access control", () => {

@@ -1,6 +1,3 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import path from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,14 +6,13 @@ import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { DEPENDENCY_CONFLICT } from "../../src/sim/world.js";
 import { requireBuild } from "../support/build-once.js";
+import { runCli } from "../support/run-cli.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordWorldHistory, world } from "../support/world-history.js";
 
 // GetDashboard's figures checked against the executions recorded, and the learning commands of
 // the CLI run exactly as the README shows them (plus --address), compiled, in a child process.
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const CLI = path.join(ROOT, "dist/src/cli/main.js");
 const TASK_TYPES = ["web_development", "bug_fix"] as const;
 const TREND_POINTS = 7;
 
@@ -24,24 +20,6 @@ type DashboardRequest = Exclude<MessageInitShape<typeof GetDashboardRequestSchem
 
 let server: TestServer;
 let history: Execution[];
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the compiled CLI without blocking this process, whose event loop serves its calls. */
-async function runCli(args: string[]): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, AGENT_LEARNING_ADDRESS: undefined } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  child.stdin.end();
-  const [code] = (await once(child, "close")) as [number | null];
-  return { code, stdout, stderr };
-}
 
 beforeAll(async () => {
   // The README's commands run compiled; only diagnostics in the CLI's and the simulator's files fail.

@@ -29,7 +29,7 @@ export function requireCli(): Promise<void> {
  * a server answered. dist/ comes from the run's one build (`requireBuild`, shared by every file
  * that needs it, see `requireCli`); a start from the sources through tsx took several seconds a
  * command on a loaded machine, twice a start of the compiled command, and a file runs up to nine.
- * The environment is this process's minus the database settings, plus `env`.
+ * The environment is this process's minus the address, token and database settings, plus `env`.
  */
 export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   await requireCli();
@@ -37,6 +37,8 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {
     cwd: ROOT,
     env: {
       ...process.env,
+      AGENT_LEARNING_ADDRESS: undefined,
+      AGENT_LEARNING_TOKEN: undefined,
       DATABASE_URL: undefined,
       APP_DATABASE_URL: undefined,
       RETENTION_DAYS: undefined,
