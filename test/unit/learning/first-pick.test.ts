@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { sampleBeta } from "../../../src/learning/beta.js";
 import type { CatalogAgent, CombinationEvidence, TaskEvidence } from "../../../src/learning/evidence.js";
 import { drawFirst, firstPickProbabilities, propensityFloor, UNIFORM_SHARE } from "../../../src/learning/first-pick.js";
-import { type RecommendRequest, recommend } from "../../../src/learning/recommend.js";
+import { RecommendMemo, type RecommendRequest, recommend } from "../../../src/learning/recommend.js";
 import { createRng } from "../../../src/sim/random.js";
 import { noSums, plus, team } from "../../support/evidence.js";
 
@@ -110,9 +110,12 @@ describe("first-pick policy", () => {
   it("over 6,000 PredictAgents rankings, each team goes first as often as its mean logged propensity, within 4 standard errors", () => {
     const rng = createRng(11);
     const tallies = new Map<string, Tally>();
+    // One memo for every call, as the service keeps one: the ranking and its Thompson win
+    // probabilities are built once per snapshot and request shape, the first team drawn per call.
+    const memo = new RecommendMemo();
     for (let call = 0; call < 6000; call++) {
       const evidence = contexts[call % 2]!;
-      const answer = recommend(evidence, { ...request, explorationRate: call % 4 === 0 ? 1 : 0.3 }, rng.next);
+      const answer = recommend(evidence, { ...request, explorationRate: call % 4 === 0 ? 1 : 0.3 }, rng.next, undefined, memo);
       const first = key(answer.recommendations[0]!.agents);
       for (const r of answer.recommendations) {
         const name = `${call % 2}:${key(r.agents)}`;
