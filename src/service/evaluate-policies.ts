@@ -30,7 +30,7 @@ import { type EvaluatedDecision, readEvaluationLog } from "../store/evaluation-l
 import { ShadowLogSchema } from "../store/rollouts.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { EVALUATION_METHOD, policyEvaluationToProto } from "./evaluation-mapping.js";
-import { modelVersionPolicies } from "./model-version-policies.js";
+import { greedyRequestOf, modelVersionPolicies } from "./model-version-policies.js";
 import { DEFAULT_SUCCESS_WEIGHT } from "./predict-request.js";
 import { parseRequest, taskTypeSchema, timestampSchema } from "./validation.js";
 
@@ -79,16 +79,7 @@ function greedyStatisticalPolicy(evidence: ReadonlyMap<string, TaskEvidence>): T
       const key = `${d.taskType}\u0000${w}`;
       if (!picks.has(key)) {
         const e = evidence.get(d.taskType);
-        const request = {
-          complexity: d.complexity,
-          maxRecommendations: 1,
-          requiredAgents: [],
-          excludedAgents: [],
-          maxAgents: 0,
-          successWeight: w,
-          explorationRate: 0,
-        };
-        const greedy = e ? recommend(e, request, never).firstPick?.greedy : undefined;
+        const greedy = e ? recommend(e, greedyRequestOf(d), never).firstPick?.greedy : undefined;
         picks.set(key, greedy ? teamKey(greedy) : undefined);
       }
       return picks.get(key);

@@ -25,6 +25,22 @@ export const MAX_EVALUATED_VERSIONS = 5;
 /** The policy name of a version's greedy pick. */
 export const modelPolicyName = (version: string): string => `greedy-model:${version}`;
 
+/**
+ * The request of a decision's greedy pick, as far as the log holds it: its complexity and success
+ * weight, no constraints (they are not logged), exploration off. Shared by every greedy policy.
+ */
+export function greedyRequestOf(d: LoggedDecision): RecommendRequest {
+  return {
+    complexity: d.complexity,
+    maxRecommendations: 1,
+    requiredAgents: [],
+    excludedAgents: [],
+    maxAgents: 0,
+    successWeight: d.successWeight ?? DEFAULT_SUCCESS_WEIGHT,
+    explorationRate: 0,
+  };
+}
+
 /** What a decision's greedy pick depends on: task type, complexity as PredictAgents rounds it, success weight. */
 function contextKey(d: LoggedDecision): string {
   return `${d.taskType}\u0000${Math.round(d.complexity * 4) / 4}\u0000${d.successWeight ?? DEFAULT_SUCCESS_WEIGHT}`;
@@ -87,15 +103,7 @@ async function greedyPicks(
       picks.set(key, undefined);
       continue;
     }
-    const request: RecommendRequest = {
-      complexity: d.complexity,
-      maxRecommendations: 1,
-      requiredAgents: [],
-      excludedAgents: [],
-      maxAgents: 0,
-      successWeight: d.successWeight ?? DEFAULT_SUCCESS_WEIGHT,
-      explorationRate: 0,
-    };
+    const request = greedyRequestOf(d);
     const candidates = candidatesFor(evidence, request, memo);
     const override = await estimates.override(snapshot, evidence, d.complexity, candidates);
     const greedy = recommend(evidence, request, never, override, memo).firstPick?.greedy;

@@ -18,7 +18,7 @@ import { LEARNING_MODES } from "./learning-mode.js";
  * (a shadow's is an off-policy pass over the rollout's credited decisions).
  */
 export async function statusReport(deps: ServiceDependencies): Promise<GetStatusResponse> {
-  // The accuracy and a rollout's arms join the logged answers: write the queued ones first.
+  // The accuracy joins the logged answers: write the queued ones first (rolloutStatus does too).
   await deps.recommendationLog.flush();
   const [counts, settings, insights, accuracy, activeModels, rollout] = await Promise.all([
     readCounts(deps.pool),
