@@ -1,5 +1,12 @@
 import { candidateTeams } from "./candidates.js";
-import { type DeadlineRequest, type DeadlineSummary, deadlineKey, filterByDeadline, probabilityWithin } from "./deadline.js";
+import {
+  type DeadlineRequest,
+  type DeadlineSummary,
+  deadlineKey,
+  filterByDeadline,
+  type LogDurationDistribution,
+  probabilityWithin,
+} from "./deadline.js";
 import { DEFAULT_LEVEL, type Estimate, estimateTeam } from "./estimate.js";
 import { drawFirst, firstPickProbabilities, propensityFloor } from "./first-pick.js";
 import type { TaskEvidence } from "./evidence.js";
@@ -40,11 +47,12 @@ export interface Recommended extends Estimate {
   deadlineProbability?: number;
 }
 
-/** A team that may go first, with its probability of going first in this answer. */
+/** A team that may go first, with its probability of going first in this answer and what was estimated for it. */
 export interface FirstPickTeam {
   agents: string[];
   probability: number;
-  estimate: Estimate;
+  successProbability: number;
+  expectedDurationSeconds: number;
 }
 
 /** How the first slot of an answer was chosen: what a decision log needs to evaluate other policies. */
@@ -139,17 +147,30 @@ export function recommend(
   return {
     ...rest,
     ...(best ? { firstPick: firstPickOf(ranking, pi, epsilon) } : {}),
-    recommendations: ranked.map((s, slot) => ({
-      ...s.estimate,
-      agents: suggestedOrder(s.team, index.combinations.get(teamKey(s.team)), index.catalog),
-      score: s.score,
-      propensity: propensity(s),
-      exploratory: slot === 0 && first !== undefined && s !== best,
-      ...(request.deadline && s.estimate.logDuration
-        ? { deadlineProbability: probabilityWithin(s.estimate.logDuration, request.deadline.seconds) }
-        : {}),
-    })),
+    recommendations: ranked.map((s, slot) => {
+      const estimate = estimateOf(ranking, s);
+      return {
+        ...estimate,
+        agents: suggestedOrder(s.team, index.combinations.get(teamKey(s.team)), index.catalog),
+        score: s.score,
+        propensity: propensity(s),
+        exploratory: slot === 0 && first !== undefined && s !== best,
+        ...(request.deadline && estimate.logDuration
+          ? { deadlineProbability: probabilityWithin(estimate.logDuration, request.deadline.seconds) }
+          : {}),
+      };
+    }),
   };
+}
+
+/** The full estimate of a ranked team, rebuilt on first use and kept with the ranking (see ScoredTeam). */
+function estimateOf(ranking: Ranking, s: ScoredTeam): Estimate {
+  let estimate = ranking.returned.get(s);
+  if (!estimate) {
+    estimate = ranking.estimate(s.index, s.team);
+    ranking.returned.set(s, estimate);
+  }
+  return estimate;
 }
 
 /** π when nothing explores: the greedy best surely. */
@@ -167,7 +188,12 @@ function firstPickOf(ranking: Ranking, pi: Float64Array, epsilon: number): First
   const { pickable, pickIndex, contenders } = ranking;
   const floor = propensityFloor(epsilon, pickable.length);
   const top = contenders
-    .map((s) => ({ agents: s.team, probability: pi[pickIndex.get(s)!]!, estimate: s.estimate }))
+    .map((s) => ({
+      agents: s.team,
+      probability: pi[pickIndex.get(s)!]!,
+      successProbability: s.successProbability,
+      expectedDurationSeconds: s.expectedDurationSeconds,
+    }))
     .filter((t, i) => i === 0 || t.probability > floor)
     .sort((a, b) => b.probability - a.probability);
   return { exploration: epsilon, candidateCount: pickable.length, floor, greedy: pickable[0]!.team, top };
@@ -186,6 +212,10 @@ interface Ranking {
   thompson?: Float64Array;
   /** With a deadline: what its filter excluded. */
   deadline?: DeadlineSummary;
+  /** The full estimate of candidate `i`, as the ranking was scored (the same snapshot and override). */
+  estimate(i: number, team: string[]): Estimate;
+  /** Full estimates of the teams answers returned, by team: few (the top ones and the contenders). */
+  returned: Map<ScoredTeam, Estimate>;
 }
 
 // Evidence snapshots are immutable and shared (the service refreshes each about once a second),
@@ -227,15 +257,31 @@ function rankingFor(
     // The candidate list is the same with or without an override, so the override's estimates
     // (computed for `candidatesFor`) line up with it.
     const candidates = candidatesFor(evidence, request, memo);
-    const scored: ScoredTeam[] = candidates.map((team, i) => {
+    const estimate = (i: number, team: string[]) => {
       const statistical = estimateTeam(index, team, DEFAULT_LEVEL);
-      const estimate = override ? override.estimate(i, team, statistical) : statistical;
-      const speed = speedOf(estimate.expectedDurationSeconds, reference);
-      return { team, estimate, speed, score: w * (estimate.rankingProbability ?? estimate.successProbability) + (1 - w) * speed };
+      return override ? override.estimate(i, team, statistical) : statistical;
+    };
+    // Only the figures the ranking uses are kept; the duration distributions only while the
+    // deadline filter reads them.
+    const logDurations: (LogDurationDistribution | undefined)[] = [];
+    const scored: ScoredTeam[] = candidates.map((team, i) => {
+      const e = estimate(i, team);
+      if (request.deadline) logDurations[i] = e.logDuration;
+      const speed = speedOf(e.expectedDurationSeconds, reference);
+      return {
+        team,
+        index: i,
+        successProbability: e.successProbability,
+        expectedDurationSeconds: e.expectedDurationSeconds,
+        confidence: e.confidence,
+        posterior: e.posterior,
+        speed,
+        score: w * (e.rankingProbability ?? e.successProbability) + (1 - w) * speed,
+      };
     });
     // Teams that would likely miss the deadline are out before the greedy order and the Thompson
     // draws, so the propensities are over the teams that qualify.
-    const filter = request.deadline ? filterByDeadline(scored, (s) => s.estimate.logDuration, request.deadline) : undefined;
+    const filter = request.deadline ? filterByDeadline(scored, (s) => logDurations[s.index], request.deadline) : undefined;
     const eligible = filter ? filter.kept : scored;
     // Stable sort: equal scores keep candidate order.
     const greedy = [...eligible].sort((a, b) => b.score - a.score);
@@ -248,7 +294,7 @@ function rankingFor(
         }
       : undefined;
     const minConfidence = request.minConfidence ?? 0;
-    const pickable = greedy.filter((s) => s.estimate.confidence >= minConfidence);
+    const pickable = greedy.filter((s) => s.confidence >= minConfidence);
     const pickIndex = new Map(pickable.map((s, i) => [s, i]));
     return {
       greedy,
@@ -256,6 +302,8 @@ function rankingFor(
       pickIndex,
       contenders: pickable.length > 0 ? thompsonContenders(pickable, w) : [],
       ...(deadline ? { deadline } : {}),
+      estimate,
+      returned: new Map(),
     };
   });
 }

@@ -1,13 +1,23 @@
 // Which teams take part in the Thompson draws of a first pick, and each one's exact probability of
 // winning a draw (by quadrature, thompson-propensity.ts). Split from recommend.ts, which ranks.
-import { betaSd } from "./beta.js";
-import type { Estimate } from "./estimate.js";
+import { type BetaPosterior, betaSd } from "./beta.js";
 import { thompsonWinProbabilities } from "./thompson-propensity.js";
 
-/** A candidate team as the ranking scored it. */
+/**
+ * A candidate team as the ranking scored it: only the figures the ranking orders, draws and logs
+ * by. A ranking is kept per snapshot, request shape and complexity for every candidate, so the
+ * full estimate (intervals, duration distribution, rationale) is rebuilt for the teams an answer
+ * returns instead (recommend.ts): held for every candidate, those were most of the service's heap.
+ */
 export interface ScoredTeam {
   team: string[];
-  estimate: Estimate;
+  /** Position in the candidate list the ranking was built from. */
+  index: number;
+  successProbability: number;
+  expectedDurationSeconds: number;
+  confidence: number;
+  /** The success posterior, for Thompson sampling. */
+  posterior: BetaPosterior;
   speed: number;
   score: number;
 }
@@ -26,9 +36,8 @@ const MAX_CONTENDERS = 32;
  */
 export function thompsonContenders(greedy: readonly ScoredTeam[], w: number): ScoredTeam[] {
   const best = greedy[0]!;
-  const floor = w * (best.estimate.successProbability - CONTENDER_SIGMAS * betaSd(best.estimate.posterior)) + (1 - w) * best.speed;
-  const optimistic = (s: ScoredTeam) =>
-    w * (s.estimate.successProbability + CONTENDER_SIGMAS * betaSd(s.estimate.posterior)) + (1 - w) * s.speed;
+  const floor = w * (best.successProbability - CONTENDER_SIGMAS * betaSd(best.posterior)) + (1 - w) * best.speed;
+  const optimistic = (s: ScoredTeam) => w * (s.successProbability + CONTENDER_SIGMAS * betaSd(s.posterior)) + (1 - w) * s.speed;
   const kept = new Set(
     greedy
       .filter((s) => s !== best && optimistic(s) >= floor)
@@ -48,7 +57,7 @@ export function thompsonOver(
   w: number,
 ): Float64Array {
   const p = thompsonWinProbabilities(
-    ranking.contenders.map((s) => ({ alpha: s.estimate.posterior.alpha, beta: s.estimate.posterior.beta, offset: (1 - w) * s.speed })),
+    ranking.contenders.map((s) => ({ alpha: s.posterior.alpha, beta: s.posterior.beta, offset: (1 - w) * s.speed })),
     w,
   );
   const out = new Float64Array(ranking.pickable.length);

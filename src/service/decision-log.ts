@@ -17,7 +17,11 @@ export interface DecisionContext {
   rollout?: { id: string; arm: "champion" | "challenger" };
 }
 
-const teamOf = (agents: readonly string[], probability: number, e: Estimate): DecisionTeam => ({
+const teamOf = (
+  agents: readonly string[],
+  probability: number,
+  e: Pick<Estimate, "successProbability" | "expectedDurationSeconds">,
+): DecisionTeam => ({
   agent_set: agentSetKey(agents),
   probability,
   success_probability: e.successProbability,
@@ -57,7 +61,7 @@ export function policyDecision(
     first_agent_set: agentSetKey(first.agents),
     first_propensity: first.propensity,
     greedy_agent_set: agentSetKey(pick.greedy),
-    top_teams: pick.top.map((t) => teamOf(t.agents, t.probability, t.estimate)),
+    top_teams: pick.top.map((t) => teamOf(t.agents, t.probability, t)),
     recommendation_id: first.recommendationId,
   };
 }

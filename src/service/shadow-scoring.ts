@@ -38,8 +38,8 @@ export async function scoreShadow(
     top_teams: pick.top.map((t) => ({
       agent_set: agentSetKey(t.agents),
       probability: t.probability,
-      success_probability: t.estimate.successProbability,
-      expected_duration_seconds: t.estimate.expectedDurationSeconds,
+      success_probability: t.successProbability,
+      expected_duration_seconds: t.expectedDurationSeconds,
     })),
   };
 }
