@@ -161,7 +161,7 @@ async function measureLevels(bench: BenchService, plan: PredictPlan, requests: r
 
 /**
  * PredictAgents idle for a window, then for the same window while Retrain RPCs run back to back
- * (training in the retrain child process, then parity check, storage and the hot swap in this process),
+ * (training, the parity check and storage in the retrain child process, then the hot swap in this process),
  * at each concurrency; the last retrain is awaited outside the window.
  */
 async function measureDuringRetrain(

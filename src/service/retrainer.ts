@@ -2,25 +2,20 @@ import type { Logger } from "pino";
 import { type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import type { ModelRuntime } from "../ml/model-runtime.js";
-import { FeatureMapSchema, TreeEnsembleSchema } from "../ml/model-schemas.js";
-import { checkParity } from "../ml/parity.js";
-import type { ActiveModel, TrainedModel } from "../ml/train-models.js";
 import {
   activateModelVersion,
   activeVersionOf,
-  insertModelVersion,
   isActiveVersion,
   listModelVersionsCreatedAfter,
   markTrained,
   type ModelSummary,
-  readActiveModels,
   readRetrainDue,
   RETRAIN_LOCK_KEY,
 } from "../store/models.js";
 import { readCurrentRollout, startRollout } from "../store/rollouts.js";
 import type { DueJob } from "./due-scheduler.js";
 import { loadServingModel } from "./model-loader.js";
-import type { RetrainJob, RetrainReply } from "./retrain-worker.js";
+import type { RetrainJob, RetrainReply, StoredVersion } from "./retrain-worker.js";
 import { fork } from "node:child_process";
 import { setPriority } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -84,11 +79,10 @@ function versionStamp(): string {
 }
 
 /**
- * Retrains the models: one replica at a time (a session advisory lock held for the run), the
- * heavy work in a child process at the lowest CPU priority, then in this process the ONNX parity check (onnxruntime's output
- * on validation rows must equal our own evaluation of the trees within 1e-5), storage of every
- * version with its figures, and activation of the versions that passed the quality gate —
- * announced to every replica, and installed here at once.
+ * Retrains the models: one replica at a time (a session advisory lock held for the run), all the
+ * heavy work in a child process at the lowest CPU priority (training, the ONNX parity check and
+ * storage of every version with its figures: retrain-worker.ts), then here the activation of the
+ * versions that passed the quality gate — announced to every replica, and installed here at once.
  */
 export class Retrainer {
   constructor(
@@ -178,23 +172,8 @@ export class Retrainer {
   }
 
   async #run(reason: string): Promise<RetrainOutcome> {
-    const active: RetrainJob["active"] = {};
-    for (const record of await readActiveModels(this.pool)) {
-      const model: ActiveModel = {
-        version: record.version,
-        ensemble: TreeEnsembleSchema.parse(record.ensemble),
-        featureMap: FeatureMapSchema.parse(record.feature_map),
-        windowEndUs: record.window_end_us ?? undefined,
-      };
-      active[record.kind] = model;
-    }
     const started = Date.now();
-    const reply = await this.#inChildProcess({
-      databaseUrl: this.databaseUrl,
-      maxRows: this.maxRows,
-      versionStamp: versionStamp(),
-      active,
-    });
+    const reply = await this.#inChildProcess({ databaseUrl: this.databaseUrl, maxRows: this.maxRows, versionStamp: versionStamp() });
     if (!reply.ok) throw new Error(`training failed: ${reply.error}`);
     const outcome: RetrainOutcome = { ran: true, models: [], examples: reply.examples };
     for (const model of reply.models) outcome.models.push(await this.#publish(model, reason));
@@ -203,26 +182,9 @@ export class Retrainer {
     return outcome;
   }
 
-  async #publish(model: TrainedModel, reason: string): Promise<RetrainOutcome["models"][number]> {
-    let rejection = model.rejection;
-    if (!rejection && model.parityRows > 0) {
-      const parity = await checkParity(model.ensemble, model.onnx, model.parityFeatures, model.parityRows);
-      model.metrics.onnx_parity_max_abs_diff = parity.maxAbsDiff;
-      if (!parity.ok) rejection = `ONNX output differs from the trees by ${parity.maxAbsDiff} (> 1e-5)`;
-    }
-    await insertModelVersion(this.pool, {
-      version: model.version,
-      kind: model.kind,
-      status: rejection ? "rejected" : "inactive",
-      onnx: model.onnx,
-      ensemble: model.ensemble,
-      featureMap: model.featureMap,
-      metrics: model.metrics,
-      trainingRows: model.trainingRows,
-      windowStartUs: model.windowStartUs,
-      windowEndUs: model.windowEndUs,
-      rejectionReason: rejection ?? null,
-    });
+  /** Activates a version the child stored (or starts it in shadow), and serves it here at once. */
+  async #publish(model: StoredVersion, reason: string): Promise<RetrainOutcome["models"][number]> {
+    const { rejection } = model;
     if (rejection) return { version: model.version, kind: model.kind, accepted: false, reason: rejection };
     if (this.promotion === "evidence" && (await activeVersionOf(this.pool, model.kind)) !== null) return this.#challenge(model);
     await activateModelVersion(this.pool, model.version, reason);
@@ -245,7 +207,7 @@ export class Retrainer {
    * follows the notice); a duration version stays inactive, for an operator to try with
    * SetChallenger (one rollout at a time).
    */
-  async #challenge(model: TrainedModel): Promise<RetrainOutcome["models"][number]> {
+  async #challenge(model: StoredVersion): Promise<RetrainOutcome["models"][number]> {
     const shadow = model.kind === "success" && (await readCurrentRollout(this.pool))?.mode !== "canary";
     if (shadow) await startRollout(this.pool, { version: model.version, kind: model.kind, mode: "shadow", canaryShare: null });
     const held = shadow ? "started in shadow" : "left inactive";
