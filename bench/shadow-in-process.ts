@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
-import { candidatesFor, RecommendMemo, type RecommendRequest, recommend } from "../src/learning/recommend.js";
+import { candidatesFor, RecommendMemo, type RecommendRequest } from "../src/learning/ranking.js";
+import { recommend } from "../src/learning/recommend.js";
 import { ModelRuntime } from "../src/ml/model-runtime.js";
 import { trainModels } from "../src/ml/train-models.js";
 import { loadServingModel } from "../src/service/model-loader.js";

@@ -9,7 +9,7 @@ import { ReadinessMonitor } from "./server/readiness.js";
 import { API_SERVICES } from "./server/routes.js";
 import { loadTls } from "./server/tls.js";
 import { EvidenceCache } from "./service/evidence-cache.js";
-import { RecommendMemo } from "./learning/recommend.js";
+import { RecommendMemo } from "./learning/ranking.js";
 import { ModelEstimates } from "./service/model-estimates.js";
 import { ModelFilesSync } from "./service/model-files-sync.js";
 import { ModelSync } from "./service/model-loader.js";

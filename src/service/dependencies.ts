@@ -3,7 +3,7 @@ import type { DatabasePool } from "slonik";
 import type { NotificationListener } from "../store/listener.js";
 import type { ModelRuntime } from "../ml/model-runtime.js";
 import type { EvidenceCache } from "./evidence-cache.js";
-import type { RecommendMemo } from "../learning/recommend.js";
+import type { RecommendMemo } from "../learning/ranking.js";
 import type { ModelEstimates } from "./model-estimates.js";
 import type { ModelFilesSync } from "./model-files-sync.js";
 import type { RankingCache } from "./ranking-cache.js";

@@ -4,7 +4,7 @@ import { residualDistribution } from "../learning/deadline.js";
 import type { Estimate } from "../learning/estimate.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { modelTeamPosterior, RANKING_Z } from "../learning/model-posterior.js";
-import type { EstimateOverride } from "../learning/recommend.js";
+import type { EstimateOverride } from "../learning/ranking.js";
 import { SnapshotMemo } from "../learning/snapshot-memo.js";
 import { indexEvidence } from "../learning/team-prior.js";
 import { knowsTaskType, type ModelSnapshot, scoreTeams, scoreTeamsAt, type ServingModel } from "../ml/model-runtime.js";

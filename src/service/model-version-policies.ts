@@ -6,7 +6,8 @@
 import { teamKey } from "../domain/team.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { pickPolicy, type TargetPolicy } from "../learning/policy-evaluation.js";
-import { candidatesFor, RecommendMemo, type RecommendRequest, recommend } from "../learning/recommend.js";
+import { candidatesFor, RecommendMemo, type RecommendRequest } from "../learning/ranking.js";
+import { recommend } from "../learning/recommend.js";
 import type { LoggedDecision } from "../learning/target-policies.js";
 import type { ModelSnapshot, ServingModel } from "../ml/model-runtime.js";
 import { listModelVersions, readModelVersion } from "../store/models.js";

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { TaskEvidence } from "../learning/evidence.js";
-import { candidatesFor, type EstimateOverride, prepareRanking, type RecommendMemo, type RecommendRequest } from "../learning/recommend.js";
+import { candidatesFor, type EstimateOverride, type RecommendMemo, type RecommendRequest } from "../learning/ranking.js";
+import { prepareRanking } from "../learning/recommend.js";
 import type { ModelRuntime, ModelSnapshot } from "../ml/model-runtime.js";
 import type { EvidenceCache } from "./evidence-cache.js";
 import type { ModelEstimates } from "./model-estimates.js";

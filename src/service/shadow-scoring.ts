@@ -1,6 +1,7 @@
 import { agentSetKey } from "../store/execution-record.js";
 import type { TaskEvidence } from "../learning/evidence.js";
-import { type RecommendRequest, recommend } from "../learning/recommend.js";
+import type { RecommendRequest } from "../learning/ranking.js";
+import { recommend } from "../learning/recommend.js";
 import type { ShadowLog } from "../store/rollouts.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { type Challenger, challengerSnapshot } from "./rollout-state.js";

@@ -5,7 +5,8 @@
 // (first team, its propensity, the policy's probabilities, the greedy team, the candidates), so
 // off-policy estimates from the log can be held against the world's true probabilities.
 import { teamKey } from "../domain/team.js";
-import { candidatesFor, RecommendMemo, type RecommendRequest, recommend } from "../learning/recommend.js";
+import { candidatesFor, RecommendMemo, type RecommendRequest } from "../learning/ranking.js";
+import { recommend } from "../learning/recommend.js";
 import type { LoggedDecision } from "../learning/target-policies.js";
 import type { TaskEvidence } from "../learning/evidence.js";
 import { createEvidenceLedger } from "./evidence-ledger.js";

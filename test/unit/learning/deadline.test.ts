@@ -9,7 +9,8 @@ import {
 } from "../../../src/learning/deadline.js";
 import type { CombinationEvidence, TaskEvidence } from "../../../src/learning/evidence.js";
 import { normalCdf } from "../../../src/learning/normal.js";
-import { recommend, type RecommendRequest } from "../../../src/learning/recommend.js";
+import type { RecommendRequest } from "../../../src/learning/ranking.js";
+import { recommend } from "../../../src/learning/recommend.js";
 import { createRng } from "../../../src/sim/random.js";
 import { noSums, plus, team } from "../../support/evidence.js";
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { sampleBeta } from "../../../src/learning/beta.js";
 import type { CatalogAgent, CombinationEvidence, TaskEvidence } from "../../../src/learning/evidence.js";
 import { drawFirst, firstPickProbabilities, propensityFloor, UNIFORM_SHARE } from "../../../src/learning/first-pick.js";
-import { RecommendMemo, type RecommendRequest, recommend } from "../../../src/learning/recommend.js";
+import { RecommendMemo, type RecommendRequest } from "../../../src/learning/ranking.js";
+import { recommend } from "../../../src/learning/recommend.js";
 import { createRng } from "../../../src/sim/random.js";
 import { noSums, plus, team } from "../../support/evidence.js";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CatalogAgent, CombinationEvidence, TaskEvidence } from "../../../src/learning/evidence.js";
-import { prepareRanking, RecommendMemo, type RecommendRequest, recommend, type Recommended } from "../../../src/learning/recommend.js";
+import { RecommendMemo, type RecommendRequest } from "../../../src/learning/ranking.js";
+import { prepareRanking, recommend, type Recommended } from "../../../src/learning/recommend.js";
 import { createRng } from "../../../src/sim/random.js";
 import { noSums, plus, team } from "../../support/evidence.js";
 
