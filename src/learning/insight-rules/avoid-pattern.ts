@@ -9,7 +9,7 @@
 import type { CombinationEvidence } from "../../domain/evidence.js";
 import type { Finding } from "../../domain/insight.js";
 import { teamKey, teamLabel } from "../../domain/team.js";
-import { type AggregateContext, betaMeanOf, dominantError, pct, probBelow, publishThreshold, RULES, sumsOver } from "./shared.js";
+import { type AggregateContext, betaMeanOf, dominantError, holdsAll, pct, probBelow, publishThreshold, RULES, sumsOver } from "./shared.js";
 
 /** Failing pairs first, then whole failing teams not explained by a reported pair. */
 export function avoidPatterns(context: AggregateContext): Finding[] {
@@ -32,26 +32,27 @@ function failingPairs({ evidence, pT }: AggregateContext): Finding[] {
   const { taskType, combinations } = evidence;
   const findings: Finding[] = [];
   const agentsSeen = [...new Set(combinations.flatMap((c) => c.agents))].sort();
-  const badPairs: string[][] = [];
   // Worst pairs first; each accepted pair explains away the teams containing it, so a partner
   // that only looked bad by sharing those teams (A+C inside a failing A+B+C) is not reported.
   const pairs: string[][] = [];
   for (let i = 0; i < agentsSeen.length; i++) {
     for (let j = i + 1; j < agentsSeen.length; j++) pairs.push([agentsSeen[i]!, agentsSeen[j]!]);
   }
+  // Each pair's sums over every team holding it: the order and the number of pairs tested read them.
+  const totals = pairs.map((pair) => sumsOver(combinations, pair));
+  const tested = totals.filter((s) => s.executions >= RULES.minSamples).length;
   // Failures beyond what the task's rate predicts, over the teams containing the pair.
-  const excessFailures = (pair: string[]) => {
-    const s = sumsOver(combinations, pair);
-    return s.executions < RULES.minSamples ? 0 : s.executions * pT - s.successes;
-  };
   const ordered = pairs
-    .map((pair) => ({ pair, excess: excessFailures(pair) }))
+    .map((pair, i) => {
+      const s = totals[i]!;
+      return { pair, key: pair.join(), excess: s.executions < RULES.minSamples ? 0 : s.executions * pT - s.successes };
+    })
     .filter((p) => p.excess > 0)
-    .sort((x, y) => y.excess - x.excess || (x.pair.join() < y.pair.join() ? -1 : 1));
-  const testedPairs = pairs.filter((pair) => sumsOver(combinations, pair).executions >= RULES.minSamples);
-  const pairThreshold = publishThreshold(testedPairs.length);
+    .sort((x, y) => y.excess - x.excess || (x.key < y.key ? -1 : 1));
+  const pairThreshold = publishThreshold(tested);
+  // The teams holding none of the pairs reported so far: narrowed as each one is reported.
+  let unexplained = combinations;
   for (const { pair } of ordered) {
-    const unexplained = combinations.filter((c) => !holdsAnyPair(c, badPairs));
     const s = sumsOver(unexplained, pair);
     if (s.executions < RULES.minSamples) continue;
     const mean = betaMeanOf(s.successes, s.executions);
@@ -68,7 +69,7 @@ function failingPairs({ evidence, pT }: AggregateContext): Finding[] {
     // …and consistently: no well-observed team holding it does fine (else other agents explain it).
     const teamsWithPair = unexplained.filter((c) => c.executions >= RULES.minSamples && pair.every((a) => c.agents.includes(a)));
     if (teamsWithPair.some((c) => betaMeanOf(c.successes, c.executions) > pT - RULES.avoidMargin / 2)) continue;
-    badPairs.push(pair);
+    unexplained = unexplained.filter((c) => !holdsAll(c.agents, pair));
     const error = dominantError(combinations, pair);
     findings.push({
       key: `avoid_pattern|${taskType}|${teamKey(pair)}`,

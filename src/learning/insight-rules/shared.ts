@@ -3,7 +3,6 @@
 import { type CombinationEvidence, NO_EXECUTIONS, type OutcomeSums, type TaskEvidence } from "../../domain/evidence.js";
 import type { Finding, RecentExecution } from "../../domain/insight.js";
 import { betaCdf } from "../beta.js";
-import { addSums } from "../evidence.js";
 
 /** Thresholds of the rules; the defaults are the documented ones. */
 export const RULES = {
@@ -57,12 +56,30 @@ export function sumsOver(
   agents: readonly string[],
   without: readonly string[] = [],
 ): OutcomeSums {
-  let total: OutcomeSums = NO_EXECUTIONS;
+  // Summed in place, in the same order as addSums would: rules call this for every pair of
+  // agents over every team, and an object per team added was most of an analysis's garbage.
+  const total: OutcomeSums = { ...NO_EXECUTIONS };
   for (const c of combinations) {
-    const holds = agents.every((a) => c.agents.includes(a)) && !without.some((a) => c.agents.includes(a));
-    if (holds) total = addSums(total, c);
+    if (!holdsAll(c.agents, agents) || holdsAnyOf(c.agents, without)) continue;
+    total.executions += c.executions;
+    total.successes += c.successes;
+    total.durationSum += c.durationSum;
+    total.logDurationSum += c.logDurationSum;
+    total.logDurationSqSum += c.logDurationSqSum;
+    total.complexitySum += c.complexitySum;
   }
   return total;
+}
+
+/** Whether `team` holds every one of `agents`. */
+export function holdsAll(team: readonly string[], agents: readonly string[]): boolean {
+  for (const a of agents) if (!team.includes(a)) return false;
+  return true;
+}
+
+function holdsAnyOf(team: readonly string[], agents: readonly string[]): boolean {
+  for (const a of agents) if (team.includes(a)) return true;
+  return false;
 }
 
 /** The most frequent error message of the failures of teams holding `agents`, and its share of them. */
