@@ -44,7 +44,7 @@ export async function measureShadowInProcess(executions: number, seed: number): 
     load(trainModels(examples, {}, "b")),
   ]);
   const runtime = new ModelRuntime();
-  for (const m of champion) runtime.install(m);
+  for (const m of champion) await runtime.install(m);
   const shadowModel = second.find((m) => m.kind === "success");
   if (!shadowModel) throw new Error("no success model to shadow");
   for (const m of second) if (m !== shadowModel) void m.session.release();

@@ -228,6 +228,9 @@ export async function startService(config: Config, log: Logger = createLogger(co
     const evidence = new EvidenceCache(pool, config.evidenceCacheMs, log);
     const estimates = new ModelEstimates();
     const recommendMemo = new RecommendMemo();
+    const rankings = new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs > 0, log);
+    // A new model serves once the rankings callers were asking for are built for it.
+    runtime.prepareSwapsWith((next) => rankings.warm(next));
     const server = await lifecycle.start(
       "rpc server",
       () =>
@@ -254,7 +257,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
             heartbeatMs: config.heartbeatMs,
             estimates,
             recommendMemo,
-            rankings: new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs > 0, log),
+            rankings,
             runtime,
             rollout,
             retrainer,

@@ -46,16 +46,34 @@ const RETIRE_AFTER_MS = 30_000;
 export class ModelRuntime {
   #snapshot: ModelSnapshot = {};
   readonly #retiring = new Set<NodeJS.Timeout>();
+  #prepare: ((next: ModelSnapshot) => Promise<void>) | undefined;
+  /** Installs started, per kind: an install overtaken by a later one of its kind does not swap. */
+  readonly #installs = { success: 0, duration: 0 };
 
   /** The models serving now. */
   get snapshot(): ModelSnapshot {
     return this.#snapshot;
   }
 
-  /** Makes `model` the serving model of its kind. */
-  install(model: ServingModel): void {
+  /**
+   * Work done with the next snapshot before it serves: the service builds the rankings callers
+   * were asking for, so the first calls after a swap do not each wait for one. It must not reject
+   * (it reports its own failures): a swap never waits on more than it.
+   */
+  prepareSwapsWith(prepare: (next: ModelSnapshot) => Promise<void>): void {
+    this.#prepare = prepare;
+  }
+
+  /** Makes `model` the serving model of its kind, once the snapshot it makes is prepared. */
+  async install(model: ServingModel): Promise<void> {
+    if (this.#snapshot[model.kind]?.version === model.version) {
+      void model.session.release();
+      return;
+    }
+    const ticket = ++this.#installs[model.kind];
+    await this.#prepare?.({ ...this.#snapshot, [model.kind]: model });
     const previous = this.#snapshot[model.kind];
-    if (previous?.version === model.version) {
+    if (previous?.version === model.version || ticket !== this.#installs[model.kind]) {
       void model.session.release();
       return;
     }

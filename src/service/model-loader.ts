@@ -92,7 +92,7 @@ export class ModelSync {
       void model.session.release();
       return;
     }
-    this.runtime.install(model);
+    await this.runtime.install(model);
     this.log.info({ version: record.version, kind: record.kind }, "model serving");
   }
 }

@@ -117,7 +117,7 @@ export async function activateModel(deps: ServiceDependencies, request: Activate
   }
   if (!summary) throw errorWithInfo(Code.NotFound, `no model version ${version}`, "MODEL_NOT_FOUND", { version });
   // Another activation of the same kind may have committed after ours: serve only what is active.
-  if (await isActiveVersion(deps.pool, version)) deps.runtime.install(model);
+  if (await isActiveVersion(deps.pool, version)) await deps.runtime.install(model);
   else void model.session.release();
   await deps.modelFiles.write(version);
   await recordForcedActivation(deps, version);

@@ -26,6 +26,9 @@ interface Generations {
 /** Task types whose generations are kept (as many as the evidence cache holds). */
 const MAX_TASK_TYPES = 1000;
 
+/** Most rankings built ahead of a model swap (about a second of building on this machine). */
+const MAX_WARM = 256;
+
 /**
  * PredictAgents' rankings, rebuilt off the request path. A ranking costs 10–70 ms to build for a
  * new evidence snapshot (candidates, model scores, greedy order, Thompson win probabilities), and
@@ -41,8 +44,8 @@ const MAX_TASK_TYPES = 1000;
  */
 export class RankingCache {
   readonly #generations = new Map<string, Generations>();
-  /** Shapes whose ranking was built, per snapshot (weakly: they go with it). */
-  readonly #built = new WeakMap<TaskEvidence, Set<string>>();
+  /** Shapes whose ranking was built, per snapshot (weakly: they go with it), with what they were built for. */
+  readonly #built = new WeakMap<TaskEvidence, Map<string, { request: RankingRequest; model: ModelSnapshot }>>();
   /** Builds in flight, per snapshot and shape. */
   readonly #building = new WeakMap<TaskEvidence, Map<string, Promise<void>>>();
 
@@ -69,6 +72,28 @@ export class RankingCache {
     }
     await this.#build(current, key, request, model, false);
     return this.#prepared(current, request, model);
+  }
+
+  /**
+   * Builds, for the models about to serve, the rankings the serving models were last asked for
+   * (the newest snapshot of each task type, the most recent shapes first, at most MAX_WARM): the
+   * runtime swaps once they are built, so the calls after a swap do not each wait for a build
+   * (41 complexities × shapes × task types, 5–70 ms each, were built on calls after every retrain).
+   * Builds run one at a time between calls; a failed one is logged and left to the first call.
+   */
+  async warm(next: ModelSnapshot): Promise<void> {
+    const serving = this.runtime.snapshot;
+    const wanted: { evidence: TaskEvidence; request: RankingRequest }[] = [];
+    for (const { newest } of this.#generations.values()) {
+      for (const { request, model } of this.#built.get(newest)?.values() ?? []) {
+        if (model === serving) wanted.push({ evidence: newest, request });
+      }
+    }
+    for (const { evidence, request } of wanted.slice(-MAX_WARM).reverse()) {
+      await this.#build(evidence, shapeKey(request, next), request, next, true).catch((error: unknown) =>
+        this.log.warn({ err: error, taskType: request.taskType }, "building a ranking for the next model failed; the first call builds it"),
+      );
+    }
   }
 
   /** Notes the snapshot a call found: a new one moves the newest to previous (and frees the one before). */
@@ -106,10 +131,10 @@ export class RankingCache {
       prepareRanking(evidence, request, override, this.memo);
       let built = this.#built.get(evidence);
       if (!built) {
-        built = new Set();
+        built = new Map();
         this.#built.set(evidence, built);
       }
-      built.add(key);
+      built.set(key, { request, model });
     })();
     builds.set(key, build);
     const done = () => builds.delete(key);

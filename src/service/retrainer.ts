@@ -196,7 +196,7 @@ export class Retrainer {
       metrics: model.metrics,
     });
     // An ActivateModel from any replica may have committed since: serve only what is active.
-    if (await isActiveVersion(this.pool, model.version)) this.runtime.install(serving);
+    if (await isActiveVersion(this.pool, model.version)) await this.runtime.install(serving);
     else void serving.session.release();
     return { version: model.version, kind: model.kind, accepted: true };
   }

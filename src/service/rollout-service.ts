@@ -225,7 +225,7 @@ export async function promoteChallenger(deps: ServiceDependencies, request: Prom
     throw error;
   }
   if (model) {
-    if (await isActiveVersion(deps.pool, rollout.version)) deps.runtime.install(model);
+    if (await isActiveVersion(deps.pool, rollout.version)) await deps.runtime.install(model);
     else void model.session.release();
     await deps.modelFiles.write(rollout.version);
   }

@@ -47,9 +47,9 @@ describe("ServiceMetrics", () => {
   test("reports the serving model versions by kind, and drops a replaced version", async () => {
     const { runtime, scrape } = setup();
     expect((await scrape()).filter((s) => s.name === "agent_learning_active_model_info")).toEqual([]);
-    runtime.install(model("success", "v1"));
-    runtime.install(model("duration", "d1"));
-    runtime.install(model("success", "v2"));
+    await runtime.install(model("success", "v1"));
+    await runtime.install(model("duration", "d1"));
+    await runtime.install(model("success", "v2"));
     const info = (await scrape())
       .filter((s) => s.name === "agent_learning_active_model_info")
       .map((s) => [s.labels.kind, s.labels.version, s.value]);
