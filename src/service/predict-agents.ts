@@ -20,10 +20,9 @@ import { callerDecision, type DecisionContext, policyDecision } from "./decision
 import type { AccuracyCache } from "./accuracy-cache.js";
 import type { ServiceDependencies } from "./dependencies.js";
 import { LEARNING_MODES } from "./learning-mode.js";
-import { predictAgentsSchema } from "./predict-request.js";
+import { parsePredictAgents } from "./predict-request.js";
 import type { Challenger } from "./rollout-state.js";
 import { scoreShadow } from "./shadow-scoring.js";
-import { parseRequest } from "./validation.js";
 
 /** Estimate sources as the API names them. */
 export const ESTIMATE_SOURCES: Record<Estimate["source"], EstimateSource> = {
@@ -80,7 +79,7 @@ export async function predictAgents(
   accuracy: AccuracyCache,
   request: PredictAgentsRequest,
 ): Promise<PredictAgentsResponse> {
-  const r = parseRequest(predictAgentsSchema, request);
+  const r = parsePredictAgents(request);
   const settings = await deps.settings.get();
   const mode = LEARNING_MODES[settings.learning_mode];
   if (!settings.learning_enabled) {
