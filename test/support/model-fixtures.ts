@@ -22,6 +22,15 @@ export const QUIET_MODELS: ConfigInput = {
   evidenceCacheMs: 0,
 };
 
+/**
+ * QUIET_MODELS for tests that record their whole history before the first prediction and never
+ * after it: the evidence snapshot of a task type read by its first prediction is its last word, so
+ * it is kept for the whole test (no reread per call, as evidenceCacheMs 0 does: each reread is the
+ * task type's aggregates, hundreds of rows, and its rankings rebuilt). Recording after predicting
+ * would leave the answers on the older snapshot: use QUIET_MODELS there.
+ */
+export const SETTLED_HISTORY: ConfigInput = { ...QUIET_MODELS, evidenceCacheMs: 3_600_000 };
+
 /** The success and the duration version of one Retrain, failing loudly when either is missing. */
 export function byKind(models: readonly ModelVersion[]): { success: ModelVersion; duration: ModelVersion } {
   const success = models.find((m) => m.kind === ModelKind.SUCCESS);
