@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { drawHistory, measurePredictions, type PredictionFigures, recordHistory } from "../../src/sim/learning-quality.js";
 import { auc } from "../../src/ml/metrics.js";
-import { byKind, ModelStatus, reportFigures, SETTLED_HISTORY } from "../support/model-fixtures.js";
+import { byKind, CACHED_EVIDENCE, ModelStatus, reportFigures } from "../support/model-fixtures.js";
 import { handBuiltRow, runOnnx } from "../support/onnx-rows.js";
 import { startTestServer } from "../support/server.js";
 import { world } from "../support/world-history.js";
@@ -28,8 +28,8 @@ interface Measured {
 }
 
 async function measure(executions: number, rareShare: number): Promise<Measured> {
-  // The whole history is recorded before the first prediction: one evidence read per task type.
-  const server = await startTestServer({ config: SETTLED_HISTORY });
+  // The whole history is recorded before the first prediction: no prediction needs a fresh read.
+  const server = await startTestServer({ config: CACHED_EVIDENCE });
   try {
     await recordHistory(
       server.learning,

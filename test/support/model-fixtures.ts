@@ -23,13 +23,12 @@ export const QUIET_MODELS: ConfigInput = {
 };
 
 /**
- * QUIET_MODELS for tests that record their whole history before the first prediction and never
- * after it: the evidence snapshot of a task type read by its first prediction is its last word, so
- * it is kept for the whole test (no reread per call, as evidenceCacheMs 0 does: each reread is the
- * task type's aggregates, hundreds of rows, and its rankings rebuilt). Recording after predicting
- * would leave the answers on the older snapshot: use QUIET_MODELS there.
+ * QUIET_MODELS with the evidence cache as in production (1 s, refreshed in the background), for
+ * tests none of whose predictions depends on executions recorded just before it: their calls
+ * share a task type's snapshot and its ranking instead of rereading both per call (with
+ * evidenceCacheMs 0 every call reads the task type's aggregates, hundreds of rows, and ranks again).
  */
-export const SETTLED_HISTORY: ConfigInput = { ...QUIET_MODELS, evidenceCacheMs: 3_600_000 };
+export const CACHED_EVIDENCE: ConfigInput = { ...QUIET_MODELS, evidenceCacheMs: 1_000 };
 
 /** The success and the duration version of one Retrain, failing loudly when either is missing. */
 export function byKind(models: readonly ModelVersion[]): { success: ModelVersion; duration: ModelVersion } {
