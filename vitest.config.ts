@@ -26,8 +26,16 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // Pure logic, no I/O: no PostgreSQL is started for these (`npm run test:unit`).
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"], maxWorkers: TOGETHER, sequence: { groupOrder: 0 } },
+        // Pure logic, no I/O: no PostgreSQL is started for these (`npm run test:unit`). They share
+        // their workers' module graph (isolate: false): no unit file mocks, stubs or changes global
+        // state, and importing src again for each of ~50 files was half the project's CPU time.
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          maxWorkers: TOGETHER,
+          isolate: false,
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
