@@ -26,8 +26,16 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // Pure logic, no I/O: no PostgreSQL is started for these (`npm run test:unit`).
-        test: { name: "unit", include: ["test/unit/**/*.test.ts"], maxWorkers: TOGETHER, sequence: { groupOrder: 0 } },
+        // Pure logic, no I/O: no PostgreSQL is started for these (`npm run test:unit`). They share
+        // their workers' module graph (isolate: false): no unit file mocks, stubs or changes global
+        // state, and importing src again for each of ~50 files was half the project's CPU time.
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          maxWorkers: TOGETHER,
+          isolate: false,
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
@@ -38,6 +46,11 @@ export default defineConfig({
           // The run's one PostgreSQL with its migrated template (shared with the project below).
           globalSetup: ["test/support/global-setup.ts"],
           maxWorkers: TOGETHER,
+          // Files share their worker's module graph: each starts and stops its own servers and
+          // databases, none mocks or changes process-wide state, and src is imported once per
+          // worker instead of once per file (about 0.45 s of CPU a file). The files below keep a
+          // process each: they kill servers and PostgreSQL, and time what follows.
+          isolate: false,
           sequence: { groupOrder: 0 },
         },
       },

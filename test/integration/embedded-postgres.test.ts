@@ -1,12 +1,13 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { createPool, sql } from "slonik";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createDatabase } from "../../src/store/create-database.js";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/store/embedded-postgres.js";
 
@@ -20,6 +21,30 @@ async function freshDir(): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), "agent-learning-pg-test-"));
   cleanups.push(() => rm(root, { recursive: true, force: true }));
   return path.join(root, "data");
+}
+
+/** The file's one initialised (and cleanly stopped) cluster, made by the first test that needs it. */
+let initialised: Promise<{ root: string; dataDir: string }> | undefined;
+afterAll(async () => {
+  if (initialised) await rm((await initialised).root, { recursive: true, force: true });
+});
+
+/**
+ * A fresh directory holding a copy of a cluster initialised once for this file, for tests of what
+ * happens to an initialised directory (restarts, crashes, leftovers): initdb is the slowest step
+ * of a start, and the tests of initialisation itself (the first three) still run it each.
+ */
+async function initialisedDir(): Promise<string> {
+  initialised ??= (async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "agent-learning-pg-template-"));
+    const dataDir = path.join(root, "data");
+    await (await startEmbeddedPostgres({ dataDir, port: 0, log: () => {} })).stop();
+    return { root, dataDir };
+  })();
+  const dataDir = await freshDir();
+  // cp -a keeps the owner (the postgres user) and the modes PostgreSQL insists on.
+  await promisify(execFile)("cp", ["-a", (await initialised).dataDir, dataDir]);
+  return dataDir;
 }
 
 async function start(dataDir: string, port = 0): Promise<EmbeddedPostgres> {
@@ -96,7 +121,7 @@ describe("startEmbeddedPostgres", () => {
   });
 
   it("recovers committed data after the postmaster was killed with SIGKILL", async () => {
-    const dataDir = await freshDir();
+    const dataDir = await initialisedDir();
     const first = await start(dataDir);
     await query(first.url, async (pool) => {
       await pool.query(sql.unsafe`create table kept (v int)`);
@@ -109,7 +134,7 @@ describe("startEmbeddedPostgres", () => {
   });
 
   it("starts although postmaster.pid names a live process of the postgres user that is not PostgreSQL", async () => {
-    const dataDir = await freshDir();
+    const dataDir = await initialisedDir();
     const first = await start(dataDir);
     await first.stop();
     // A killed postmaster's pid reused by another process of the same user: PostgreSQL alone refuses.
@@ -123,7 +148,7 @@ describe("startEmbeddedPostgres", () => {
   });
 
   it("shuts down a postmaster orphaned by a killed parent and starts on its directory", async () => {
-    const dataDir = await freshDir();
+    const dataDir = await initialisedDir();
     const first = await start(dataDir);
     const port = portOf(first.url);
     await query(first.url, async (pool) => {
@@ -157,7 +182,7 @@ describe("startEmbeddedPostgres", () => {
   });
 
   it("refuses a directory whose server is still running under a live parent", async () => {
-    const dataDir = await freshDir();
+    const dataDir = await initialisedDir();
     const running = await start(dataDir);
     await expect(start(dataDir)).rejects.toThrow(/is in use by the running PostgreSQL pid \d+/);
     expect(await query(running.url, (pool) => pool.oneFirst(sql.unsafe`select 1`))).toBe(1);
@@ -175,7 +200,7 @@ describe("startEmbeddedPostgres", () => {
   });
 
   it("stops idempotently and frees the port", async () => {
-    const server = await start(await freshDir());
+    const server = await start(await initialisedDir());
     await Promise.all([server.stop(), server.stop()]);
     await server.stop();
     const probe = createServer();
@@ -189,7 +214,7 @@ describe("startEmbeddedPostgres", () => {
 
 describe("createDatabase", () => {
   it("creates the database once and returns its URL on every call", async () => {
-    const server = await start(await freshDir());
+    const server = await start(await initialisedDir());
     const urls = await Promise.all([createDatabase(server.url, "agent_learning"), createDatabase(server.url, "agent_learning")]);
     const again = await createDatabase(server.url, "agent_learning");
     expect(new Set([...urls, again]).size).toBe(1);

@@ -33,7 +33,10 @@ let deviated = 0;
 let followedSuccesses = 0;
 
 beforeAll(async () => {
-  server = await startTestServer({ config: { evidenceCacheMs: 0, analysisEveryExecutions: 1_000_000, analysisIntervalMs: 3_600_000 } });
+  // Evidence cached as in production (1 s): the loop's answers follow its outcomes as a served
+  // orchestrator's would, a second behind at most, and every answer logs the propensities it was
+  // drawn with, which is all the evaluation needs.
+  server = await startTestServer({ config: { evidenceCacheMs: 1_000, analysisEveryExecutions: 1_000_000, analysisIntervalMs: 3_600_000 } });
   await server.admin.setLearningMode({ mode: LearningMode.AUTONOMOUS });
   db = await createStorePool(server.databaseUrl, { maximumPoolSize: 2 });
   await recordWorldHistory(server.learning, { taskTypes: [TASK], count: 600, seed: 11, idPrefix: "evaluate-history" });

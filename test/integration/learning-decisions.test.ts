@@ -16,7 +16,7 @@ import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
 import type { RecommendationLog } from "../../src/store/recommendations.js";
 import { makeExecution } from "../support/executions.js";
-import { byKind, QUIET_MODELS } from "../support/model-fixtures.js";
+import { byKind, CACHED_EVIDENCE } from "../support/model-fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { asSet, recordWorldHistory } from "../support/world-history.js";
 
@@ -45,7 +45,10 @@ async function decisionOf(response: PredictAgentsResponse): Promise<{ first: Rec
 const setOf = (agents: readonly string[]) => asSet(agents).join(",");
 
 beforeAll(async () => {
-  server = await startTestServer({ config: QUIET_MODELS });
+  // No test here predicts from executions of TASK recorded after the 1,500 below (the credits
+  // recorded later are not what any prediction is checked against): the 4,000 calls of the
+  // propensity test share one snapshot and its ranking.
+  server = await startTestServer({ config: CACHED_EVIDENCE });
   await server.admin.setLearningMode({ mode: LearningMode.AUTONOMOUS });
   db = await createStorePool(server.databaseUrl, { maximumPoolSize: 2 });
   await recordWorldHistory(server.learning, { taskTypes: [TASK], count: 1_500, seed: 611 });

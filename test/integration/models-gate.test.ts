@@ -16,6 +16,7 @@ import {
   rejectionOf,
   reportFigures,
 } from "../support/model-fixtures.js";
+import { mapConcurrently } from "../support/concurrently.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordInBulk, world, worldExecutions } from "../support/world-history.js";
 
@@ -69,39 +70,45 @@ interface Trial {
 
 const trials: Trial[] = [];
 
-beforeAll(async () => {
-  for (let t = 0; t < TRIALS; t++) {
-    const seed = 2_201 + t;
-    const server = await startTestServer({ config: QUIET_MODELS });
-    try {
-      await recordInBulk(server.learning, shuffledHistory(seed));
-      const { success, duration } = byKind((await server.admin.retrain({})).models);
-      const trial: Trial = { seed, success, duration };
-      if (success.status === ModelStatus.REJECTED) {
-        const listed = await server.admin.listModels({ status: ModelStatus.REJECTED });
-        const error = await rejectionOf(server.admin.activateModel({ version: success.version }));
-        const after = await server.admin.listModels({});
-        const outcome = await server.learning.predictOutcome({
-          taskType: "web_development",
-          complexity: 2,
-          agents: ["WEB", "APIDESIGNER", "TESTBED"],
-        });
-        trial.rejected = {
-          listedAsRejected: listed.models.some((m) => m.version === success.version),
-          activeInSql: (await activeVersionsInSql(server)).map((a) => a.version),
-          activeModelVersion: (await server.admin.getStatus({})).activeModelVersion,
-          activateCode: error.code,
-          activateReason: error.findDetails(ErrorInfoSchema)[0]?.reason,
-          stillRejected: after.models.find((m) => m.version === success.version)?.status === ModelStatus.REJECTED,
-          activationsOfIt: (await activationHistory(server)).filter((a) => a.version === success.version).length,
-          predictOutcomeSource: outcome.source,
-        };
-      }
-      trials.push(trial);
-    } finally {
-      await server.stop();
+/** Histories trained at once: each has a server and a database of its own. */
+const SIDE_BY_SIDE = 3;
+
+/** One trial: a fresh server records the shuffled history of `seed`, retrains, and is asked about a rejected version. */
+async function runTrial(seed: number): Promise<Trial> {
+  const server = await startTestServer({ config: QUIET_MODELS });
+  try {
+    await recordInBulk(server.learning, shuffledHistory(seed));
+    const { success, duration } = byKind((await server.admin.retrain({})).models);
+    const trial: Trial = { seed, success, duration };
+    if (success.status === ModelStatus.REJECTED) {
+      const listed = await server.admin.listModels({ status: ModelStatus.REJECTED });
+      const error = await rejectionOf(server.admin.activateModel({ version: success.version }));
+      const after = await server.admin.listModels({});
+      const outcome = await server.learning.predictOutcome({
+        taskType: "web_development",
+        complexity: 2,
+        agents: ["WEB", "APIDESIGNER", "TESTBED"],
+      });
+      trial.rejected = {
+        listedAsRejected: listed.models.some((m) => m.version === success.version),
+        activeInSql: (await activeVersionsInSql(server)).map((a) => a.version),
+        activeModelVersion: (await server.admin.getStatus({})).activeModelVersion,
+        activateCode: error.code,
+        activateReason: error.findDetails(ErrorInfoSchema)[0]?.reason,
+        stillRejected: after.models.find((m) => m.version === success.version)?.status === ModelStatus.REJECTED,
+        activationsOfIt: (await activationHistory(server)).filter((a) => a.version === success.version).length,
+        predictOutcomeSource: outcome.source,
+      };
     }
+    return trial;
+  } finally {
+    await server.stop();
   }
+}
+
+beforeAll(async () => {
+  // SIDE_BY_SIDE trials at a time, so one's training overlaps the others' recording.
+  trials.push(...(await mapConcurrently(TRIALS, SIDE_BY_SIDE, (t) => runTrial(2_201 + t))));
   reportFigures("gate on shuffled labels", {
     trials: trials.map((t) => ({
       seed: t.seed,

@@ -11,6 +11,9 @@ import { recordWorldHistory, world } from "../support/world-history.js";
 // A Retrain that arrives while a training runs waits for it and answers with its outcome: the
 // caller asked for the result, and "another replica is retraining" was untrue when the training
 // under way was this replica's own. Its deadline bounds the wait (DEADLINE_EXCEEDED, not ABORTED).
+//
+// The three situations have a server and a database each, so they run side by side (much of each
+// is waiting: on a training, on the scheduler's next look); within one, the tests run in order.
 
 const EXECUTIONS = 2_000;
 
@@ -27,7 +30,7 @@ async function retrainLockHeld(server: TestServer): Promise<boolean> {
   return row.held;
 }
 
-describe("Retrain while this replica trains", () => {
+describe.concurrent("Retrain while this replica trains", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ config: QUIET_MODELS });
@@ -37,7 +40,7 @@ describe("Retrain while this replica trains", () => {
     await server?.stop();
   });
 
-  it("answers two concurrent Retrain calls with the same versions, trained once", async () => {
+  it.sequential("answers two concurrent Retrain calls with the same versions, trained once", async () => {
     const before = (await server.admin.listModels({})).models.length;
     const [a, b] = await Promise.all([server.admin.retrain({}), server.admin.retrain({})]);
     expect(a.models).toHaveLength(2);
@@ -45,7 +48,7 @@ describe("Retrain while this replica trains", () => {
     expect((await server.admin.listModels({})).models.length).toBe(before + 2);
   });
 
-  it("answers DEADLINE_EXCEEDED, not ABORTED, to a caller whose deadline ends while it waits, and the training still finishes", async () => {
+  it.sequential("answers DEADLINE_EXCEEDED, not ABORTED, to a caller whose deadline ends while it waits, and the training still finishes", async () => {
     const first = server.admin.retrain({});
     // Let the first call take the lock before the second one arrives.
     await pollUntil(() => retrainLockHeld(server), Boolean, 10_000, 5);
@@ -56,7 +59,7 @@ describe("Retrain while this replica trains", () => {
   });
 });
 
-describe("Retrain while the automatic retraining runs", () => {
+describe.concurrent("Retrain while the automatic retraining runs", () => {
   let server: TestServer;
   beforeAll(async () => {
     // Automatic retraining becomes due once 1,000 executions arrived; the scheduler looks every 5 s.
@@ -67,7 +70,7 @@ describe("Retrain while the automatic retraining runs", () => {
     await server?.stop();
   });
 
-  it("waits for the automatic run and answers with the versions it activated", async () => {
+  it.sequential("waits for the automatic run and answers with the versions it activated", async () => {
     const started = await pollUntil(() => retrainLockHeld(server), Boolean, 30_000, 5);
     expect(started.ok, "the automatic retraining never started").toBe(true);
     const response = await server.admin.retrain({});
@@ -80,7 +83,7 @@ describe("Retrain while the automatic retraining runs", () => {
   });
 });
 
-describe("Retrain while another replica trains", () => {
+describe.concurrent("Retrain while another replica trains", () => {
   let databaseUrl: string;
   let a: TestServer;
   let b: TestServer;
@@ -96,14 +99,14 @@ describe("Retrain while another replica trains", () => {
     if (databaseUrl) await dropTestDatabase(databaseUrl);
   });
 
-  it("waits for the other replica and answers with the versions it stored", async () => {
+  it.sequential("waits for the other replica and answers with the versions it stored", async () => {
     const onA = a.admin.retrain({});
     await pollUntil(() => retrainLockHeld(a), Boolean, 10_000, 5);
     const onB = await b.admin.retrain({});
     expect(versionsOf(onB)).toEqual(versionsOf(await onA));
   });
 
-  it("answers DEADLINE_EXCEEDED when the other replica's run outlasts the deadline", async () => {
+  it.sequential("answers DEADLINE_EXCEEDED when the other replica's run outlasts the deadline", async () => {
     const onA = a.admin.retrain({});
     await pollUntil(() => retrainLockHeld(a), Boolean, 10_000, 5);
     const error = await rejectionOf(b.admin.retrain({}, { timeoutMs: 300 }));

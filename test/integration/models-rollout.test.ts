@@ -13,8 +13,9 @@ import { twoSidedZ, wilsonInterval } from "../../src/learning/proportion-interva
 import { createRng } from "../../src/sim/random.js";
 import { worldExecution } from "../../src/sim/world-execution.js";
 import { ShadowLogSchema } from "../../src/store/rollouts.js";
-import { byKind, ModelStatus, pollUntil, QUIET_MODELS, rejectionOf, reportFigures } from "../support/model-fixtures.js";
+import { byKind, CACHED_EVIDENCE, ModelStatus, pollUntil, QUIET_MODELS, rejectionOf, reportFigures } from "../support/model-fixtures.js";
 import { requireCli, runCli } from "../support/run-cli.js";
+import { mapConcurrently } from "../support/concurrently.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordInBulk, recordWorldHistory, world } from "../support/world-history.js";
 
@@ -26,6 +27,11 @@ beforeAll(requireCli, 300_000);
 // arm's credited success in GetStatus; promotion only on evidence; ActivateModel forcing it.
 
 const TASK = "web_development";
+/**
+ * PredictAgents calls in flight at once, as an orchestrator's workers would send them: no call
+ * here depends on another's answer (nothing is credited between them).
+ */
+const CALLERS = 8;
 
 let server: TestServer;
 /** The champion's pair (v1) and the later pair whose success version is the challenger (v2). */
@@ -87,7 +93,9 @@ const arm = (arms: readonly ArmStatus[], name: string) => {
 };
 
 beforeAll(async () => {
-  server = await startTestServer({ config: QUIET_MODELS });
+  // What is checked of each answer is its arm, its versions and its logged propensities, never a
+  // team's fresh record: the evidence is cached as in production.
+  server = await startTestServer({ config: CACHED_EVIDENCE });
   await server.admin.setLearningMode({ mode: LearningMode.AUTONOMOUS });
   await recordWorldHistory(server.learning, { taskTypes: [TASK, "security_audit"], count: 1_500, seed: 7_101 });
   v1 = byKind((await server.admin.retrain({})).models);
@@ -148,7 +156,7 @@ describe("a shadow challenger", () => {
   beforeAll(async () => {
     const { rollout } = await server.admin.setChallenger({ version: v2.success.version, mode: ChallengerMode.SHADOW });
     rolloutId = rollout!.id;
-    for (let n = 0; n < 60; n++) responses.push(await predict(`caller-${n}`, 0.2));
+    responses.push(...(await mapConcurrently(60, CALLERS, (n) => predict(`caller-${n}`, 0.2))));
   });
 
   it("is never returned: every answer is the champion's", () => {
@@ -237,7 +245,7 @@ describe("a canary challenger at a share of 0.3", () => {
   beforeAll(async () => {
     const { rollout } = await server.admin.setChallenger({ version: v2.success.version, mode: ChallengerMode.CANARY, canaryShare: 0.3 });
     rolloutId = rollout!.id;
-    for (let n = 0; n < 400; n++) keyed.push(await predict(`task-${n}`));
+    keyed.push(...(await mapConcurrently(400, CALLERS, (n) => predict(`task-${n}`))));
   });
 
   it("ended the shadow rollout: GetRollout shows the canary", async () => {
@@ -261,15 +269,15 @@ describe("a canary challenger at a share of 0.3", () => {
   });
 
   it("serves a key by the same arm on every call", async () => {
-    for (let n = 0; n < 40; n++) {
-      const first = servedBy(keyed[n]!);
-      for (let again = 0; again < 3; again++) expect(servedBy(await predict(`task-${n}`)), `task-${n}`).toBe(first);
-    }
+    const again = await mapConcurrently(40 * 3, CALLERS, (call) => predict(`task-${call % 40}`));
+    again.forEach((response, call) => {
+      const n = call % 40;
+      expect(servedBy(response), `task-${n}`).toBe(servedBy(keyed[n]!));
+    });
   });
 
   it("serves about 30% of 300 calls without a key (a draw per call)", async () => {
-    const unkeyed: PredictAgentsResponse[] = [];
-    for (let n = 0; n < 300; n++) unkeyed.push(await predict());
+    const unkeyed = await mapConcurrently(300, CALLERS, () => predict());
     const share = unkeyed.filter((r) => servedBy(r) === "challenger").length / unkeyed.length;
     expect(Math.abs(share - 0.3)).toBeLessThan(4 * Math.sqrt((0.3 * 0.7) / unkeyed.length));
   });
@@ -416,7 +424,7 @@ describe("retraining with PROMOTION=evidence", () => {
   let second: { success: ModelVersion; duration: ModelVersion };
 
   beforeAll(async () => {
-    evidenceServer = await startTestServer({ config: { ...QUIET_MODELS, promotion: "evidence" } });
+    evidenceServer = await startTestServer({ config: { ...CACHED_EVIDENCE, promotion: "evidence" } });
     await recordWorldHistory(evidenceServer.learning, { taskTypes: [TASK, "security_audit"], count: 1_500, seed: 7_101 });
     first = byKind((await evidenceServer.admin.retrain({})).models);
     await recordWorldHistory(evidenceServer.learning, { taskTypes: [TASK, "security_audit"], count: 600, seed: 7_102 });
@@ -441,18 +449,15 @@ describe("retraining with PROMOTION=evidence", () => {
   });
 
   it("promotes the shadow on its off-policy evidence once 400 decisions are credited, then serves it", async () => {
-    const responses: PredictAgentsResponse[] = [];
-    for (let n = 0; n < 400; n++) {
-      responses.push(
-        await evidenceServer.learning.predictAgents({
-          taskType: TASK,
-          complexity: 2,
-          explorationRate: 0.3,
-          successWeight: 1,
-          maxRecommendations: 1,
-        }),
-      );
-    }
+    const responses = await mapConcurrently(400, CALLERS, () =>
+      evidenceServer.learning.predictAgents({
+        taskType: TASK,
+        complexity: 2,
+        explorationRate: 0.3,
+        successWeight: 1,
+        maxRecommendations: 1,
+      }),
+    );
     await creditInWorld(responses, 7_403, evidenceServer);
     // The two versions pick nearly the same teams, so the difference is near 0 and varies with the
     // exploration draws (sd about 0.03 from run to run; the bound sits about 0.04 below it): a

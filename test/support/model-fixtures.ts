@@ -22,6 +22,14 @@ export const QUIET_MODELS: ConfigInput = {
   evidenceCacheMs: 0,
 };
 
+/**
+ * QUIET_MODELS with the evidence cache as in production (1 s, refreshed in the background), for
+ * tests none of whose predictions depends on executions recorded just before it: their calls
+ * share a task type's snapshot and its ranking instead of rereading both per call (with
+ * evidenceCacheMs 0 every call reads the task type's aggregates, hundreds of rows, and ranks again).
+ */
+export const CACHED_EVIDENCE: ConfigInput = { ...QUIET_MODELS, evidenceCacheMs: 1_000 };
+
 /** The success and the duration version of one Retrain, failing loudly when either is missing. */
 export function byKind(models: readonly ModelVersion[]): { success: ModelVersion; duration: ModelVersion } {
   const success = models.find((m) => m.kind === ModelKind.SUCCESS);

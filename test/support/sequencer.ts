@@ -1,16 +1,18 @@
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * Files known to run longest (about 90 s, 40 s and 30 s of one worker on a quiet 2-core machine),
- * although they are small: one follower loop of 6,000 sequential calls, one test of 4,000
- * PredictAgents calls, concurrent retraining. Without timings of an earlier run (a fresh clone,
- * CI), vitest starts larger files first, which put these at the end of the run with the other
- * worker idle beside them. Listed here, they start first.
+ * Files known to run longest although they are small: one follower loop of 6,000 sequential
+ * calls (about 40 s of one worker on a quiet 2-core machine), three trainings on histories of up
+ * to 20,000 executions (30 s), concurrent retraining (20-30 s), one test of 4,000 PredictAgents
+ * calls. Without timings of an earlier run (a fresh clone, CI), vitest starts larger files first,
+ * which put these at the end of the run with the other worker idle beside them. Listed here, they
+ * start first.
  */
 const LONGEST_FIRST = [
   "test/integration/learning-follower.test.ts",
-  "test/integration/learning-decisions.test.ts",
+  "test/integration/models-regret.test.ts",
   "test/integration/models-retrain-concurrent.test.ts",
+  "test/integration/learning-decisions.test.ts",
 ];
 
 /** Vitest's order (by earlier timings, else by size), with LONGEST_FIRST moved to the front of their project. */
