@@ -8,7 +8,7 @@ import type { TaskEvidence } from "./evidence.js";
 import { firstPickProbabilities } from "./first-pick.js";
 import { SnapshotMemo } from "./snapshot-memo.js";
 import { typicalDuration } from "./team-duration.js";
-import { indexEvidence } from "./team-prior.js";
+import { indexEvidence, teamKey } from "./team-prior.js";
 import { type ScoredTeam, thompsonContenders, thompsonOver } from "./thompson-contenders.js";
 
 /** A PredictAgents request as learning needs it (validated, defaults applied). */
@@ -60,6 +60,12 @@ export function estimateOf(ranking: Ranking, s: ScoredTeam): Estimate {
     ranking.returned.set(s, estimate);
   }
   return estimate;
+}
+
+/** The team's identity (teamKey), kept with it once asked for: each answer names its teams by it. */
+export function keyOf(s: ScoredTeam): string {
+  s.key ??= teamKey(s.team);
+  return s.key;
 }
 
 /** π of a ranking at exploration share ε: kept with the ranking for the last ε asked (requests of a shape share one). */
@@ -162,6 +168,7 @@ export function rankingFor(
         posterior: e.posterior,
         speed,
         score: w * (e.rankingProbability ?? e.successProbability) + (1 - w) * speed,
+        key: undefined,
       };
     });
     // Teams that would likely miss the deadline are out before the greedy order and the Thompson

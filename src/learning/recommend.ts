@@ -7,18 +7,21 @@ import {
   clamp01,
   type EstimateOverride,
   estimateOf,
+  keyOf,
   piOf,
   type Ranking,
   RecommendMemo,
   type RecommendRequest,
   rankingFor,
 } from "./ranking.js";
-import { indexEvidence, teamKey } from "./team-prior.js";
+import { indexEvidence } from "./team-prior.js";
 import { type ScoredTeam, thompsonOver } from "./thompson-contenders.js";
 
 /** One ranked team: its estimate, its agents in suggested execution order, and what the policy logged. */
 export interface Recommended extends Estimate {
   agents: string[];
+  /** The team's identity (teamKey of its agents). */
+  agentSet: string;
   score: number;
   /** Probability that this policy puts this team first for this request. */
   propensity: number;
@@ -31,6 +34,8 @@ export interface Recommended extends Estimate {
 /** A team that may go first, with its probability of going first in this answer and what was estimated for it. */
 export interface FirstPickTeam {
   agents: string[];
+  /** The team's identity (teamKey of its agents). */
+  agentSet: string;
   probability: number;
   successProbability: number;
   expectedDurationSeconds: number;
@@ -110,7 +115,8 @@ export function recommend(
       const estimate = estimateOf(ranking, s);
       return {
         ...estimate,
-        agents: suggestedOrder(s.team, index.combinations.get(teamKey(s.team)), index.catalog),
+        agents: suggestedOrder(s.team, index.combinations.get(keyOf(s)), index.catalog),
+        agentSet: keyOf(s),
         score: s.score,
         propensity: propensity(s),
         exploratory: slot === 0 && first !== undefined && s !== best,
@@ -139,6 +145,7 @@ function firstPickOf(ranking: Ranking, pi: Float64Array, epsilon: number): First
   const top = contenders
     .map((s) => ({
       agents: s.team,
+      agentSet: keyOf(s),
       probability: pi[pickIndex.get(s)!]!,
       successProbability: s.successProbability,
       expectedDurationSeconds: s.expectedDurationSeconds,

@@ -20,6 +20,8 @@ export interface ScoredTeam {
   posterior: BetaPosterior;
   speed: number;
   score: number;
+  /** teamKey(team), computed when an answer first needs it (answers name a few teams, a ranking holds hundreds). */
+  key: string | undefined;
 }
 
 /** Standard deviations beyond which a Thompson draw is treated as impossible. */

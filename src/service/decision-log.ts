@@ -18,11 +18,11 @@ export interface DecisionContext {
 }
 
 const teamOf = (
-  agents: readonly string[],
+  agentSet: string,
   probability: number,
   e: Pick<Estimate, "successProbability" | "expectedDurationSeconds">,
 ): DecisionTeam => ({
-  agent_set: agentSetKey(agents),
+  agent_set: agentSet,
   probability,
   success_probability: e.successProbability,
   expected_duration_seconds: e.expectedDurationSeconds,
@@ -61,7 +61,7 @@ export function policyDecision(
     first_agent_set: agentSetKey(first.agents),
     first_propensity: first.propensity,
     greedy_agent_set: agentSetKey(pick.greedy),
-    top_teams: pick.top.map((t) => teamOf(t.agents, t.probability, t)),
+    top_teams: pick.top.map((t) => teamOf(t.agentSet, t.probability, t)),
     recommendation_id: first.recommendationId,
   };
 }
@@ -84,7 +84,7 @@ export function callerDecision(
     first_agent_set: agentSetKey(caller.agents),
     first_propensity: 1,
     greedy_agent_set: agentSetKey(service?.greedy ?? caller.agents),
-    top_teams: [teamOf(caller.agents, 1, caller.estimate)],
+    top_teams: [teamOf(agentSetKey(caller.agents), 1, caller.estimate)],
     recommendation_id: caller.recommendationId,
   };
 }

@@ -183,7 +183,7 @@ export async function predictAgents(
     recommendationId: randomUUID(),
     rank: i + 1,
     agents: rec.agents,
-    agentSet: agentSetKey(rec.agents),
+    agentSet: rec.agentSet,
     successProbability: rec.successProbability,
     expectedDurationSeconds: rec.expectedDurationSeconds,
     confidence: rec.confidence,

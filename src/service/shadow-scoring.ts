@@ -37,7 +37,7 @@ export async function scoreShadow(
     floor: pick.floor,
     candidate_count: pick.candidateCount,
     top_teams: pick.top.map((t) => ({
-      agent_set: agentSetKey(t.agents),
+      agent_set: t.agentSet,
       probability: t.probability,
       success_probability: t.successProbability,
       expected_duration_seconds: t.expectedDurationSeconds,
