@@ -228,7 +228,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
     const evidence = new EvidenceCache(pool, config.evidenceCacheMs, log);
     const estimates = new ModelEstimates();
     const recommendMemo = new RecommendMemo();
-    const rankings = new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs > 0, log);
+    const rankings = new RankingCache(evidence, estimates, runtime, recommendMemo, config.evidenceCacheMs > 0, log, metrics);
     // A new model serves once the rankings callers were asking for are built for it.
     runtime.prepareSwapsWith((next) => rankings.warm(next));
     const server = await lifecycle.start(

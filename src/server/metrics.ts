@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { DatabasePool } from "slonik";
 import { LearningService } from "../../gen/agentlearning/v1/learning_service_pb.js";
 import type { ModelRuntime } from "../ml/model-runtime.js";
+import type { RankingBuild, RankingBuildObserver } from "../service/ranking-cache.js";
 import type { LogWriterStats } from "../service/recommendation-log-writer.js";
 import type { RetrainObserver, RetrainOutcomeLabel } from "../service/retrainer.js";
 import type { CallObserver, FinishedCall } from "./call-interceptor.js";
@@ -34,7 +35,7 @@ const RETRAIN_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
  * Events (calls, stored executions, retrainings) are pushed here as they happen; states (pool,
  * serving models, calls in flight) are read from their owners at scrape time.
  */
-export class ServiceMetrics implements CallObserver, RetrainObserver {
+export class ServiceMetrics implements CallObserver, RetrainObserver, RankingBuildObserver {
   /** The registry `GET /metrics` renders. */
   readonly registry = new Registry();
   readonly #rpcTotal: Counter<"method" | "code">;
@@ -43,6 +44,7 @@ export class ServiceMetrics implements CallObserver, RetrainObserver {
   readonly #subscribers: Gauge;
   readonly #retrainTotal: Counter<"outcome">;
   readonly #retrainDuration: Histogram;
+  readonly #rankingBuilds: Counter<"on">;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -138,6 +140,12 @@ export class ServiceMetrics implements CallObserver, RetrainObserver {
         for (const event of ["statements", "answers", "failures", "dropped"] as const) this.inc({ event }, stats[event]);
       },
     });
+    this.#rankingBuilds = new Counter({
+      name: "agent_learning_ranking_builds_total",
+      help: "PredictAgents rankings built, by where: call (a call waited for it), background (the previous snapshot's answered meanwhile), swap (built before a new model served).",
+      labelNames: ["on"],
+      registers,
+    });
     new Gauge({
       name: "agent_learning_db_pool_waiting_clients",
       help: "Queries waiting for a connection of the main pool (above 0 for long: the pool is too small or the database too slow).",
@@ -163,6 +171,11 @@ export class ServiceMetrics implements CallObserver, RetrainObserver {
   /** Executions newly committed to the store. */
   executionsStored(count: number): void {
     if (count > 0) this.#ingested.inc(count);
+  }
+
+  /** A PredictAgents ranking was built. */
+  rankingBuilt(on: RankingBuild): void {
+    this.#rankingBuilds.inc({ on });
   }
 
   /** A retraining ended; `seconds` is absent when it did not run here (skipped). */

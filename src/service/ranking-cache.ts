@@ -23,6 +23,17 @@ interface Generations {
   previous: TaskEvidence | undefined;
 }
 
+/**
+ * Where a ranking was built: on a call (which waited for it), in the background (the previous
+ * snapshot's answered meanwhile) or ahead of a model swap (the models swapped in once it was built).
+ */
+export type RankingBuild = "call" | "background" | "swap";
+
+/** Told of every ranking built, for the metrics. */
+export interface RankingBuildObserver {
+  rankingBuilt(on: RankingBuild): void;
+}
+
 /** Task types whose generations are kept (as many as the evidence cache holds). */
 const MAX_TASK_TYPES = 1000;
 
@@ -57,6 +68,7 @@ export class RankingCache {
     /** Whether a call may be answered from the previous snapshot (false: the evidence is read on every call). */
     private readonly servePrevious: boolean,
     private readonly log: Logger,
+    private readonly observer?: RankingBuildObserver,
   ) {}
 
   /** The prepared snapshot for this request, scored by `model` (the serving models unless given). */
@@ -65,12 +77,12 @@ export class RankingCache {
     const { previous } = this.#advance(request.taskType, current);
     const key = shapeKey(request, model);
     if (!this.#isBuilt(current, key) && this.servePrevious && previous && this.#isBuilt(previous, key)) {
-      this.#build(current, key, request, model, true).catch((error: unknown) =>
+      this.#build(current, key, request, model, "background").catch((error: unknown) =>
         this.log.warn({ err: error, taskType: request.taskType }, "building a ranking failed; serving the previous one"),
       );
       return this.#prepared(previous, request, model);
     }
-    await this.#build(current, key, request, model, false);
+    await this.#build(current, key, request, model, "call");
     return this.#prepared(current, request, model);
   }
 
@@ -86,11 +98,11 @@ export class RankingCache {
     const wanted: { evidence: TaskEvidence; request: RankingRequest }[] = [];
     for (const { newest } of this.#generations.values()) {
       for (const { request, model } of this.#built.get(newest)?.values() ?? []) {
-        if (model === serving) wanted.push({ evidence: newest, request });
+        if (sameVersions(model, serving)) wanted.push({ evidence: newest, request });
       }
     }
     for (const { evidence, request } of wanted.slice(-MAX_WARM).reverse()) {
-      await this.#build(evidence, shapeKey(request, next), request, next, true).catch((error: unknown) =>
+      await this.#build(evidence, shapeKey(request, next), request, next, "swap").catch((error: unknown) =>
         this.log.warn({ err: error, taskType: request.taskType }, "building a ranking for the next model failed; the first call builds it"),
       );
     }
@@ -115,7 +127,7 @@ export class RankingCache {
   }
 
   /** Builds the ranking of `key` on `evidence` once (concurrent calls share the build). */
-  #build(evidence: TaskEvidence, key: string, request: RankingRequest, model: ModelSnapshot, background: boolean): Promise<void> {
+  #build(evidence: TaskEvidence, key: string, request: RankingRequest, model: ModelSnapshot, on: RankingBuild): Promise<void> {
     if (this.#isBuilt(evidence, key)) return Promise.resolve();
     let builds = this.#building.get(evidence);
     if (!builds) {
@@ -126,7 +138,7 @@ export class RankingCache {
     if (running) return running;
     const build = (async () => {
       // In the background, the call that started the build answers first.
-      if (background) await new Promise((resolve) => setImmediate(resolve));
+      if (on !== "call") await new Promise((resolve) => setImmediate(resolve));
       const { override } = await this.#prepared(evidence, request, model);
       prepareRanking(evidence, request, override, this.memo);
       let built = this.#built.get(evidence);
@@ -135,6 +147,7 @@ export class RankingCache {
         this.#built.set(evidence, built);
       }
       built.set(key, { request, model });
+      this.observer?.rankingBuilt(on);
     })();
     builds.set(key, build);
     const done = () => builds.delete(key);
@@ -168,4 +181,9 @@ function shapeKey(r: RankingRequest, model: ModelSnapshot): string {
     model.success?.version ?? "",
     model.duration?.version ?? "",
   ]);
+}
+
+/** Whether two snapshots serve the same versions (a swap makes a new snapshot object of the same versions too). */
+function sameVersions(a: ModelSnapshot, b: ModelSnapshot): boolean {
+  return a.success?.version === b.success?.version && a.duration?.version === b.duration?.version;
 }
