@@ -1,0 +1,58 @@
+import type { Logger } from "pino";
+import type { DatabasePool } from "slonik";
+import { foldAggregateDeltas } from "../store/execution-aggregates.js";
+
+/** Deltas folded per transaction: bounds how long one fold holds its locks and how much it rewrites at once. */
+export const FOLD_SLICE = 20_000;
+
+/**
+ * Folds the aggregate deltas ingest appends into the aggregate sums, on every replica's timer;
+ * the fold lock lets one replica fold while the others skip. Reads stay exact whatever the delay
+ * (the aggregate views add the deltas not yet folded), so the interval only bounds how many
+ * deltas a read adds up. A backlog is folded slice after slice until none is left.
+ */
+export class AggregateFoldJob {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(
+    private readonly pool: DatabasePool,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the timer. */
+  start(): void {
+    this.#schedule();
+  }
+
+  /** Stops the timer and waits for a fold in progress (its transaction is short). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.#tick().finally(() => {
+        this.#running = undefined;
+        this.#schedule();
+      });
+    }, this.intervalMs);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      while (!this.#stopped && (await foldAggregateDeltas(this.pool, FOLD_SLICE)) === FOLD_SLICE) {
+        // A full slice: more may be waiting.
+      }
+    } catch (error) {
+      // The next tick retries; the deltas stay, and reads still count them.
+      this.log.warn({ err: error }, "folding aggregate deltas failed");
+    }
+  }
+}
