@@ -15,6 +15,10 @@ ALTER TABLE agent_stats RENAME TO agent_stats_folded;
 ALTER TABLE combination_stats RENAME TO combination_stats_folded;
 ALTER TABLE sequence_stats RENAME TO sequence_stats_folded;
 ALTER TABLE combination_errors RENAME TO combination_errors_folded;
+-- Looked up ordered teams by combination for one team at a time; evidence now reads a task type's
+-- ordered teams at once (through the primary key's task_type prefix), and every new ordered team a
+-- fold adds would pay for this index too.
+DROP INDEX sequence_stats_set;
 
 -- One row per stored execution not yet folded: the columns the aggregates are computed from.
 -- No primary key and no index on purpose (the fold reads it whole, in slices by ctid); the
