@@ -152,6 +152,29 @@ describe("running aggregates as folded sums plus deltas", () => {
     expect(sums).toBe(45);
   });
 
+  it("reports in GetStatus exactly the executions, task types and teams stored, before and after a fold", async () => {
+    const raw = async () =>
+      server.db.one(
+        sql.type(z.object({ executions: z.bigint(), task_types: z.bigint(), teams: z.bigint() }))`
+          SELECT count(*) AS executions, count(DISTINCT task_type) AS task_types,
+            count(DISTINCT (task_type, agent_set)) AS teams FROM executions`,
+      );
+    const reported = async () => {
+      const status = await server.admin.getStatus({});
+      return { executions: status.executionCount, task_types: status.taskTypeCount, teams: status.combinationCount };
+    };
+    const prefix = freshPrefix("status");
+    await record(varied(prefix, 30));
+    await foldAll(server.db, 10_000);
+    // Teams already folded and new ones, all still deltas.
+    await record([...varied(prefix, 30), ...varied(freshPrefix("status_new"), 20)]);
+    expect(await pendingDeltas(server.db)).toBe(50);
+
+    expect(await reported()).toEqual(await raw());
+    await foldAll(server.db, 10_000);
+    expect(await reported()).toEqual(await raw());
+  });
+
   it("folds nothing while another replica holds the fold lock", async () => {
     const prefix = freshPrefix("locked");
     await record(varied(prefix, 10));
