@@ -15,6 +15,8 @@ export class AggregateFoldJob {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Whether the last tick failed: an outage is logged once when it starts and once when it ends, not every tick. */
+  #failing = false;
 
   constructor(
     private readonly pool: DatabasePool,
@@ -50,9 +52,12 @@ export class AggregateFoldJob {
       while (!this.#stopped && (await foldAggregateDeltas(this.pool, FOLD_SLICE)) === FOLD_SLICE) {
         // A full slice: more may be waiting.
       }
+      if (this.#failing) this.log.info("folding aggregate deltas works again");
+      this.#failing = false;
     } catch (error) {
       // The next tick retries; the deltas stay, and reads still count them.
-      this.log.warn({ err: error }, "folding aggregate deltas failed");
+      if (!this.#failing) this.log.warn({ err: error }, "folding aggregate deltas failed; retrying every interval");
+      this.#failing = true;
     }
   }
 }
