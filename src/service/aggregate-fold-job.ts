@@ -1,9 +1,12 @@
 import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
-import { foldAggregateDeltas } from "../store/execution-aggregates.js";
+import { foldAggregateDeltas, vacuumAggregateDeltas } from "../store/execution-aggregates.js";
 
 /** Deltas folded per transaction: bounds how long one fold holds its locks and how much it rewrites at once. */
 export const FOLD_SLICE = 20_000;
+
+/** Deltas folded (so left dead) after which the delta table is vacuumed, about a megabyte of dead rows. */
+const VACUUM_AFTER = 10_000;
 
 /**
  * Folds the aggregate deltas ingest appends into the aggregate sums, on every replica's timer;
@@ -17,6 +20,8 @@ export class AggregateFoldJob {
   #stopped = false;
   /** Whether the last tick failed: an outage is logged once when it starts and once when it ends, not every tick. */
   #failing = false;
+  /** Deltas this replica folded since it last vacuumed the delta table. */
+  #deadSinceVacuum = 0;
 
   constructor(
     private readonly pool: DatabasePool,
@@ -49,8 +54,13 @@ export class AggregateFoldJob {
 
   async #tick(): Promise<void> {
     try {
-      while (!this.#stopped && (await foldAggregateDeltas(this.pool, FOLD_SLICE)) === FOLD_SLICE) {
-        // A full slice: more may be waiting.
+      for (let folded = FOLD_SLICE; folded === FOLD_SLICE && !this.#stopped; ) {
+        folded = await foldAggregateDeltas(this.pool, FOLD_SLICE);
+        this.#deadSinceVacuum += folded;
+      }
+      if (this.#deadSinceVacuum >= VACUUM_AFTER) {
+        await vacuumAggregateDeltas(this.pool);
+        this.#deadSinceVacuum = 0;
       }
       if (this.#failing) this.log.info("folding aggregate deltas works again");
       this.#failing = false;

@@ -133,6 +133,16 @@ export async function foldAggregateDeltas(pool: DatabasePool, limit: number): Pr
   });
 }
 
+/**
+ * Vacuums the delta table: each fold leaves the deltas it deleted as dead rows, and the views scan
+ * the whole heap, so between autovacuum's visits (a minute apart by default) a busy ingest would
+ * grow it by every delta of that minute. A role that does not own the table gets a warning from
+ * PostgreSQL and nothing happens, which autovacuum then covers; a vacuum already running is not waited for.
+ */
+export async function vacuumAggregateDeltas(pool: DatabasePool): Promise<void> {
+  await pool.query(sql.type(z.object({}))`VACUUM (SKIP_LOCKED) execution_deltas`);
+}
+
 async function tryFoldLock(tx: CommonQueryMethods): Promise<boolean> {
   const row = await tx.one(sql.type(z.object({ locked: z.boolean() }))`SELECT pg_try_advisory_xact_lock(${FOLD_LOCK_KEY}) AS locked`);
   return row.locked;

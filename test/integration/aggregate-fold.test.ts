@@ -5,7 +5,7 @@ import { sql } from "slonik";
 import { z } from "zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
-import { FOLD_LOCK_KEY, foldAggregateDeltas } from "../../src/store/execution-aggregates.js";
+import { FOLD_LOCK_KEY, foldAggregateDeltas, vacuumAggregateDeltas } from "../../src/store/execution-aggregates.js";
 import { makeExecution, uniqueId } from "../support/executions.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 
@@ -173,6 +173,28 @@ describe("running aggregates as folded sums plus deltas", () => {
     expect(await reported()).toEqual(await raw());
     await foldAll(server.db, 10_000);
     expect(await reported()).toEqual(await raw());
+  });
+
+  it("gives back the space of folded deltas when the delta table is vacuumed", async () => {
+    const size = async () =>
+      server.db.oneFirst(sql.type(z.object({ bytes: z.number() }))`SELECT pg_relation_size('execution_deltas')::int AS bytes`);
+    await foldAll(server.db, 10_000);
+    await vacuumAggregateDeltas(server.db);
+    const empty = await size();
+    const bulk = varied(freshPrefix("vacuumed"), 400);
+    await server.learning.recordExecutions(
+      (async function* () {
+        yield { executions: bulk };
+      })(),
+    );
+    await foldAll(server.db, 10_000);
+    const folded = await size();
+
+    await vacuumAggregateDeltas(server.db);
+
+    expect(folded).toBeGreaterThan(empty);
+    expect(await size()).toBeLessThan(folded);
+    expect(await pendingDeltas(server.db)).toBe(0);
   });
 
   it("folds nothing while another replica holds the fold lock", async () => {
