@@ -83,6 +83,11 @@ export const ConfigSchema = z.object({
     .default(60 * 60_000),
   /** Executions deleted per statement (each its own short transaction) by retention. */
   retentionBatchSize: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /**
+   * How often the running aggregates' deltas (one per stored execution) are folded into their
+   * sums, ms. Reads are exact either way; a longer interval leaves more deltas for each read to add.
+   */
+  aggregateFoldMs: z.coerce.number().int().min(10).max(60_000).default(500),
   /** Idle time after which an insight stream sends a heartbeat, ms. */
   heartbeatMs: z.coerce.number().int().min(100).default(15_000),
   /**
@@ -145,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     retentionMaxRows: env.RETENTION_MAX_ROWS,
     retentionIntervalMs: env.RETENTION_INTERVAL_MS,
     retentionBatchSize: env.RETENTION_BATCH_SIZE,
+    aggregateFoldMs: env.AGGREGATE_FOLD_MS,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
     evidenceCacheMs: env.EVIDENCE_CACHE_MS,
     recommendationLogFlushMs: env.RECOMMENDATION_LOG_FLUSH_MS,

@@ -20,7 +20,7 @@ import { DEFAULT_LOG_WRITER_OPTIONS, RecommendationLogWriter } from "./service/r
 import { RankingCache } from "./service/ranking-cache.js";
 import { Retrainer } from "./service/retrainer.js";
 import { SettingsCache } from "./service/settings-cache.js";
-import { startAnalysis, startRetention, startRetraining } from "./startup/background-jobs.js";
+import { startAggregateFold, startAnalysis, startRetention, startRetraining } from "./startup/background-jobs.js";
 import { migrateSchema, openPool, provideDatabase, serviceDatabaseUrl } from "./startup/database.js";
 import { Lifecycle } from "./startup/lifecycle.js";
 import { startRpcServer } from "./startup/rpc-server.js";
@@ -188,6 +188,7 @@ export async function startService(config: Config, log: Logger = createLogger(co
     );
     const settings = new SettingsCache(pool, notifications, log);
     const jobs = { config, pool, log, learningEnabled: async () => (await settings.get()).learning_enabled };
+    await startAggregateFold(lifecycle, jobs);
     await startAnalysis(lifecycle, jobs);
 
     const runtime = await lifecycle.start(

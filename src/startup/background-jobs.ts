@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import type { Config } from "../config.js";
+import { AggregateFoldJob } from "../service/aggregate-fold-job.js";
 import { analysisJob } from "../service/analysis-runner.js";
 import { DueScheduler } from "../service/due-scheduler.js";
 import { RetentionJob, retentionPolicyOf } from "../service/retention-job.js";
@@ -71,5 +72,18 @@ export async function startRetention(lifecycle: Lifecycle, { config, pool, log }
       return retention;
     },
     (retention) => retention.stop(),
+  );
+}
+
+/** Folding the aggregate deltas into their sums (one replica at a time), whatever the learning mode. */
+export async function startAggregateFold(lifecycle: Lifecycle, { config, pool, log }: BackgroundJobParts): Promise<void> {
+  await lifecycle.start(
+    "aggregate fold",
+    () => {
+      const job = new AggregateFoldJob(pool, config.aggregateFoldMs, log);
+      job.start();
+      return job;
+    },
+    (job) => job.stop(),
   );
 }

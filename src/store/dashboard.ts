@@ -44,6 +44,11 @@ export async function readAgentRanking(db: CommonQueryMethods, limit: number): P
         sum(s.log_duration_sq_sum) AS log_sq_sum
       FROM agent_stats s JOIN agents a ON a.name = s.agent
       GROUP BY s.agent, a.category
+    ),
+    -- Read once, not once per agent: the aggregates are views that add up the unfolded deltas.
+    team_errors AS MATERIALIZED (
+      SELECT c.agents, e.error_message, e.occurrences FROM combination_errors e
+      JOIN combination_stats c ON c.task_type = e.task_type AND c.agent_set = e.agent_set
     )
     SELECT agent, category, n::bigint AS executions,
       (successes::float8 / n) AS success_rate,
@@ -52,10 +57,9 @@ export async function readAgentRanking(db: CommonQueryMethods, limit: number): P
       exp(log_sum / n + 1.2816 * sqrt(greatest(0, (log_sq_sum - log_sum * log_sum / n) / greatest(n - 1, 1)))) - 1 AS p90_duration,
       CASE WHEN duration_sum > 0 THEN successes::float8 / (duration_sum / 3600) ELSE 0 END AS successes_per_hour,
       coalesce((SELECT array_agg(error_message ORDER BY total DESC, error_message) FROM (
-        SELECT e.error_message, sum(e.occurrences) AS total FROM combination_errors e
-        JOIN combination_stats c ON c.task_type = e.task_type AND c.agent_set = e.agent_set
-        WHERE per_agent.agent = ANY(c.agents)
-        GROUP BY e.error_message ORDER BY total DESC, e.error_message LIMIT 3) top), '{}') AS top_errors
+        SELECT error_message, sum(occurrences) AS total FROM team_errors
+        WHERE per_agent.agent = ANY(agents)
+        GROUP BY error_message ORDER BY total DESC, error_message LIMIT 3) top), '{}') AS top_errors
     FROM per_agent
     ORDER BY success_rate DESC, executions DESC, agent LIMIT ${limit}`);
   return [...rows];

@@ -50,23 +50,37 @@ export async function readTaskEvidence(db: CommonQueryMethods, taskType: string,
     db.maybeOne(sql.type(TaskRow)`
       SELECT executions, successes, duration_sum, log_duration_sum, log_duration_sq_sum, complexity_sum
       FROM task_type_stats WHERE task_type = ${taskType}`),
+    // Each aggregate is read once for the task type (its top three errors and orders per team by
+    // a window), not once per team: the aggregates are views that add the deltas not yet folded,
+    // and a correlated read per team would scan those deltas once per team.
     db.any(sql.type(CombinationRow)`
+      WITH teams AS (
+        SELECT agent_set, agents, executions, successes, duration_sum, log_duration_sum, log_duration_sq_sum, complexity_sum
+        FROM combination_stats WHERE task_type = ${taskType}
+        ORDER BY executions DESC, agent_set
+        LIMIT ${MAX_COMBINATIONS}
+      ),
+      errors AS (
+        SELECT agent_set, jsonb_agg(jsonb_build_object('message', error_message, 'occurrences', occurrences)
+                 ORDER BY occurrences DESC, error_message) AS top_errors
+        FROM (SELECT agent_set, error_message, occurrences,
+                row_number() OVER (PARTITION BY agent_set ORDER BY occurrences DESC, error_message) AS rank
+              FROM combination_errors WHERE task_type = ${taskType}) e
+        WHERE rank <= 3 GROUP BY agent_set
+      ),
+      orders AS (
+        SELECT agent_set, jsonb_agg(jsonb_build_object('agents', agent_sequence, 'executions', executions,
+                 'successes', successes) ORDER BY executions DESC, agent_sequence) AS orders
+        FROM (SELECT agent_set, agent_sequence, executions, successes,
+                row_number() OVER (PARTITION BY agent_set ORDER BY executions DESC, agent_sequence) AS rank
+              FROM sequence_stats WHERE task_type = ${taskType}) q
+        WHERE rank <= 3 GROUP BY agent_set
+      )
       SELECT c.executions, c.successes, c.duration_sum, c.log_duration_sum, c.log_duration_sq_sum,
-        c.complexity_sum, c.agents,
-        coalesce((SELECT jsonb_agg(jsonb_build_object('message', e.error_message, 'occurrences', e.occurrences)
-                   ORDER BY e.occurrences DESC, e.error_message)
-                  FROM (SELECT error_message, occurrences FROM combination_errors
-                        WHERE task_type = c.task_type AND agent_set = c.agent_set
-                        ORDER BY occurrences DESC, error_message LIMIT 3) e), '[]'::jsonb) AS top_errors,
-        coalesce((SELECT jsonb_agg(jsonb_build_object('agents', q.agent_sequence, 'executions', q.executions,
-                   'successes', q.successes) ORDER BY q.executions DESC, q.agent_sequence)
-                  FROM (SELECT agent_sequence, executions, successes FROM sequence_stats
-                        WHERE task_type = c.task_type AND agent_set = c.agent_set
-                        ORDER BY executions DESC, agent_sequence LIMIT 3) q), '[]'::jsonb) AS orders
-      FROM combination_stats c
-      WHERE c.task_type = ${taskType}
-      ORDER BY c.executions DESC, c.agent_set
-      LIMIT ${MAX_COMBINATIONS}`),
+        c.complexity_sum, c.agents, coalesce(e.top_errors, '[]'::jsonb) AS top_errors,
+        coalesce(o.orders, '[]'::jsonb) AS orders
+      FROM teams c LEFT JOIN errors e USING (agent_set) LEFT JOIN orders o USING (agent_set)
+      ORDER BY c.executions DESC, c.agent_set`),
     db.any(sql.type(AgentRow)`
       SELECT agent, executions, successes, duration_sum, log_duration_sum, log_duration_sq_sum, complexity_sum
       FROM agent_stats WHERE task_type = ${taskType} ORDER BY agent`),

@@ -1,6 +1,6 @@
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import { aggregatedColumns, aggregateUpserts } from "./execution-aggregates.js";
+import { aggregatedColumns, deltaInsert } from "./execution-aggregates.js";
 import {
   contentHash,
   type ExecutionRecord,
@@ -29,8 +29,8 @@ export function storedExecution(record: ExecutionRecord, outcome: Exclude<Insert
 const InsertedRow = z.object({ execution_id: z.string(), seq: z.bigint(), recorded_at_us: z.bigint() });
 
 /**
- * Stores executions and folds them into the running aggregates in ONE statement, so an
- * acknowledged execution and its aggregates commit together or not at all, and a re-sent
+ * Stores executions and their aggregate deltas in ONE statement, so an acknowledged execution
+ * and its share of the running aggregates commit together or not at all, and a re-sent
  * execution (same id, same content) is recognised and counted nothing twice. Ids already stored
  * with other content come back as conflicts. An id may occur more than once: its first occurrence
  * is the one stored, the others are duplicates of it (same content) or conflicts. `hashes`, when
@@ -67,10 +67,9 @@ export async function insertExecutions(
       ON CONFLICT (execution_id) DO NOTHING
       RETURNING execution_id, seq, ${aggregatedColumns}
     ),
-    fresh AS (SELECT *, ln(1 + duration_seconds) AS log_duration FROM inserted),
-    ${aggregateUpserts}
+    ${deltaInsert}
     SELECT execution_id, seq, (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_us
-    FROM fresh`);
+    FROM inserted`);
 
   const outcomes: (InsertOutcome | undefined)[] = new Array(records.length);
   for (const row of inserted) {
