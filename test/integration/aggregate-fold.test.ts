@@ -144,12 +144,7 @@ describe("running aggregates as folded sums plus deltas", () => {
     expect(await pendingDeltas(server.db)).toBe(0);
     expect(await viewed(server.db, like)).toEqual(before);
     expect(await viewed(server.db, like)).toEqual(await fromRaw(server.db, like));
-    const sums = await server.db.oneFirst(
-      sql.type(
-        z.object({ n: z.number() }),
-      )`SELECT coalesce(sum(executions), 0)::int AS n FROM task_type_stats_folded WHERE task_type LIKE ${like}`,
-    );
-    expect(sums).toBe(45);
+    expect(await executionsIn(server.db, "task_type_stats_folded", like)).toBe(45);
   });
 
   it("reports in GetStatus exactly the executions, task types and teams stored, before and after a fold", async () => {
@@ -268,11 +263,15 @@ describe("running aggregates as folded sums plus deltas", () => {
     expect(await viewed(server.db, like)).toEqual(await fromRaw(server.db, like));
     await foldAll(server.db, 10_000);
     expect(await viewed(server.db, like)).toEqual(await fromRaw(server.db, like));
-    const counted = await server.db.oneFirst(
-      sql.type(
-        z.object({ n: z.number() }),
-      )`SELECT coalesce(sum(executions), 0)::int AS n FROM task_type_stats WHERE task_type LIKE ${like}`,
-    );
-    expect(counted).toBe(720);
+    expect(await executionsIn(server.db, "task_type_stats", like)).toBe(720);
   });
 });
+
+/** Executions the task-type sums of `table` (the folded table, or the view with the deltas) count for task types LIKE `like`. */
+function executionsIn(db: DatabasePool, table: "task_type_stats" | "task_type_stats_folded", like: string): Promise<number> {
+  return db.oneFirst(
+    sql.type(
+      z.object({ n: z.number() }),
+    )`SELECT coalesce(sum(executions), 0)::int AS n FROM ${sql.identifier([table])} WHERE task_type LIKE ${like}`,
+  );
+}
