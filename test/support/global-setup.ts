@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedPostgres } from "../../src/store/embedded-postgres.js";
 import { createTemplateDatabase, dropDatabase } from "./database-template.js";
@@ -134,6 +135,7 @@ async function startEmbedded(): Promise<TestPostgres> {
       port: 0,
       log,
     });
+    await withoutFsync(server.url);
     note(`embedded PostgreSQL ready in ${Math.round(performance.now() - started)} ms`);
     return {
       url: server.url,
@@ -145,6 +147,22 @@ async function startEmbedded(): Promise<TestPostgres> {
   } catch (error) {
     await rm(root, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/**
+ * fsync off, as the container path runs it: the run's cluster is thrown away afterwards, and a
+ * killed PostgreSQL process (what the crash tests do) loses nothing the OS already holds; only
+ * the machine's own crash would, and then the run is lost anyway.
+ */
+async function withoutFsync(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("ALTER SYSTEM SET fsync = off");
+    await client.query("SELECT pg_reload_conf()");
+  } finally {
+    await client.end();
   }
 }
 
