@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Execution } from "../../gen/agentlearning/v1/execution_pb.js";
 import { type RetentionOutcome, runRetention } from "../../src/service/retention-run.js";
 import { createStorePool } from "../../src/store/pool.js";
+import { RETENTION_LOCK_KEY } from "../../src/store/retention.js";
 import { makeExecution } from "../support/executions.js";
 import { QUIET_MODELS } from "../support/model-fixtures.js";
 import { requireCli, runCli } from "../support/run-cli.js";
@@ -289,6 +290,12 @@ describe("a large retention run during ingestion", () => {
     expect(second).toMatchObject({ ran: false, executions: 0n });
     expect((await first).ran).toBe(true);
     expect(await storedCount(db)).toBe(10n);
+    // Pooled connections go back without DISCARD ALL (store/pool.ts): each run must have released
+    // the session lock itself, or retention would stay locked on that connection for its life.
+    const held = await db.oneFirst(sql.type(z.object({ n: z.number() }))`
+      SELECT count(*)::int AS n FROM pg_locks
+      WHERE locktype = 'advisory' AND ((classid::bigint << 32) | objid::bigint) = ${RETENTION_LOCK_KEY}`);
+    expect(held).toBe(0);
   });
 
   it("stops between batches when aborted, keeping what it deleted", async () => {
