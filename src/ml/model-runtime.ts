@@ -1,5 +1,6 @@
 import { type FeatureEncoder, encodeRow } from "./features.js";
 import type { OnnxModel } from "./onnx-session.js";
+import { RetiringSessions } from "./retiring-sessions.js";
 
 /** A loaded model, ready to score rows. */
 export interface ServingModel {
@@ -34,9 +35,6 @@ export interface ModelSnapshot {
 /** Training rows of a task type below which the model is not trusted for it (statistics answer). */
 export const MIN_TASK_TYPE_ROWS = 50;
 
-/** How long a replaced session is kept for runs that started on it. */
-const RETIRE_AFTER_MS = 30_000;
-
 /**
  * Holds the serving models and swaps them atomically: a new version is loaded completely (and was
  * checked against its trees when it was trained) before one assignment makes it current; a
@@ -45,7 +43,7 @@ const RETIRE_AFTER_MS = 30_000;
  */
 export class ModelRuntime {
   #snapshot: ModelSnapshot = {};
-  readonly #retiring = new Set<NodeJS.Timeout>();
+  readonly #retiring = new RetiringSessions();
   #prepare: ((next: ModelSnapshot) => Promise<void>) | undefined;
   /** Installs started, per kind: an install overtaken by a later one of its kind does not swap. */
   readonly #installs = { success: 0, duration: 0 };
@@ -78,20 +76,12 @@ export class ModelRuntime {
       return;
     }
     this.#snapshot = { ...this.#snapshot, [model.kind]: model };
-    if (previous) {
-      const timer = setTimeout(() => {
-        this.#retiring.delete(timer);
-        void previous.session.release();
-      }, RETIRE_AFTER_MS);
-      timer.unref();
-      this.#retiring.add(timer);
-    }
+    if (previous) this.#retiring.retire(previous.session);
   }
 
   /** Releases every session (shutdown). */
   close(): void {
-    for (const timer of this.#retiring) clearTimeout(timer);
-    this.#retiring.clear();
+    this.#retiring.close();
     void this.#snapshot.success?.session.release();
     void this.#snapshot.duration?.session.release();
     this.#snapshot = {};

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { DatabasePool } from "slonik";
 import type { ModelSnapshot, ServingModel } from "../ml/model-runtime.js";
+import { RetiringSessions } from "../ml/retiring-sessions.js";
 import type { NotificationListener } from "../store/listener.js";
 import { readModelVersion } from "../store/models.js";
 import { ROLLOUT_CHANNEL, type RolloutRecord, readCurrentRollout } from "../store/rollouts.js";
@@ -17,9 +18,6 @@ export function challengerSnapshot(challenger: Challenger, champion: ModelSnapsh
   return { ...champion, [challenger.model.kind]: challenger.model };
 }
 
-/** How long a replaced challenger's session is kept for calls that started on it. */
-const RETIRE_AFTER_MS = 30_000;
-
 /**
  * This replica's copy of the rollout under way, kept in step with PostgreSQL like the models
  * (model-loader.ts): read at start, re-read when any replica announces a change (NOTIFY on
@@ -31,7 +29,7 @@ export class RolloutState {
   #current: Challenger | undefined;
   /** Bumped by every refresh, so a slow load cannot overwrite a newer state. */
   #generation = 0;
-  readonly #retiring = new Set<NodeJS.Timeout>();
+  readonly #retiring = new RetiringSessions();
 
   constructor(
     private readonly pool: DatabasePool,
@@ -84,19 +82,12 @@ export class RolloutState {
   #replace(next: Challenger | undefined): void {
     const previous = this.#current;
     this.#current = next;
-    if (!previous || previous.model === next?.model) return;
-    const timer = setTimeout(() => {
-      this.#retiring.delete(timer);
-      void previous.model.session.release();
-    }, RETIRE_AFTER_MS);
-    timer.unref();
-    this.#retiring.add(timer);
+    if (previous && previous.model !== next?.model) this.#retiring.retire(previous.model.session);
   }
 
   /** Releases every session (shutdown). */
   close(): void {
-    for (const timer of this.#retiring) clearTimeout(timer);
-    this.#retiring.clear();
+    this.#retiring.close();
     void this.#current?.model.session.release();
     this.#current = undefined;
   }
