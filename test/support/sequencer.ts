@@ -6,8 +6,8 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * or training. Without timings of an earlier run (a fresh clone, CI), vitest starts the larger
  * files first, which put several of these at the end of the run with the other worker idle beside
  * them (a fresh-clone run took 316 s against 226 s for the same code with timings, though a cold
- * machine accounts for part of that). Listed here,
- * they start first, longest first; refresh the list when the suite's shape changes.
+ * machine accounts for part of that). Listed here, they start first, longest first; refresh the
+ * list when the suite's shape changes.
  */
 const LONGEST_FIRST = [
   "test/integration/auth.test.ts", // 18–31 s: CLI processes and many servers
