@@ -51,9 +51,22 @@ export class RolloutState {
     await this.refresh();
   }
 
-  /** Re-reads the rollout; loads its challenger when it changed (also called after a change made here, before answering). */
-  async refresh(): Promise<void> {
-    const generation = ++this.#generation;
+  /** The newest refresh: an overtaken one settles with it. */
+  #latest: Promise<void> = Promise.resolve();
+
+  /**
+   * Re-reads the rollout; loads its challenger when it changed (also called after a change made
+   * here, before answering). Settles once this replica serves what it read, or what a newer
+   * refresh read: a change's notification arriving while the change's own call refreshes must not
+   * let that call answer before the new rollout serves here.
+   */
+  refresh(): Promise<void> {
+    const run = this.#load(++this.#generation);
+    this.#latest = run;
+    return run;
+  }
+
+  async #load(generation: number): Promise<void> {
     try {
       const rollout = await readCurrentRollout(this.pool);
       if (rollout && this.#current?.rollout.id === rollout.id) return;
@@ -65,7 +78,7 @@ export class RolloutState {
       }
       if (generation !== this.#generation) {
         void model?.session.release();
-        return;
+        return this.#latest;
       }
       this.#replace(rollout && model ? { rollout, model } : undefined);
       if (rollout) this.log.info({ rollout: String(rollout.id), version: rollout.version, mode: rollout.mode }, "challenger serving");
