@@ -62,16 +62,33 @@ export class ModelRuntime {
     this.#prepare = prepare;
   }
 
-  /** Makes `model` the serving model of its kind, once the snapshot it makes is prepared. */
-  async install(model: ServingModel): Promise<void> {
+  /** The newest install of each kind: an overtaken one settles with it. */
+  readonly #latest: Partial<Record<ServingModel["kind"], Promise<void>>> = {};
+
+  /**
+   * Makes `model` the serving model of its kind, once the snapshot it makes is prepared. Settles
+   * once it serves, or once a newer install of its kind that overtook it (the same version loaded
+   * again on its activation's notification, or a later activation) has swapped: a caller that
+   * answers after it never answers before the models it installed, or newer ones, serve.
+   */
+  install(model: ServingModel): Promise<void> {
     if (this.#snapshot[model.kind]?.version === model.version) {
       void model.session.release();
-      return;
+      return Promise.resolve();
     }
-    const ticket = ++this.#installs[model.kind];
+    const run = this.#swap(model, ++this.#installs[model.kind]);
+    this.#latest[model.kind] = run;
+    return run;
+  }
+
+  async #swap(model: ServingModel, ticket: number): Promise<void> {
     await this.#prepare?.({ ...this.#snapshot, [model.kind]: model });
+    if (ticket !== this.#installs[model.kind]) {
+      void model.session.release();
+      return this.#latest[model.kind];
+    }
     const previous = this.#snapshot[model.kind];
-    if (previous?.version === model.version || ticket !== this.#installs[model.kind]) {
+    if (previous?.version === model.version) {
       void model.session.release();
       return;
     }

@@ -42,7 +42,7 @@ describe("ModelRuntime swaps", () => {
     runtime.close();
   });
 
-  test("an install overtaken by a later one of its kind while preparing does not swap, and its session is released", async () => {
+  test("an install overtaken by a later one of its kind while preparing does not swap, releases its session and settles once the later one serves", async () => {
     const runtime = new ModelRuntime();
     const released: string[] = [];
     const gates = new Map<string, () => void>();
@@ -53,11 +53,19 @@ describe("ModelRuntime swaps", () => {
         }),
     );
     const first = runtime.install(model("success", "s1", released));
+    let firstSettled = false;
+    void first.then(() => {
+      firstSettled = true;
+    });
     const second = runtime.install(model("success", "s2", released));
     await new Promise((resolve) => setImmediate(resolve));
+    // The overtaken install settles only once the newer one serves.
+    gates.get("s1")!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(firstSettled).toBe(false);
+    expect(runtime.snapshot.success).toBeUndefined();
     gates.get("s2")!();
     await second;
-    gates.get("s1")!();
     await first;
     expect(runtime.snapshot.success?.version).toBe("s2");
     expect(released).toEqual(["s1"]);
