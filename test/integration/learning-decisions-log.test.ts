@@ -8,6 +8,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createStorePool } from "../../src/store/pool.js";
 import { createMigratedTestDatabase, dropTestDatabase } from "../support/database.js";
 import { makeExecution } from "../support/executions.js";
+import { mapConcurrently } from "../support/concurrently.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { recordWorldHistory } from "../support/world-history.js";
 
@@ -33,23 +34,10 @@ async function logged(db: DatabasePool, ids: readonly string[]): Promise<{ recom
 
 /** `calls` PredictAgents answers from `callers` concurrent callers; the first recommendation id of each. */
 async function predictMany(server: TestServer, calls: number, callers = 8): Promise<string[]> {
-  const firsts: string[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (next < calls) {
-        next += 1;
-        const response = await server.learning.predictAgents({
-          taskType: TASK,
-          complexity: 2,
-          maxRecommendations: 1,
-          explorationRate: 0.3,
-        });
-        firsts.push(firstId(response));
-      }
-    }),
+  const responses = await mapConcurrently(calls, callers, () =>
+    server.learning.predictAgents({ taskType: TASK, complexity: 2, maxRecommendations: 1, explorationRate: 0.3 }),
   );
-  return firsts;
+  return responses.map(firstId);
 }
 
 function firstId(response: PredictAgentsResponse): string {

@@ -16,6 +16,7 @@ import { agentSetKey } from "../../src/store/execution-record.js";
 import { createStorePool } from "../../src/store/pool.js";
 import type { RecommendationLog } from "../../src/store/recommendations.js";
 import { makeExecution } from "../support/executions.js";
+import { mapConcurrently } from "../support/concurrently.js";
 import { byKind, CACHED_EVIDENCE } from "../support/model-fixtures.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { asSet, recordWorldHistory } from "../support/world-history.js";
@@ -216,24 +217,11 @@ describe("PredictAgents' decisions", () => {
   it("over 4,000 calls puts each team first as often as the decisions' logged propensities say, within 4 standard errors", async () => {
     const since = Date.now() - 1;
     const calls = 4000;
-    let next = 0;
-    const firsts: string[] = [];
     // Eight callers at once, as an orchestrator's workers would.
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < calls) {
-          next += 1;
-          const response = await server.learning.predictAgents({
-            taskType: TASK,
-            complexity: 2,
-            explorationRate: 0.3,
-            maxRecommendations: 1,
-            successWeight: 0.8,
-          });
-          firsts.push(response.recommendations[0]!.recommendationId);
-        }
-      }),
+    const responses = await mapConcurrently(calls, 8, () =>
+      server.learning.predictAgents({ taskType: TASK, complexity: 2, explorationRate: 0.3, maxRecommendations: 1, successWeight: 0.8 }),
     );
+    const firsts = responses.map((response) => response.recommendations[0]!.recommendationId);
     await server.flushLogs();
     const decisions = await readDecisionsOfRecommendations(db, firsts);
     expect(decisions).toHaveLength(calls);
